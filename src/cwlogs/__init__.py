@@ -1,0 +1,24 @@
+"""cwlogs: ship Python logs to AWS CloudWatch Logs fast, lose nothing, read them back.
+
+>>> import logging, cwlogs
+>>> logging.getLogger().addHandler(cwlogs.CloudWatchHandler(log_group="/myapp/prod"))  # doctest: +SKIP
+"""
+
+from cwlogs.context import bind, bind_context, get_context, reset_context, unbind
+from cwlogs.errors import ConfigurationError, CwlogsError
+from cwlogs.formatting import JsonFormatter
+from cwlogs.handler import CloudWatchHandler
+
+__all__ = [
+    "CloudWatchHandler",
+    "ConfigurationError",
+    "CwlogsError",
+    "JsonFormatter",
+    "bind",
+    "bind_context",
+    "get_context",
+    "reset_context",
+    "unbind",
+]
+
+__version__ = "0.1.0"

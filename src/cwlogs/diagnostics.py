@@ -1,0 +1,59 @@
+"""cwlogs' own diagnostics: a stderr logger that never reaches a CloudWatchHandler, rate-limited.
+
+The logger ``cwlogs.internal`` does not propagate, so a root-level CloudWatchHandler
+never sees it (and the handler also refuses every ``cwlogs.*`` record).
+
+>>> warn_rate_limited("demo", "endpoint unreachable")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import Final
+
+__all__ = ["INTERNAL_LOGGER", "warn_rate_limited"]
+
+INTERNAL_LOGGER: Final = logging.getLogger("cwlogs.internal")
+INTERNAL_LOGGER.propagate = False
+if not INTERNAL_LOGGER.handlers:
+    _stderr = logging.StreamHandler(sys.stderr)
+    _stderr.setFormatter(logging.Formatter("cwlogs: %(levelname)s: %(message)s"))
+    INTERNAL_LOGGER.addHandler(_stderr)
+    INTERNAL_LOGGER.setLevel(logging.INFO)
+
+_lock = threading.Lock()
+# key -> (time of the last message shown, messages suppressed since)
+_last: dict[str, tuple[float, int]] = {}
+
+
+def warn_rate_limited(
+    key: str, message: str, *, interval: float = 30.0, level: int = logging.WARNING
+) -> bool:
+    """Write ``message`` to stderr unless the same ``key`` was written less than ``interval`` ago.
+
+    Returns True when the message was shown. Suppressed repeats are counted and the
+    count is appended to the next message shown for that key.
+    """
+    now = time.monotonic()
+    with _lock:
+        last, suppressed = _last.get(key, (-1e18, 0))
+        if now - last < interval:
+            _last[key] = (last, suppressed + 1)
+            return False
+        _last[key] = (now, 0)
+    if suppressed:
+        message = f"{message} ({suppressed} similar messages suppressed)"
+    try:
+        INTERNAL_LOGGER.log(level, message)
+    except Exception:  # diagnostics must never take the application down
+        return False
+    return True
+
+
+def reset_rate_limits() -> None:
+    """Forget what was shown (tests)."""
+    with _lock:
+        _last.clear()

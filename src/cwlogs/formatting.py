@@ -1,0 +1,368 @@
+"""Record snapshot -> event dict -> JSON bytes. Pure, and never mutates a LogRecord.
+
+:func:`snapshot` runs on the caller's thread and copies only what is valid only there;
+everything else (:func:`to_event_dict`, :func:`encode`, :func:`fit_message`) runs on
+the worker thread.
+
+>>> import logging
+>>> rec = logging.LogRecord("api", logging.INFO, __file__, 1, "order %s", (42,), None)
+>>> ev = to_event_dict(snapshot(rec, None))
+>>> (ev["level"], ev["message"], ev["logger"])
+('info', 'order 42', 'api')
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from itertools import islice
+from typing import Any, Final
+
+import orjson
+
+from cwlogs.limits import MAX_MESSAGE_BYTES, truncate_utf8
+
+__all__ = [
+    "RESERVED_ATTRS",
+    "Event",
+    "JsonFormatter",
+    "encode",
+    "exception_fields",
+    "fit_message",
+    "iso_timestamp",
+    "snapshot",
+    "to_event_dict",
+]
+
+#: LogRecord attributes that are not user extras.
+RESERVED_ATTRS: Final = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()
+    | {"message", "asctime", "taskName"}
+)
+
+_PLAIN_RECORD_LEN: Final = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
+_LAST_STANDARD_KEY: Final = list(vars(logging.LogRecord("", 0, "", 0, "", (), None)))[-1]
+_CORE_KEYS: Final = frozenset(
+    {"timestamp", "level", "message", "logger", "exception", "stack", "truncated"}
+)
+_ORJSON_OPTS: Final = orjson.OPT_NON_STR_KEYS
+_TRUNCATED_SUFFIX: Final = " ...[truncated]"
+
+
+class Event:
+    """One queued log event: the caller-thread snapshot plus what the worker adds.
+
+    ``data``/``nbytes``/``stream`` are filled in once by the worker and reused if the
+    event has to be sent again.
+    """
+
+    __slots__ = (
+        "context",
+        "cost",
+        "created",
+        "data",
+        "exc",
+        "extras",
+        "levelname",
+        "levelno",
+        "logger",
+        "message",
+        "nbytes",
+        "preformatted",
+        "seq",
+        "stack",
+        "stream",
+        "thread",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        created: float,
+        levelno: int,
+        levelname: str,
+        logger: str,
+        message: str,
+        extras: dict[str, Any] | None,
+        context: Mapping[str, Any] | None,
+        exc: dict[str, str] | None = None,
+        stack: str | None = None,
+        thread: str | None = None,
+        preformatted: bool = False,
+    ) -> None:
+        self.created = created
+        self.ts = int(created * 1000)
+        self.levelno = levelno
+        self.levelname = levelname
+        self.logger = logger
+        self.message = message
+        self.extras = extras
+        self.context = context
+        self.exc = exc
+        self.stack = stack
+        self.thread = thread
+        self.preformatted = preformatted
+        self.seq = 0
+        # The queue's memory bound counts this estimate of the encoded size (about what
+        # the JSON event will weigh); exact bytes are only known after encoding.
+        cost = len(message) + 100
+        if extras:
+            cost += 32 * len(extras)
+        if exc is not None:
+            cost += len(exc["stack"])
+        if stack:
+            cost += len(stack)
+        self.cost = cost
+        self.data: bytes | None = None
+        self.nbytes = 0
+        self.stream: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Event(seq={self.seq}, ts={self.ts}, level={self.levelname}, msg={self.message!r:.60})"
+
+
+def exception_fields(exc_info: Any) -> dict[str, str] | None:
+    """``{"type", "message", "stack"}`` for a record's ``exc_info``, or None."""
+    if not exc_info or exc_info is True:
+        return None
+    etype, value, tb = exc_info
+    if etype is None:
+        return None
+    return {
+        "type": getattr(etype, "__qualname__", str(etype)),
+        "message": _safe_str(value),
+        "stack": "".join(traceback.format_exception(etype, value, tb)).rstrip("\n"),
+    }
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:  # a broken __str__ must not lose the event
+        return f"<unprintable {type(value).__name__}>"
+
+
+def snapshot(
+    record: logging.LogRecord,
+    context: Mapping[str, Any] | None,
+    *,
+    with_thread: bool = False,
+) -> Event:
+    """Copy what is valid only on the caller's thread out of ``record``.
+
+    The message is rendered now (its args may change later); extras are copied
+    shallowly; the exception is rendered to text now (its frames will not survive).
+    """
+    d = record.__dict__
+    extras = None
+    if len(d) > _PLAIN_RECORD_LEN:
+        # makeRecord adds extras after the standard attributes, so in the usual layout
+        # only the tail needs a look; any other layout takes the full scan.
+        if next(islice(d, _PLAIN_RECORD_LEN - 1, None)) == _LAST_STANDARD_KEY:
+            extras = {k: d[k] for k in islice(d, _PLAIN_RECORD_LEN, None) if k not in RESERVED_ATTRS}
+        else:
+            extras = {k: v for k, v in d.items() if k not in RESERVED_ATTRS}
+        extras = extras or None
+    return Event(
+        record.created,
+        record.levelno,
+        record.levelname,
+        record.name,
+        record.getMessage(),
+        extras,
+        context,
+        exception_fields(record.exc_info) if record.exc_info else None,
+        record.stack_info,
+        record.threadName if with_thread else None,
+    )
+
+
+_ts_cache: tuple[int, str] = (-1, "")
+
+
+def iso_timestamp(ts_ms: int) -> str:
+    """ISO-8601 UTC with milliseconds: ``2026-11-23T20:07:14.123Z``.
+
+    >>> iso_timestamp(0)
+    '1970-01-01T00:00:00.000Z'
+    """
+    global _ts_cache
+    sec, milli = divmod(ts_ms, 1000)
+    cached_sec, prefix = _ts_cache
+    if cached_sec != sec:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _ts_cache = (sec, prefix)
+    return f"{prefix}.{milli:03d}Z"
+
+
+def to_event_dict(ev: Event, static: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The default cwlogs JSON schema for an event; see the README for the field list."""
+    out: dict[str, Any] = {
+        "timestamp": iso_timestamp(ev.ts),
+        "level": ev.levelname.lower(),
+        "message": ev.message,
+        "logger": ev.logger,
+    }
+    if ev.thread is not None:
+        out["thread"] = ev.thread
+    if static:
+        out.update(static)
+    if ev.context:
+        out.update(ev.context)
+    if ev.extras:
+        for key, value in ev.extras.items():
+            # Core fields win; a colliding extra is kept under a suffixed name.
+            out[f"{key}_" if key in _CORE_KEYS else key] = value
+    if ev.exc is not None:
+        out["exception"] = ev.exc
+    if ev.stack:
+        out["stack"] = ev.stack
+    return out
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return bytes(obj).decode("utf-8", "replace")
+    if isinstance(obj, set | frozenset):
+        try:
+            return sorted(obj)
+        except TypeError:
+            return list(obj)
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, BaseException):
+        return f"{type(obj).__name__}: {_safe_str(obj)}"
+    try:
+        return repr(obj)
+    except Exception:
+        return f"<unrepresentable {type(obj).__name__}>"
+
+
+def _sanitize(obj: Any, seen: set[int], depth: int = 0) -> Any:
+    """A JSON-safe copy of ``obj``: cycles, very deep nesting and huge ints made printable."""
+    if obj is None or isinstance(obj, bool | float | str):
+        return obj
+    if isinstance(obj, int):
+        return obj if -(2**63) <= obj < 2**64 else str(obj)
+    if depth > 64:
+        return "<too deep>"
+    if isinstance(obj, Mapping | list | tuple):
+        if id(obj) in seen:
+            return "<cycle>"
+        seen.add(id(obj))
+        try:
+            if isinstance(obj, Mapping):
+                return {
+                    k if isinstance(k, str) else _safe_str(k): _sanitize(v, seen, depth + 1)
+                    for k, v in obj.items()
+                }
+            return [_sanitize(v, seen, depth + 1) for v in obj]
+        finally:
+            seen.discard(id(obj))
+    return _default(obj)
+
+
+def encode(event: Mapping[str, Any]) -> bytes:
+    """orjson bytes for ``event``; anything unserialisable falls back to ``repr``, never raises.
+
+    >>> encode({"a": b"x", "b": {1, 2}})
+    b'{"a":"x","b":[1,2]}'
+    """
+    try:
+        return orjson.dumps(event, default=_default, option=_ORJSON_OPTS)
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        return orjson.dumps(_sanitize(event, set()), default=_default, option=_ORJSON_OPTS)
+
+
+def fit_message(
+    data: bytes,
+    event: dict[str, Any] | None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> tuple[bytes, bool]:
+    """Make an encoded message fit in one CloudWatch event; returns ``(data, truncated)``.
+
+    JSON events stay valid JSON: the message (then the stack) is cut on a UTF-8 boundary
+    and ``"truncated": true`` plus ``original_bytes`` are added. Plain text is cut and
+    suffixed with a marker.
+    """
+    if len(data) <= max_bytes:
+        return data, False
+    if event is None:
+        suffix = _TRUNCATED_SUFFIX.encode()
+        return truncate_utf8(data, max_bytes - len(suffix)) + suffix, True
+    original = len(data)
+    ev = dict(event)
+    ev["truncated"] = True
+    ev["original_bytes"] = original
+    for field in ("message", "exception", "stack"):
+        for _ in range(4):
+            value = ev.get(field)
+            if field == "exception" and isinstance(value, dict):
+                text = value.get("stack")
+            else:
+                text = value
+            if not isinstance(text, str) or not text:
+                break
+            raw = text.encode("utf-8")
+            over = len(data) - max_bytes
+            # Escaping can make the encoded text longer than the raw text: cut by ratio.
+            keep = max(0, min(len(raw) - over, int(len(raw) * max_bytes / len(data))) - 512)
+            cut = truncate_utf8(raw, keep).decode("utf-8", "ignore")
+            if field == "exception" and isinstance(value, dict):
+                ev[field] = {**value, "stack": cut}
+            else:
+                ev[field] = cut
+            data = encode(ev)
+            if len(data) <= max_bytes:
+                return data, True
+    # Extras alone are too large: keep the core of the event.
+    minimal: dict[str, Any] = {
+        k: event[k] for k in ("timestamp", "level", "logger") if k in event
+    }
+    msg = event.get("message")
+    text = msg if isinstance(msg, str) else _safe_str(msg)
+    minimal["message"] = truncate_utf8(text.encode(), max_bytes // 2).decode("utf-8", "ignore")
+    minimal["truncated"] = True
+    minimal["original_bytes"] = original
+    data = encode(minimal)
+    if len(data) > max_bytes:  # only escapes can still overflow; cut harder
+        minimal["message"] = truncate_utf8(text.encode(), max_bytes // 8).decode("utf-8", "ignore")
+        data = encode(minimal)
+    return data, True
+
+
+class JsonFormatter(logging.Formatter):
+    """A ``logging.Formatter`` producing the cwlogs JSON schema, for any handler.
+
+    Attached to a ``CloudWatchHandler`` it is recognised and the JSON work moves to
+    the worker thread; elsewhere it formats on the spot.
+
+    >>> fmt = JsonFormatter(static_fields={"service": "api"})
+    >>> rec = logging.LogRecord("api", logging.INFO, __file__, 1, "hi", (), None)
+    >>> b'"service":"api"' in fmt.format(rec).encode()
+    True
+    """
+
+    def __init__(
+        self,
+        static_fields: Mapping[str, Any] | None = None,
+        *,
+        service: str | None = None,
+        environment: str | None = None,
+        context_provider: Callable[[], Mapping[str, Any] | None] | None = None,
+    ) -> None:
+        super().__init__()
+        fields = dict(static_fields or {})
+        if service:
+            fields["service"] = service
+        if environment:
+            fields["environment"] = environment
+        self.static_fields = fields
+        self.context_provider = context_provider
+
+    def format(self, record: logging.LogRecord) -> str:
+        ctx = self.context_provider() if self.context_provider else None
+        return encode(to_event_dict(snapshot(record, ctx), self.static_fields)).decode()

@@ -1,0 +1,277 @@
+"""``CloudWatchHandler``: a stdlib logging handler that snapshots, enqueues, and returns.
+
+Everything slow (JSON, redaction, batching, HTTP, retries) happens on one daemon
+worker thread per handler. Nothing touches the network until the first record is
+delivered, so ``dictConfig`` at import time is free.
+
+>>> import logging, cwlogs
+>>> handler = cwlogs.CloudWatchHandler(log_group="/myapp/prod", log_stream="{hostname}/{pid}")
+>>> logging.getLogger().addHandler(handler)  # doctest: +SKIP
+>>> logging.getLogger("api").info("order %s placed", 42, extra={"order_id": 42})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from cwlogs.batcher import Batcher
+from cwlogs.config import HandlerConfig
+from cwlogs.context import current
+from cwlogs.formatting import Event, JsonFormatter, snapshot
+from cwlogs.transport import CloudWatchExporter
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+__all__ = ["CloudWatchHandler", "DroppedEvent"]
+
+#: Loggers whose records are never shipped: shipping them could feed back into the
+#: handler (botocore logs every request it makes for us at DEBUG).
+_EXCLUDED_PREFIXES: Final = ("botocore", "boto3", "urllib3", "s3transfer", "cwlogs")
+
+DroppedEvent = dict[str, Any]
+OnDrop = Callable[[list[DroppedEvent], str], None]
+
+
+def _excluded(name: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in _EXCLUDED_PREFIXES)
+
+
+class CloudWatchHandler(logging.Handler):
+    """Ship log records to a CloudWatch Logs group, in batches, from a background thread.
+
+    Every option can come from an argument, a ``CWLOGS_<OPTION>`` environment variable,
+    or its default, in that order; bad values raise :class:`cwlogs.ConfigurationError`.
+    See the README for the full option table.
+
+    >>> h = CloudWatchHandler(log_group="/app", endpoint_url="http://127.0.0.1:5000")
+    >>> h.stats()["emitted"]
+    0
+    >>> h.close()
+    """
+
+    def __init__(
+        self,
+        log_group: str | None = None,
+        log_stream: str | None = None,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        boto3_client: CloudWatchLogsClient | None = None,
+        boto3_session: Any = None,
+        boto_config: Config | None = None,
+        create_log_group: bool | None = None,
+        create_log_stream: bool | None = None,
+        retention_days: int | None = None,
+        log_group_tags: Mapping[str, str] | None = None,
+        flush_interval: float | None = None,
+        max_batch_events: int | None = None,
+        max_batch_bytes: int | None = None,
+        max_queue_bytes: int | None = None,
+        overflow: str | None = None,
+        block_timeout: float | None = None,
+        protect_level: int | str | None = None,
+        shutdown_timeout: float | None = None,
+        service: str | None = None,
+        environment: str | None = None,
+        static_fields: Mapping[str, Any] | None = None,
+        include_thread: bool | None = None,
+        breaker_threshold: int | None = None,
+        breaker_reset: float | None = None,
+        redact: bool | Any = True,
+        on_drop: OnDrop | None = None,
+        formatter: logging.Formatter | None = None,
+        level: int | str = logging.NOTSET,
+        fast_send: bool = True,
+    ) -> None:
+        super().__init__(level)
+        fields = dict(static_fields or {})
+        if service:
+            fields["service"] = service
+        if environment:
+            fields["environment"] = environment
+        self.config = HandlerConfig.resolve(
+            log_group=log_group,
+            log_stream=log_stream,
+            region=region,
+            endpoint_url=endpoint_url,
+            profile=profile,
+            create_log_group=create_log_group,
+            create_log_stream=create_log_stream,
+            retention_days=retention_days,
+            log_group_tags=log_group_tags,
+            flush_interval=flush_interval,
+            max_batch_events=max_batch_events,
+            max_batch_bytes=max_batch_bytes,
+            max_queue_bytes=max_queue_bytes,
+            overflow=overflow,
+            block_timeout=block_timeout,
+            protect_level=protect_level,
+            shutdown_timeout=shutdown_timeout,
+            static_fields=fields or None,
+            include_thread=include_thread,
+            breaker_threshold=breaker_threshold,
+            breaker_reset=breaker_reset,
+        )
+        cfg = self.config
+        self.redactor = _make_redactor(redact)
+        self._exporter = CloudWatchExporter(
+            cfg,
+            boto3_client=boto3_client,
+            boto3_session=boto3_session,
+            boto_config=boto_config,
+            redactor=self.redactor,
+            fast_send=fast_send,
+        )
+        self._user_on_drop = on_drop
+        self._batcher = Batcher(
+            self._exporter,
+            max_queue_bytes=cfg.max_queue_bytes,
+            overflow=cfg.overflow,
+            block_timeout=cfg.block_timeout,
+            protect_level=cfg.protect_level,
+            flush_interval=cfg.flush_interval,
+            max_batch_events=cfg.max_batch_events,
+            max_batch_bytes=cfg.max_batch_bytes,
+            shutdown_timeout=cfg.shutdown_timeout,
+            retention_days=cfg.retention_days,
+            on_drop=self._on_drop if on_drop is not None else None,
+            name=f"cwlogs[{cfg.log_group}]",
+        )
+        self._excluded_cache: dict[str, bool] = {}
+        self._include_thread = cfg.include_thread
+        if formatter is not None:
+            self.setFormatter(formatter)
+
+    # ------------------------------------------------------------------ logging.Handler
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:  # noqa: N802 - stdlib name
+        super().setFormatter(fmt)
+        if isinstance(fmt, JsonFormatter):
+            # A JsonFormatter's fields join the worker-side JSON instead of formatting here.
+            self._exporter._static = {**self.config.static_fields, **fmt.static_fields}
+
+    def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
+        # The stdlib takes handler.lock around emit(); our emit is thread-safe on its
+        # own (a short private lock), so callers never queue behind each other here.
+        rv = self.filter(record)
+        if rv:
+            if isinstance(rv, logging.LogRecord):
+                record = rv
+            self.emit(record)
+        return rv
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            name = record.name
+            excluded = self._excluded_cache.get(name)
+            if excluded is None:
+                excluded = self._excluded_cache[name] = _excluded(name)
+            if excluded:
+                return
+            fmt = self.formatter
+            if fmt is None or type(fmt) is JsonFormatter:
+                ev = snapshot(record, current(), with_thread=self._include_thread)
+            else:
+                ev = Event(
+                    record.created,
+                    record.levelno,
+                    record.levelname,
+                    name,
+                    fmt.format(record),
+                    None,
+                    None,
+                    preformatted=True,
+                )
+            self._batcher.put(ev)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Wait until everything emitted before this call is delivered or accounted for.
+
+        Returns False if ``timeout`` (default: ``shutdown_timeout``) passed first.
+
+        >>> handler.flush(timeout=2.0)  # doctest: +SKIP
+        True
+        """
+        try:
+            return self._batcher.flush(timeout)
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        """Drain within ``shutdown_timeout``, stop the worker, count what could not be sent."""
+        try:
+            self._batcher.close()
+        finally:
+            super().close()
+
+    # ------------------------------------------------------------------ cwlogs API
+    def enqueue(self, event: Event) -> bool:
+        """Queue an already-snapshotted :class:`~cwlogs.formatting.Event` (used by integrations
+        such as the structlog sink, which skip the LogRecord detour). Never raises.
+
+        >>> handler.enqueue(Event(time.time(), 20, "INFO", "app", "hi", {"k": 1}, None))  # doctest: +SKIP
+        True
+        """
+        try:
+            if self._excluded_cache.get(event.logger) or _excluded(event.logger):
+                return False
+            return self._batcher.put(event)
+        except Exception:
+            return False
+
+    def stats(self) -> dict[str, Any]:
+        """Counters to alert on: emitted, sent, batches, bytes_sent, retried, truncated,
+        dropped/rejected by reason, queue_depth, queue_bytes, breaker, last_error, redaction.
+
+        >>> handler.stats()["dropped"]  # doctest: +SKIP
+        {}
+        """
+        out = self._batcher.stats()
+        if self.redactor is not None:
+            out["redaction"] = self.redactor.stats()
+        return out
+
+    @property
+    def client(self) -> CloudWatchLogsClient:
+        """The boto3 client the handler sends with (built on first use)."""
+        return self._exporter.client()
+
+    def _on_drop(self, events: list[Event], reason: str) -> None:
+        callback = self._user_on_drop
+        if callback is None:
+            return
+        out: list[DroppedEvent] = []
+        for ev in events:
+            if ev.data is None:
+                self._exporter.prepare(ev)
+            out.append(
+                {
+                    "reason": reason,
+                    "timestamp": ev.ts,
+                    "log_group": self.config.log_group,
+                    "log_stream": ev.stream,
+                    "message": (ev.data or b"").decode("utf-8", "replace"),
+                }
+            )
+        callback(out, reason)
+
+    def __repr__(self) -> str:
+        return f"<CloudWatchHandler {self.config.log_group} ({logging.getLevelName(self.level)})>"
+
+
+def _make_redactor(redact: bool | Any) -> Any:
+    if redact is False or redact is None:
+        return None
+    if redact is True:
+        from cwlogs.redaction import Redactor
+
+        return Redactor()
+    return redact

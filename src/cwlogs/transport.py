@@ -1,0 +1,406 @@
+"""Sends batches to CloudWatch Logs: lazy client, group/stream creation, retries, breaker.
+
+The hot path builds the PutLogEvents body with orjson and posts it through the
+client's own signer and connection pool; botocore still does what it is good at
+(credentials and their refresh, endpoint and region resolution, SigV4, error
+parsing). ``fast_send=False`` uses ``client.put_log_events`` instead (slower: botocore
+validates every event), which is also what happens with a client that lacks the
+internals the fast path needs.
+
+>>> exporter = CloudWatchExporter(HandlerConfig.resolve(log_group="/app"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import tenacity
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ClientError
+
+from cwlogs.batcher import ExportResult
+from cwlogs.breaker import CircuitBreaker
+from cwlogs.client import make_client
+from cwlogs.config import HandlerConfig, StreamNamer
+from cwlogs.diagnostics import warn_rate_limited
+from cwlogs.errors import (
+    AuthenticationError,
+    CwlogsError,
+    DataAlreadyAcceptedError,
+    InvalidParameterError,
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+    RetryPolicy,
+    ThrottlingError,
+    map_exception,
+    policy_for,
+)
+from cwlogs.formatting import Event, encode, fit_message, to_event_dict
+from cwlogs.limits import EVENT_OVERHEAD, rejected_indexes
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+__all__ = ["CloudWatchExporter", "backoff_delay"]
+
+_TARGET = "Logs_20140328.PutLogEvents"
+
+
+def backoff_delay(policy: RetryPolicy, attempt: int, rng: Callable[[], float]) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based) under ``policy``.
+
+    >>> from cwlogs.errors import TRANSIENT
+    >>> backoff_delay(TRANSIENT, 2, lambda: 0.5)
+    0.4
+    """
+    if policy.backoff == "none":
+        return 0.0
+    ceiling = min(policy.cap, policy.base * 2 ** (attempt - 1))
+    if policy.backoff == "full_jitter":
+        return ceiling * rng()
+    return ceiling
+
+
+class _FastPut:
+    """PutLogEvents without botocore's per-event parameter validation."""
+
+    def __init__(self, client: Any) -> None:
+        # Private botocore attributes: if any is missing we fall back to put_log_events.
+        self._signer = client._request_signer
+        self._http = client._endpoint.http_session
+        self._url = client.meta.endpoint_url.rstrip("/") + "/"
+        self._op = client.meta.service_model.operation_model("PutLogEvents")
+        from botocore.parsers import create_parser
+
+        self._parser = create_parser("json")
+        self._user_agent = client.meta.config.user_agent or "cwlogs"
+
+    def __call__(self, group: str, stream: str, events: list[Event]) -> dict[str, Any]:
+        dumps = orjson.dumps
+        body = b"".join(
+            (
+                b'{"logGroupName":',
+                dumps(group),
+                b',"logStreamName":',
+                dumps(stream),
+                b',"logEvents":[',
+                b",".join(
+                    b'{"timestamp":%d,"message":%s}' % (e.ts, dumps((e.data or b"").decode()))
+                    for e in events
+                ),
+                b"]}",
+            )
+        )
+        request = AWSRequest(
+            method="POST",
+            url=self._url,
+            data=body,
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": _TARGET,
+                "User-Agent": self._user_agent,
+            },
+        )
+        self._signer.sign("PutLogEvents", request)
+        response = self._http.send(request.prepare())
+        if response.status_code == 200:
+            parsed: dict[str, Any] = orjson.loads(response.content) if response.content else {}
+            return parsed
+        error = self._parser.parse(
+            {
+                "status_code": response.status_code,
+                "headers": response.headers,
+                "body": response.content,
+            },
+            self._op.output_shape,
+        )
+        error.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = response.status_code
+        raise ClientError(error, "PutLogEvents")
+
+
+class CloudWatchExporter:
+    """The :class:`~cwlogs.batcher.Exporter` for CloudWatch Logs. Used by the worker thread only."""
+
+    def __init__(
+        self,
+        config: HandlerConfig,
+        *,
+        boto3_client: CloudWatchLogsClient | None = None,
+        boto3_session: Any = None,
+        boto_config: Any = None,
+        redactor: Any = None,
+        static_fields: Mapping[str, Any] | None = None,
+        fast_send: bool = True,
+        rng: Callable[[], float] = random.random,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self._given_client = boto3_client
+        self._session = boto3_session
+        self._boto_config = boto_config
+        self._redactor = redactor
+        self._static = dict(static_fields if static_fields is not None else config.static_fields)
+        self._fast_send = fast_send
+        self._rng = rng
+        self._sleep = sleep
+        self._namer = StreamNamer(config.log_stream)
+        self.breaker = CircuitBreaker(
+            config.breaker_threshold, config.breaker_reset, on_transition=self._on_transition
+        )
+        self._reset_connection_state()
+        self.last_error: str | None = None
+        self._pace = 0.0
+        self._next_send_at = 0.0
+
+    def _reset_connection_state(self) -> None:
+        self._client: CloudWatchLogsClient | None = self._given_client
+        self._put: Callable[[str, str, list[Event]], dict[str, Any]] | None = None
+        self._group_ready = False
+        self._known_streams: set[str] = set()
+        self._client_lock = threading.Lock()
+
+    def reset_after_fork(self) -> None:
+        # Pooled connections inherited from the parent must not be shared: an injected
+        # client gets its pool emptied (the parent's copies stay open), ours is rebuilt.
+        if self._given_client is not None:
+            try:
+                self._given_client._endpoint.http_session.close()  # type: ignore[attr-defined]
+            except Exception:  # noqa: S110 - best effort; a fresh request reconnects anyway
+                pass
+        self._reset_connection_state()
+        self._namer.reset()
+        self.breaker = CircuitBreaker(
+            self.config.breaker_threshold,
+            self.config.breaker_reset,
+            on_transition=self._on_transition,
+        )
+
+    # ------------------------------------------------------------------ encoding
+    def prepare(self, event: Event) -> bool:
+        event.stream = self._namer.render(event.logger, event.ts)
+        redactor = self._redactor
+        if event.preformatted:
+            text = redactor.redact_text(event.message) if redactor is not None else event.message
+            data, truncated = fit_message(text.encode("utf-8", "replace"), None)
+        else:
+            as_dict = to_event_dict(event, self._static)
+            if redactor is not None:
+                as_dict = redactor.redact_event(as_dict)
+            data, truncated = fit_message(encode(as_dict), as_dict)
+        event.data = data
+        event.nbytes = len(data)
+        return truncated
+
+    # ------------------------------------------------------------------ client
+    def client(self) -> CloudWatchLogsClient:
+        """The boto3 client, built on first use (on the worker thread, never in ``__init__``)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    cfg = self.config
+                    self._client = make_client(
+                        region=cfg.region,
+                        endpoint_url=cfg.endpoint_url,
+                        profile=cfg.profile,
+                        boto3_session=self._session,
+                        boto_config=self._boto_config,
+                    )
+        return self._client
+
+    def _putter(self) -> Callable[[str, str, list[Event]], dict[str, Any]]:
+        if self._put is None:
+            client = self.client()
+            put: Callable[[str, str, list[Event]], dict[str, Any]] | None = None
+            if self._fast_send:
+                try:
+                    put = _FastPut(client)
+                except Exception:  # internals moved: the public API still works
+                    put = None
+            if put is None:
+
+                def put(group: str, stream: str, events: list[Event]) -> dict[str, Any]:
+                    return dict(
+                        client.put_log_events(
+                            logGroupName=group,
+                            logStreamName=stream,
+                            logEvents=[
+                                {"timestamp": e.ts, "message": (e.data or b"").decode()}
+                                for e in events
+                            ],
+                        )
+                    )
+
+            self._put = put
+        return self._put
+
+    def _ensure_stream(self, stream: str) -> None:
+        if stream in self._known_streams:
+            return
+        cfg = self.config
+        client = self.client()
+        if not self._group_ready:
+            if cfg.create_log_group:
+                created = self._create(
+                    lambda: client.create_log_group(
+                        logGroupName=cfg.log_group, **({"tags": dict(cfg.log_group_tags)}
+                                                       if cfg.log_group_tags else {})
+                    )
+                )
+                if created and cfg.retention_days:
+                    client.put_retention_policy(
+                        logGroupName=cfg.log_group, retentionInDays=cfg.retention_days
+                    )
+            self._group_ready = True
+        if cfg.create_log_stream:
+            self._create(
+                lambda: client.create_log_stream(logGroupName=cfg.log_group, logStreamName=stream)
+            )
+        self._known_streams.add(stream)
+
+    @staticmethod
+    def _create(call: Callable[[], Any]) -> bool:
+        """Run an idempotent create; True if it created something, False if it existed."""
+        try:
+            call()
+        except ClientError as exc:
+            err = map_exception(exc)
+            if isinstance(err, ResourceAlreadyExistsError):
+                return False
+            raise err from exc
+        return True
+
+    # ------------------------------------------------------------------ sending
+    def ready_at(self) -> float:
+        return max(self.breaker.ready_at(), self._next_send_at)
+
+    def state(self) -> dict[str, Any]:
+        return {"breaker": self.breaker.snapshot(), "last_error": self.last_error}
+
+    def _on_transition(self, old: str, new: str, reason: str) -> None:
+        level = 30 if new == "open" else 20
+        warn_rate_limited(
+            f"breaker:{new}",
+            f"circuit breaker {old} -> {new} ({reason}); events are kept in the buffer",
+            interval=5.0,
+            level=level,
+        )
+
+    def export(self, stream: str, events: list[Event], deadline: float) -> ExportResult:
+        result = ExportResult()
+        if not events:
+            return result
+        if not self.breaker.allow():
+            result.retry = events
+            return result
+        # Bisect on InvalidParameter so one poison event cannot hold back its batch.
+        pending: list[list[Event]] = [events]
+        recreated = False
+        while pending:
+            part = pending.pop()
+            try:
+                response = self._send_with_retries(stream, part, deadline, result)
+            except ResourceNotFoundError as err:
+                if not recreated and (self.config.create_log_stream or self.config.create_log_group):
+                    # The stream (or group) was deleted under us: recreate it and resend.
+                    recreated = True
+                    self._known_streams.discard(stream)
+                    self._group_ready = False
+                    pending.append(part)
+                    warn_rate_limited("recreate", f"{err.message}; recreating {stream!r}")
+                    continue
+                self._fail(err, result, part, pending)
+                return result
+            except InvalidParameterError as err:
+                if len(part) == 1:
+                    result.rejected.setdefault("invalid", []).extend(part)
+                    self.last_error = err.message
+                    continue
+                mid = len(part) // 2
+                pending.append(part[mid:])
+                pending.append(part[:mid])
+                continue
+            except DataAlreadyAcceptedError:
+                response = {}
+            except CwlogsError as err:
+                self._fail(err, result, part, pending)
+                return result
+            self.breaker.record_success()
+            self._account(part, response, result)
+        return result
+
+    def _fail(
+        self, err: CwlogsError, result: ExportResult, part: list[Event], pending: list[list[Event]]
+    ) -> None:
+        self.last_error = err.message
+        self.breaker.record_failure(err.code or type(err).__name__)
+        for rest in (part, *pending):
+            result.retry.extend(rest)
+        hint = " (check credentials)" if isinstance(err, AuthenticationError) else ""
+        warn_rate_limited(
+            f"send:{type(err).__name__}",
+            f"PutLogEvents to {self.config.log_group} failed: {err.message}{hint}; "
+            f"keeping {len(result.retry)} event(s) for a later attempt",
+            interval=10.0,
+        )
+
+    def _account(self, part: list[Event], response: Mapping[str, Any], result: ExportResult) -> None:
+        refused = rejected_indexes(response.get("rejectedLogEventsInfo"), len(part))
+        bad: set[int] = set()
+        for reason, idx in refused.items():
+            result.rejected.setdefault(reason, []).extend(part[i] for i in idx)
+            bad.update(idx)
+        ok = [e for i, e in enumerate(part) if i not in bad] if bad else part
+        result.sent += len(ok)
+        result.bytes_sent += sum(e.nbytes + EVENT_OVERHEAD for e in ok)
+        result.calls += 1
+        # Throttling slowed us down; each success relaxes the pace again.
+        self._pace = self._pace / 2 if self._pace > 0.01 else 0.0
+        self._next_send_at = time.monotonic() + self._pace if self._pace else 0.0
+
+    def _send_with_retries(
+        self, stream: str, part: list[Event], deadline: float, result: ExportResult
+    ) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            try:
+                self._ensure_stream(stream)
+                return self._putter()(self.config.log_group, stream, part)
+            except CwlogsError:
+                raise
+            except Exception as exc:
+                raise map_exception(exc, "PutLogEvents") from exc
+
+        def wait(rs: tenacity.RetryCallState) -> float:
+            err = rs.outcome.exception() if rs.outcome else None
+            policy = policy_for(err) if isinstance(err, CwlogsError) else RetryPolicy(1, "none")
+            if isinstance(err, ThrottlingError):
+                # Adaptive: fewer, fuller batches while the service pushes back.
+                self._pace = min(max(self._pace * 2, 0.25), 5.0)
+            return backoff_delay(policy, rs.attempt_number, self._rng)
+
+        def stop(rs: tenacity.RetryCallState) -> bool:
+            err = rs.outcome.exception() if rs.outcome else None
+            if not isinstance(err, CwlogsError):
+                return True
+            if rs.attempt_number >= policy_for(err).max_attempts:
+                return True
+            # Never let a retry push past the flush/close deadline.
+            return time.monotonic() + rs.upcoming_sleep >= deadline
+
+        def before_sleep(rs: tenacity.RetryCallState) -> None:
+            result.retried += 1
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(CwlogsError),
+            wait=wait,
+            stop=stop,
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        response: dict[str, Any] = retrying(attempt)
+        return response
