@@ -213,7 +213,20 @@ class Batcher:
             self._queued_events -= 1
             evicted.append(old)
         if self._queued_bytes + cost > self._max_queue_bytes:
-            # Only in-flight or protected events remain: the newcomer goes instead.
+            # The batch being sent is evictable too (an endpoint that hangs would otherwise
+            # turn drop_oldest into drop_newest); the worker reports those once it knows
+            # they were not delivered after all.
+            for old in self._inflight:
+                if old.evicted or (old.levelno >= self._protect_level and not protected):
+                    continue
+                old.evicted = True
+                self._queued_bytes -= old.cost
+                self._queued_events -= 1
+                self._dropped["queue_full"] += 1
+                if self._queued_bytes + cost <= self._max_queue_bytes:
+                    break
+        if self._queued_bytes + cost > self._max_queue_bytes:
+            # Only protected events remain: the newcomer goes instead.
             ev.seq = -1
             evicted.append(ev)
         self._dropped["queue_full"] += len(evicted)
@@ -388,9 +401,17 @@ class Batcher:
             keep.extend(part.retry)
             for reason, evs in part.rejected.items():
                 rejected.setdefault(reason, []).extend(evs)
-        resolved_count = len(batch) - len(keep)
-        freed = sum(e.cost for e in batch) - sum(e.cost for e in keep)
         with self._lock:
+            lost: list[Event] = []
+            if any(e.evicted for e in batch):
+                # Evicted while in flight: already uncounted from the queue. Those that
+                # went out anyway were not lost after all; the rest are reported now.
+                lost = [e for e in keep if e.evicted]
+                keep = [e for e in keep if not e.evicted]
+                self._dropped["queue_full"] -= sum(1 for e in batch if e.evicted) - len(lost)
+                batch = [e for e in batch if not e.evicted]
+            resolved_count = len(batch) - len(keep)
+            freed = sum(e.cost for e in batch) - sum(e.cost for e in keep)
             c = self._counters
             c["sent"] += result.sent
             c["bytes_sent"] += result.bytes_sent
@@ -405,6 +426,8 @@ class Batcher:
             self._inflight = []
             self._inflight_min_seq = None
             self._done.notify_all()
+        if lost:
+            self._call_on_drop(lost, "queue_full")
         for reason, evs in rejected.items():
             self._report_drop(evs, reason)
 
@@ -457,7 +480,11 @@ class Batcher:
             if self._closed:
                 return True
             self._closed = True
-            leftover = [*self._inflight, *self._normal, *self._protected]
+            leftover = [
+                *(e for e in self._inflight if not e.evicted),
+                *self._normal,
+                *self._protected,
+            ]
             self._normal.clear()
             self._protected.clear()
             self._dropped["shutdown"] += len(leftover)

@@ -90,6 +90,9 @@ class HandlerConfig:
     include_thread: bool = False
     breaker_threshold: int = 5
     breaker_reset: float = 30.0
+    metrics_interval: float | None = None
+    metrics_namespace: str = "cwlogs"
+    metrics_stream: str = "{hostname}/{pid}/cwlogs-metrics"
 
     @classmethod
     def resolve(
@@ -136,6 +139,9 @@ class HandlerConfig:
         stream = str(v.get("log_stream", DEFAULT_STREAM))
         StreamNamer(stream)  # validates the template
         v["log_stream"] = stream
+        if "metrics_stream" in v:
+            v["metrics_stream"] = str(v["metrics_stream"])
+            StreamNamer(v["metrics_stream"], option="metrics_stream")
         for name in ("create_log_group", "create_log_stream", "include_thread"):
             if name in v:
                 v[name] = _as_bool(name, v[name])
@@ -157,9 +163,10 @@ class HandlerConfig:
             "shutdown_timeout": (float, 0.0, 3600.0),
             "breaker_threshold": (int, 1, 1_000_000),
             "breaker_reset": (float, 0.01, 86_400.0),
+            "metrics_interval": (float, 0.05, 86_400.0),
         }
         for name, (kind, lo, hi) in numbers.items():
-            if name in v:
+            if v.get(name) is not None:
                 v[name] = _as_number(name, v[name], kind, lo, hi)
         overflow = str(v.get("overflow", "drop_oldest")).lower().replace("-", "_")
         if overflow not in OVERFLOW_POLICIES:
@@ -200,16 +207,16 @@ class StreamNamer:
     'api_x'
     """
 
-    def __init__(self, template: str) -> None:
+    def __init__(self, template: str, *, option: str = "log_stream") -> None:
         try:
             parts = list(string.Formatter().parse(template))
         except ValueError as exc:
-            raise ConfigurationError("log_stream", f"bad template {template!r}: {exc}") from None
+            raise ConfigurationError(option, f"bad template {template!r}: {exc}") from None
         names = {p[1] for p in parts if p[1] is not None}
         unknown = names - _STATIC_FIELDS - _DYNAMIC_FIELDS
         if unknown:
             raise ConfigurationError(
-                "log_stream",
+                option,
                 f"unknown field(s) {', '.join(sorted(unknown))} in {template!r}; "
                 "use hostname, pid, uuid, process_name, logger, date",
             )

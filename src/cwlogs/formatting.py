@@ -64,6 +64,7 @@ class Event:
         "cost",
         "created",
         "data",
+        "evicted",
         "exc",
         "extras",
         "levelname",
@@ -117,6 +118,7 @@ class Event:
             cost += len(stack)
         self.cost = cost
         self.data: bytes | None = None
+        self.evicted = False
         self.nbytes = 0
         self.stream: str | None = None
 

@@ -13,13 +13,18 @@ delivered, so ``dictConfig`` at import time is free.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from cwlogs.batcher import Batcher
-from cwlogs.config import HandlerConfig
+from cwlogs.config import HandlerConfig, StreamNamer
 from cwlogs.context import current
-from cwlogs.formatting import Event, JsonFormatter, snapshot
+from cwlogs.diagnostics import warn_rate_limited
+from cwlogs.formatting import Event, JsonFormatter, encode, snapshot
+from cwlogs.metrics import emf_event
 from cwlogs.transport import CloudWatchExporter
 
 if TYPE_CHECKING:
@@ -82,13 +87,17 @@ class CloudWatchHandler(logging.Handler):
         include_thread: bool | None = None,
         breaker_threshold: int | None = None,
         breaker_reset: float | None = None,
-        redact: bool | Any = True,
+        metrics_interval: float | None = None,
+        metrics_namespace: str | None = None,
+        metrics_stream: str | None = None,
+        redact: bool | str | Any = None,
         on_drop: OnDrop | None = None,
         formatter: logging.Formatter | None = None,
         level: int | str = logging.NOTSET,
         fast_send: bool = True,
     ) -> None:
-        super().__init__(level)
+        # Validate before logging.Handler.__init__ registers us for shutdown: a handler
+        # that failed to build must not be closed (and crash) at exit.
         fields = dict(static_fields or {})
         if service:
             fields["service"] = service
@@ -116,9 +125,15 @@ class CloudWatchHandler(logging.Handler):
             include_thread=include_thread,
             breaker_threshold=breaker_threshold,
             breaker_reset=breaker_reset,
+            metrics_interval=metrics_interval,
+            metrics_namespace=metrics_namespace,
+            metrics_stream=metrics_stream,
         )
         cfg = self.config
+        if redact is None:
+            redact = os.environ.get("CWLOGS_REDACT", True)
         self.redactor = _make_redactor(redact)
+        super().__init__(level)
         self._exporter = CloudWatchExporter(
             cfg,
             boto3_client=boto3_client,
@@ -146,9 +161,42 @@ class CloudWatchHandler(logging.Handler):
         self._include_thread = cfg.include_thread
         if formatter is not None:
             self.setFormatter(formatter)
+        self._metrics_stop = threading.Event()
+        if cfg.metrics_interval:
+            threading.Thread(
+                target=self._publish_metrics,
+                args=(cfg.metrics_interval,),
+                name=f"cwlogs[{cfg.log_group}]-metrics",
+                daemon=True,
+            ).start()
+
+    def _publish_metrics(self, interval: float) -> None:
+        """Every ``interval`` s, queue one EMF event with this handler's own health."""
+        cfg = self.config
+        namer = StreamNamer(cfg.metrics_stream, option="metrics_stream")
+        previous: dict[str, Any] | None = None
+        while not self._metrics_stop.wait(interval):
+            try:
+                now = self._batcher.stats()
+                ts = time.time()
+                doc = emf_event(now, previous, cfg.log_group, cfg.metrics_namespace, int(ts * 1000))
+                previous = now
+                ev = Event(ts, logging.INFO, "INFO", "cwlogs.metrics", encode(doc).decode(), None,
+                           None, preformatted=True)
+                ev.stream = namer.render("cwlogs.metrics", ev.ts)
+                self._batcher.put(ev)
+            except Exception as exc:  # health reporting must never hurt the application
+                warn_rate_limited("metrics", f"cwlogs metrics emission failed: {exc!r}")
 
     # ------------------------------------------------------------------ logging.Handler
     def setFormatter(self, fmt: logging.Formatter | None) -> None:  # noqa: N802 - stdlib name
+        if (
+            type(fmt) is logging.Formatter
+            and fmt._fmt == logging.BASIC_FORMAT  # type: ignore[union-attr]
+        ):
+            # logging.basicConfig(handlers=[...]) stamps its default text format on every
+            # handler without one; nobody chose it, so keep the JSON default.
+            fmt = None
         super().setFormatter(fmt)
         if isinstance(fmt, JsonFormatter):
             # A JsonFormatter's fields join the worker-side JSON instead of formatting here.
@@ -208,7 +256,12 @@ class CloudWatchHandler(logging.Handler):
     def close(self) -> None:
         """Drain within ``shutdown_timeout``, stop the worker, count what could not be sent."""
         try:
-            self._batcher.close()
+            stop = getattr(self, "_metrics_stop", None)
+            if stop is not None:
+                stop.set()
+            batcher = getattr(self, "_batcher", None)
+            if batcher is not None:
+                batcher.close()
         finally:
             super().close()
 
@@ -267,7 +320,11 @@ class CloudWatchHandler(logging.Handler):
         return f"<CloudWatchHandler {self.config.log_group} ({logging.getLevelName(self.level)})>"
 
 
-def _make_redactor(redact: bool | Any) -> Any:
+def _make_redactor(redact: bool | str | Any) -> Any:
+    if isinstance(redact, str):  # from dictConfig files or CWLOGS_REDACT
+        from cwlogs.config import _as_bool
+
+        redact = _as_bool("redact", redact)
     if redact is False or redact is None:
         return None
     if redact is True:

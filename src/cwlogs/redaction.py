@@ -156,7 +156,8 @@ def mask_ipv6(text: str) -> str:
 # ------------------------------------------------------------------------- validators
 
 
-_DOUBLED: Final = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+# Each digit in a doubled position, replaced by the digit sum of its double.
+_DOUBLED: Final = str.maketrans("0123456789", "0246813579")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -167,14 +168,27 @@ def luhn_valid(digits: str) -> bool:
     """
     if not digits.isascii() or not digits.isdigit():
         return False
-    total = sum(map(int, digits[-1::-2]))
-    total += sum(_DOUBLED[int(ch)] for ch in digits[-2::-2])
-    return total % 10 == 0
+    return sum(map(int, digits[-1::-2] + digits[-2::-2].translate(_DOUBLED))) % 10 == 0
 
 
 def _valid_card(text: str) -> bool:
-    digits = text.replace(" ", "").replace("-", "")
-    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+    # A card followed by more digit groups ("4111 1111 1111 1111 123") still counts, so
+    # leading runs of whole groups are tried too; a card *preceded* by groups is found
+    # anyway, because after a veto the scan restarts at the next group.
+    digits = ""
+    for group in text.replace("-", " ").split(" "):
+        digits += group
+        if len(digits) > 19:
+            return False
+        if len(digits) >= 13 and luhn_valid(digits):
+            return True
+    return False
+
+
+def _valid_ipv4(text: str) -> bool:
+    octets = [int(part) for part in text.split(".")]
+    # Loopback and "any" identify nobody, and masking them hides useful bind addresses.
+    return max(octets) <= 255 and octets[0] != 127 and octets != [0, 0, 0, 0]
 
 
 def _valid_ipv6(text: str) -> bool:
@@ -182,7 +196,6 @@ def _valid_ipv6(text: str) -> bool:
         addr = ipaddress.IPv6Address(text.split("%", 1)[0])
     except ValueError:
         return False
-    # Loopback and "any" identify nobody, and masking them hides useful bind addresses.
     return not (addr.is_loopback or addr.is_unspecified)
 
 
@@ -200,18 +213,19 @@ class Pattern:
 
     ``replacement`` defaults to ``[<NAME>_REDACTED]``; a callable gets the matched text.
     ``partial`` is used instead when the redactor's style for this pattern is
-    ``"partial"`` (patterns without one fall back to ``replacement``).  If the regex has a
-    group named ``secret`` (or ``secret2``, ``secret3``...), only the first such group that
-    took part in the match is replaced and the rest of the match is kept.  ``validate``
-    gets the whole match and can veto it (Luhn for cards).  ``trigger`` is a regex
-    character-class body such that every match contains one of its characters; when
-    every enabled pattern has one, text without any of them is skipped unscanned.
+    ``"partial"`` (without one, ``replacement`` is used).  ``validate`` gets the whole
+    match and can veto it.  ``trigger`` is a regex character-class body such that every
+    match contains one of its characters; when every enabled pattern has one, text
+    without any of those characters is returned without being scanned.
 
-    A regex without capturing groups shares the single combined scan; one with groups
-    is scanned in a pass of its own, because merging it would renumber its groups.
+    A regex without capturing groups joins the single combined scan.  One with groups
+    gets a pass of its own (merging would renumber them); in it, a group named
+    ``secret`` (or ``secret2``, ``secret3``...) marks the part to replace, and the first
+    such group that took part in the match is replaced while the rest is kept.
 
-    >>> Pattern("order", r"ORD-[0-9]{6}", "[ORDER]").name
-    'order'
+    >>> r = Redactor(extra_patterns=[Pattern("order", r"ORD-[0-9]{6}", "[ORDER]")])
+    >>> r.redact_text("ORD-123456 shipped")
+    '[ORDER] shipped'
     """
 
     name: str
@@ -227,121 +241,210 @@ class Pattern:
         return f"[{self.name.upper()}_REDACTED]"
 
 
-# Every built-in except the PEM block starts where the previous character is not an
-# ASCII letter or digit.  The combined regex checks that once for all of them (see
-# _alternation), so a position in the middle of a word costs one look-behind instead of
-# a dozen failed branches.  Each pattern still states its own, stricter look-behind.
-#
-# Every repetition is bounded, and adjacent repetitions use disjoint classes or a
-# mandatory separator, so a failed attempt backtracks over at most a few hundred
-# characters and each start position is tried once: the scan is linear in the input.
+def _at_start(first: str, not_after: str) -> str:
+    # Why each alternative starts with its first character and only then looks behind:
+    # sre skips an alternative whose first opcode is a literal or a character class
+    # without entering it, so at most positions the combined regex costs one cheap
+    # test per alternative instead of a look-behind per alternative.
+    return f"{first}(?<!{not_after}{first})"
 
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_HEX = r"[0-9A-Fa-f]"
-_EMAIL_RE = (
-    r"(?<![\w.%+-])[\w.%+-]{1,64}@[^\W_][\w-]{0,62}(?:\.[\w-]{1,63}){0,8}\.[^\W\d_]{2,63}"
+
+# Every repetition is bounded, and a run never contains a position where the same
+# pattern could start again (the look-behinds forbid it), so a failed attempt costs at
+# most the length of its own run and each position starts at most one attempt per
+# alternative: the scan stays linear in the input whatever the input is.
+_END_NUMBER = r"(?![\w-]|\.[0-9])"  # a trailing "." may end a sentence, ".5" may not
+_US_TAIL = r"[0-9]{3}[ .-][0-9]{4}" + _END_NUMBER
+_AWS_SECRET_TAIL = (
+    r"[\s\"':=>,]{{1,8}}(?P<{group}>(?=[a-z]{{0,39}}[A-Z0-9/+])[A-Za-z0-9/+]{{40}})"
+    r"(?![A-Za-z0-9/+=])"
 )
-# 127/8 and 0.0.0.0 identify nobody; a right-hand "." followed by a digit means a longer
-# dotted number (a 5-part version), which is not an address.
-_IPV4_RE = (
-    rf"(?<![\w.])(?!127\.|0\.0\.0\.0(?![0-9]))(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.[0-9])"
-)
-# A cheap shape test first ("::" somewhere, or eight groups) so that clock times and
-# MAC addresses are not handed to the ipaddress validator at every colon.
-_IPV6_RE = (
-    rf"(?<![\w:.])(?=[0-9A-Fa-f:]{{0,39}}::|(?:{_HEX}{{1,4}}:){{7}})"
-    rf"(?:{_HEX}{{1,4}})?(?::{_HEX}{{0,4}}){{2,8}}"
-    r"(?:(?<=:)(?:[0-9]{1,3}\.){3}[0-9]{1,3})?(?:%[\w.-]{1,16})?(?![\w:]|\.[0-9])"
-)
-# Issuer ranges 2-6 cover Mastercard, Visa, Amex, Discover, JCB, Diners, UnionPay and
-# Maestro; leaving out 1 and 7-9 keeps millisecond timestamps and most ids unmasked.
-# Grouped numbers need a separator between groups so no digit run splits two ways.
-_CARD_RE = (
-    r"(?<![\w.+-])[2-6](?:[0-9]{12,18}|[0-9]{2,5}(?:[ -][0-9]{3,6}){1,5})(?![\w-]|\.[0-9])"
-)
-_SSN_RE = (
-    r"(?<![\w-])(?!000|666)[0-9]{3}(?P<_ssn_sep>[- ])(?!00)[0-9]{2}(?P=_ssn_sep)"
-    r"(?!0000)[0-9]{4}(?![\w-])"
-)
-_PHONE_RE = (
-    r"(?<![\w+.-])(?:"
-    r"(?:1[ .-])?(?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
-    r"|\+(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .-][0-9]{1,6}){1,6})"
-    r")(?![\w-]|\.[0-9])"
-)
-_AWS_KEY_ID_RE = r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
-_AWS_SECRET_RE = (
-    r"(?<![A-Za-z0-9])"
-    r"(?i:aws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?|secret[_-]?access[_-]?key)"
-    r"[\s\"':=>,]{1,8}"
-    r"(?P<secret>(?=[a-z]{0,39}[A-Z0-9/+])[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
-)
-# No right boundary: a token longer than the bound is masked up to it rather than missed.
-_API_KEY_RE = (
-    r"(?<![\w-])(?:"
-    r"(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,247}"
-    r"|gh[pousr]_[A-Za-z0-9]{36,251}"
-    r"|github_pat_[A-Za-z0-9_]{22,244}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,250}"
-    r"|AIza[0-9A-Za-z_-]{35}"
-    r"|sk-[A-Za-z0-9_-]{20,250}"
-    r"|glpat-[A-Za-z0-9_-]{20,250}"
-    r"|npm_[A-Za-z0-9]{36}"
-    r"|SG\.[\w-]{22}\.[\w-]{43}"
-    r")"
-)
-# The token must hold something other than lower-case letters, so prose such as
-# "bearer credentials" stays readable; real tokens practically always do.
-_BEARER_RE = (
-    r"(?<![\w-])(?i:bearer)[ \t]{1,3}"
-    r"(?P<secret>(?=[a-z]{0,4096}[A-Z0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,4096})"
-)
-_JWT_RE = (
-    r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{0,8192}"
-)
-# The body may not contain "-----", so a BEGIN without an END stops at the next armour
-# line instead of scanning ahead; a missing END (a truncated log) still masks the body.
-# Backslash is allowed so keys inside JSON-escaped text ("\n") are covered.
 _PEM_LABEL = r"(?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY-----"
-_PRIVATE_KEY_RE = (
-    rf"-----BEGIN {_PEM_LABEL}(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----)){{0,20000}}"
-    rf"(?:-----END {_PEM_LABEL})?"
-)
-# The password may contain a raw "@", so it runs to the last "@" before the host.
-_URL_PASSWORD_RE = (
-    r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s:/?#@\[\]]{0,256}:"
-    r"(?P<secret>[^\s/?#]{1,256})@"
-)
-# Any "key: value" or key=value is a candidate; the validator keeps it only when the key
-# is sensitive, so one regex serves every key spelling (and the user's extra keys).
-_ASSIGNMENT_VALUE = r"[^\s\"',;&)}\]]{1,1024}"
-_SECRET_ASSIGNMENT_RE = (
-    r"(?<![\w-])[A-Za-z_][\w.-]{0,63}[\"']?[ \t]{0,3}[:=][ \t]{0,3}(?:"
-    r"\"(?P<secret>[^\"\r\n]{0,1024})\"|'(?P<secret2>[^'\r\n]{0,1024})'"
-    r"|(?P<secret3>(?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
-    rf"{_ASSIGNMENT_VALUE}(?:;[ ]?{_ASSIGNMENT_VALUE}){{0,32}}))"
-)
+_KEY_CHARS = r"[\w.-]"
+_ASSIGNMENT_PUNCTUATION = "\"' \t:="  # what may follow a key before its value
+_VALUE = r"[^\s\"',;&)}\]]{1,1024}"
 
-_DIGITS = "0-9"
-_BUILTINS: Final[tuple[Pattern, ...]] = (
-    Pattern("private_key", _PRIVATE_KEY_RE, trigger="-"),
-    Pattern("url_password", _URL_PASSWORD_RE, "[URL_PASSWORD_REDACTED]", trigger="@"),
-    Pattern("jwt", _JWT_RE, trigger="."),
-    Pattern("bearer_token", _BEARER_RE, trigger="A-Z0-9._~+/=-"),
-    Pattern("aws_access_key_id", _AWS_KEY_ID_RE, trigger="A"),
-    Pattern("aws_secret_access_key", _AWS_SECRET_RE, trigger="A-Z0-9/+"),
-    Pattern("api_key", _API_KEY_RE, trigger="_.A-"),
-    Pattern("email", _EMAIL_RE, partial=mask_email, trigger="@"),
-    Pattern("ipv4", _IPV4_RE, partial=mask_ipv4, trigger=_DIGITS),
-    Pattern("us_ssn", _SSN_RE, partial=mask_partial, trigger=_DIGITS),
-    Pattern("ipv6", _IPV6_RE, partial=mask_ipv6, validate=_valid_ipv6, trigger=":"),
-    Pattern("phone", _PHONE_RE, partial=mask_partial, validate=_valid_phone, trigger=_DIGITS),
-    Pattern("credit_card", _CARD_RE, partial=mask_card, validate=_valid_card, trigger=_DIGITS),
-    # secret_assignment's validator is bound to each Redactor's key set in __init__.
-    Pattern("secret_assignment", _SECRET_ASSIGNMENT_RE, REDACTED, trigger=":="),
+
+@dataclass(frozen=True)
+class _Builtin:
+    name: str
+    alternatives: tuple[str, ...]
+    trigger: str
+    replacement: Replacement | None = None
+    partial: Replacement | None = None
+    validate: Callable[[str], bool] | None = None
+    # A second regex matched right after an accepted match, holding the secret; used
+    # so that "key=" is judged before a long value is read (see secret_assignment).
+    tail: str | None = None
+
+    @property
+    def regex(self) -> str:
+        return "|".join(self.alternatives) + (f"(?:{self.tail})" if self.tail else "")
+
+
+_BUILTINS: Final[tuple[_Builtin, ...]] = (
+    _Builtin(
+        "private_key",
+        # The body may not contain "-----", so a BEGIN without an END stops at the next
+        # armour line instead of reading on; a missing END (a truncated log) still masks
+        # the body.  Backslash is allowed for keys inside JSON-escaped text ("\n").
+        (
+            rf"-----BEGIN {_PEM_LABEL}(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----)){{0,20000}}"
+            rf"(?:-----END {_PEM_LABEL})?",
+        ),
+        trigger="-",
+    ),
+    _Builtin(
+        "url_password",
+        # ":" ends the password so "a://b:" repeated cannot make each start read far.
+        (
+            _at_start("[A-Za-z]", r"[\w+.-]")
+            + r"[A-Za-z0-9+.-]{0,31}://[^\s:/?#@\[\]]{0,256}:(?P<secret>[^\s:/?#]{1,256})@",
+        ),
+        trigger="@",
+    ),
+    _Builtin(
+        "jwt",
+        (
+            _at_start("e", r"[\w-]")
+            + r"yJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{0,8192}",
+        ),
+        trigger=".",
+    ),
+    _Builtin(
+        "bearer_token",
+        # The token must hold something besides lower-case letters, so that prose like
+        # "bearer credentials" survives; real tokens practically always do.
+        (
+            _at_start("[Bb]", r"[\w-]")
+            + r"(?i:earer)[ \t]{1,3}"
+            r"(?P<secret>(?=[a-z]{0,4096}[A-Z0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,4096})",
+        ),
+        trigger="A-Z0-9._~+/=-",
+    ),
+    _Builtin(
+        "aws_access_key_id",
+        (_at_start("A", "[A-Za-z0-9]") + r"(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])",),
+        trigger="A",
+    ),
+    _Builtin(
+        "aws_secret_access_key",
+        # Only next to its keyword: a bare 40-character string is as likely a hash.
+        (
+            _at_start("[Aa]", "[A-Za-z0-9]")
+            + r"(?i:ws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?)"
+            + _AWS_SECRET_TAIL.format(group="secret"),
+            _at_start("[Ss]", "[A-Za-z0-9]")
+            + r"(?i:ecret[_-]?access[_-]?key)"
+            + _AWS_SECRET_TAIL.format(group="secret2"),
+        ),
+        trigger="A-Z0-9/+",
+    ),
+    _Builtin(
+        "api_key",
+        # No right boundary: a token longer than the bound is masked up to it, not missed.
+        (
+            _at_start("s", r"[\w-]")
+            + r"k(?:_(?:live|test)_[A-Za-z0-9]{10,247}|-[A-Za-z0-9_-]{20,250})",
+            _at_start("[pr]", r"[\w-]") + r"k_(?:live|test)_[A-Za-z0-9]{10,247}",
+            _at_start("g", r"[\w-]")
+            + r"(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,244}"
+            r"|lpat-[A-Za-z0-9_-]{20,250})",
+            _at_start("x", r"[\w-]") + r"ox[abposr]-[A-Za-z0-9-]{10,250}",
+            _at_start("A", r"[\w-]") + r"Iza[0-9A-Za-z_-]{35}",
+            _at_start("n", r"[\w-]") + r"pm_[A-Za-z0-9]{36}",
+            _at_start("S", r"[\w-]") + r"G\.[\w-]{22}\.[\w-]{43}",
+        ),
+        trigger="_.A-",
+    ),
+    _Builtin(
+        "email",
+        (
+            _at_start(r"[\w.%+-]", r"[\w.%+-]")
+            + r"[\w.%+-]{0,63}@[^\W_][\w-]{0,62}(?:\.[\w-]{1,63}){0,8}\.[^\W\d_]{2,63}",
+        ),
+        trigger="@",
+        partial=mask_email,
+    ),
+    _Builtin(
+        "us_ssn",
+        (
+            _at_start("[0-9]", r"[\w-]")
+            + r"(?!(?<=0)00|(?<=6)66)[0-9]{2}(?P<_ssn_sep>[- ])(?!00)[0-9]{2}(?P=_ssn_sep)"
+            r"(?!0000)[0-9]{4}(?![\w-])",
+        ),
+        trigger="0-9",
+        partial=mask_partial,
+    ),
+    _Builtin(
+        "ipv4",
+        (_at_start("[0-9]", r"[\w.]") + r"[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?!\w|\.[0-9])",),
+        trigger="0-9",
+        partial=mask_ipv4,
+        validate=_valid_ipv4,
+    ),
+    _Builtin(
+        "ipv6",
+        # The shape test ("::", or eight groups) keeps clock times and MAC addresses
+        # away from the (slow) ipaddress validator.
+        (
+            _at_start("[0-9A-Fa-f:]", r"[\w:.]")
+            + r"(?:(?<=:)(?=:)|(?=[0-9A-Fa-f:]{0,37}::)"
+            r"|(?<=[0-9A-Fa-f])(?=[0-9A-Fa-f]{0,3}:(?:[0-9A-Fa-f]{1,4}:){6}))"
+            r"[0-9A-Fa-f:]{1,38}(?:(?<=:)(?:[0-9]{1,3}\.){3}[0-9]{1,3})?(?:%[\w.-]{1,16})?"
+            r"(?![\w:]|\.[0-9])",
+        ),
+        trigger=":",
+        partial=mask_ipv6,
+        validate=_valid_ipv6,
+    ),
+    _Builtin(
+        "phone",
+        (
+            _at_start(r"\+", r"[\w+]")
+            + r"(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .-][0-9]{1,6}){1,6})"
+            + _END_NUMBER,
+            _at_start(r"\(", r"[\w+.-]") + r"[0-9]{3}\)[ .-]?" + _US_TAIL,
+            _at_start("[0-9]", r"[\w+.-]")
+            + r"(?:(?<=1)[ .-](?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-])|[0-9]{2}[ .-])"
+            + _US_TAIL,
+        ),
+        trigger="0-9",
+        partial=mask_partial,
+        validate=_valid_phone,
+    ),
+    _Builtin(
+        "credit_card",
+        # Issuer digits 2-6 cover Mastercard, Visa, Amex, Discover, JCB, Diners, UnionPay
+        # and Maestro; leaving out 1 and 7-9 keeps millisecond timestamps unmasked.  A
+        # grouped number needs a separator between groups so no digit run splits two ways.
+        (
+            _at_start("[2-6]", r"[\w.+-]")
+            + r"(?:[0-9]{12,18}|[0-9]{2,5}(?:[ -][0-9]{3,6}){1,5})"
+            + _END_NUMBER,
+        ),
+        trigger="0-9",
+        partial=mask_card,
+        validate=_valid_card,
+    ),
+    _Builtin(
+        "secret_assignment",
+        # Any `key: value` or key=value is a candidate; the key is judged (against the
+        # redactor's key set) before the value is read, so logfmt stays cheap.
+        (
+            _at_start("[A-Za-z_]", _KEY_CHARS)
+            + _KEY_CHARS
+            + r"{0,63}[\"']?[ \t]{0,3}[:=][ \t]{0,3}",
+        ),
+        trigger=":=",
+        replacement=REDACTED,
+        tail=(
+            r"\"(?P<secret>[^\"\r\n]{0,1024})\"|'(?P<secret2>[^'\r\n]{0,1024})'"
+            r"|(?P<secret3>(?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
+            rf"{_VALUE}(?:;[ ]?{_VALUE}){{0,32}})"
+        ),
+    ),
 )
-_BUILTIN_IDS: Final = frozenset(id(p) for p in _BUILTINS)
-_WORD_START: Final = frozenset(id(p) for p in _BUILTINS if p.name != "private_key")
 
 #: Names of the built-in patterns, in the order they are tried at one position.
 DEFAULT_PATTERN_NAMES: Final[tuple[str, ...]] = tuple(p.name for p in _BUILTINS)
@@ -353,70 +456,105 @@ _SCOPED_FLAGS: Final = (
     (re.VERBOSE, "x"),
     (re.ASCII, "a"),
 )
-_SECRET_GROUP = re.compile(r"\(\?P<(secret[0-9]*)>")
+# Inside a word, one look-behind rejects every word-start alternative at once; most
+# positions in real text are inside a word.
+_WORD_START_GUARD: Final = "(?<![A-Za-z0-9])(?:{})"
+_SECRET_GROUP: Final = re.compile(r"\(\?P<(secret[0-9]*)>")
 _MAX_DEPTH: Final = 64
 
 
 @dataclass(frozen=True, eq=False)
 class _Rule:
     name: str
-    source: str  # inline-flagged regex text, with secret groups renamed
-    groups: tuple[str, ...]  # names of the secret groups, first match wins
+    alternatives: tuple[str, ...]
     replace: Callable[[str], str]
     validate: Callable[[str], bool] | None
-    word_start: bool
+    tail: re.Pattern[str] | None = None
+    tail_secrets: tuple[str, ...] = ()
+    word_start: bool = False  # never starts right after an ASCII letter or digit
+
+
+@dataclass(frozen=True, eq=False)
+class _Branch:
+    rule: _Rule
+    secrets: tuple[str, ...]  # group names holding the secret, first that matched wins
+    fallback: re.Pattern[str] | None  # the branches after this one, for after a veto
 
 
 class _Pass:
-    """One compiled regex and how to dispatch its matches back to rules."""
+    """One compiled regex and, per marker group, the branch that produced a match."""
 
-    __slots__ = ("by_group", "fallback", "regex", "single")
+    __slots__ = ("branches", "regex")
 
-    def __init__(self, rules: list[_Rule], *, single: bool = False) -> None:
-        self.single = rules[0] if single else None
-        self.regex = re.compile(rules[0].source if single else _alternation(rules, 0))
-        self.by_group = {f"_p{i}": rule for i, rule in enumerate(rules)}
-        # When a validator vetoes branch i at some position, the branches after it have
-        # not been tried there yet; this regex tries exactly those.
-        self.fallback: dict[str, re.Pattern[str]] = {}
-        if not single:
-            for i, rule in enumerate(rules):
-                if rule.validate is not None and i + 1 < len(rules):
-                    self.fallback[f"_p{i}"] = re.compile(_alternation(rules, i + 1))
+    def __init__(self, regex: re.Pattern[str], branches: dict[str, _Branch]) -> None:
+        self.regex = regex
+        self.branches = branches
+
+    @classmethod
+    def combined(cls, rules: list[_Rule]) -> _Pass:
+        # Each alternative ends in an empty marker group: it closes last, so
+        # ``m.lastgroup`` names the branch, and the alternative still starts with its
+        # own first character (see _at_start).
+        numbered = [
+            (f"_p{i}_{j}", rule, alt)
+            for i, rule in enumerate(rules)
+            for j, alt in enumerate(rule.alternatives)
+        ]
+        branches: dict[str, _Branch] = {}
+        for k, (marker, rule, alt) in enumerate(numbered):
+            later = numbered[k + 1 :]
+            fallback = None
+            if rule.validate is not None or rule.tail is not None:
+                # After a veto at some position, the later branches have not been tried
+                # there yet; this regex tries exactly those.
+                fallback = re.compile(_alternation(later)) if later else None
+            secrets = tuple(marker + name for name in _SECRET_GROUP.findall(alt))
+            branches[marker] = _Branch(rule, secrets, fallback)
+        return cls(re.compile(_alternation(numbered)), branches)
+
+    @classmethod
+    def alone(cls, rule: _Rule, regex: re.Pattern[str]) -> _Pass:
+        # The marker goes last, so the pattern's own groups keep their numbers.
+        wrapped = re.compile(f"(?:{regex.pattern})(?P<_cwlogs_alone>)", regex.flags)
+        return cls(wrapped, {"_cwlogs_alone": _Branch(rule, _secret_groups(regex), None)})
 
 
-def _alternation(rules: list[_Rule], first: int) -> str:
+def _secret_groups(regex: re.Pattern[str]) -> tuple[str, ...]:
+    named = sorted(regex.groupindex.items(), key=lambda item: item[1])
+    return tuple(name for name, _ in named if re.fullmatch("secret[0-9]*", name))
+
+
+def _alternation(numbered: list[tuple[str, _Rule, str]]) -> str:
     parts: list[str] = []
-    word_run: list[str] = []
-    for i in range(first, len(rules)):
-        branch = f"(?P<_p{i}>{_renamed(rules[i], i)})"
-        if rules[i].word_start:
-            word_run.append(branch)
+    run: list[str] = []  # consecutive word-start alternatives
+    for marker, rule, alt in numbered:
+        renamed = _SECRET_GROUP.sub(lambda m, p=marker: f"(?P<{p}{m.group(1)}>", alt)
+        branch = f"{renamed}(?P<{marker}>)"
+        if rule.word_start:
+            run.append(branch)
             continue
-        if word_run:
-            parts.append(r"(?<![A-Za-z0-9])(?:" + "|".join(word_run) + ")")
-            word_run = []
+        if run:
+            parts.append(_WORD_START_GUARD.format("|".join(run)))
+            run = []
         parts.append(branch)
-    if word_run:
-        parts.append(r"(?<![A-Za-z0-9])(?:" + "|".join(word_run) + ")")
+    if run:
+        parts.append(_WORD_START_GUARD.format("|".join(run)))
     return "|".join(parts)
 
 
-def _renamed(rule: _Rule, index: int) -> str:
-    # Several built-ins name a group "secret"; in one alternation each name must be unique.
-    return _SECRET_GROUP.sub(lambda m: f"(?P<_p{index}{m.group(1)}>", rule.source)
-
-
-def _source_of(pattern: Pattern) -> tuple[str, int]:
+def _source_of(pattern: Pattern) -> re.Pattern[str]:
     try:
         compiled = re.compile(pattern.regex)
     except re.error as exc:
         raise ValueError(f"redaction pattern {pattern.name!r} does not compile: {exc}") from exc
     if compiled.match("") is not None:
         raise ValueError(f"redaction pattern {pattern.name!r} matches the empty string")
+    return compiled
+
+
+def _inline(compiled: re.Pattern[str]) -> str:
     flags = "".join(letter for flag, letter in _SCOPED_FLAGS if compiled.flags & flag)
-    source = compiled.pattern
-    return (f"(?{flags}:{source})" if flags else source), compiled.groups
+    return f"(?{flags}:{compiled.pattern})" if flags else f"(?:{compiled.pattern})"
 
 
 def _as_function(replacement: Replacement) -> Callable[[str], str]:
@@ -426,15 +564,13 @@ def _as_function(replacement: Replacement) -> Callable[[str], str]:
 
 
 class Redactor:
-    """Masks PII in text and in structured events; also a structlog processor.
+    """Masks PII in text and in structured events; an instance is also a structlog processor.
 
     ``disable`` names built-in patterns to turn off.  ``extra_patterns`` are added after
     the built-ins; one that reuses a built-in's name replaces it.  ``style`` picks fixed
-    tokens or partial masks for every pattern, ``styles`` per pattern name.  ``keys``
-    replaces :data:`DEFAULT_SENSITIVE_KEYS`, ``extra_keys`` adds to it.
-
-    :meth:`stats` counts replacements per pattern name, and values masked because of
-    their key as ``"key:<key>"`` (the key lower-cased, ``-`` written ``_``).
+    tokens or partial masks for every pattern, ``styles`` overrides it per pattern name.
+    ``keys`` replaces :data:`DEFAULT_SENSITIVE_KEYS`, ``extra_keys`` adds to it.
+    Bad configuration raises :class:`ValueError` here; redacting never raises.
 
     >>> Redactor(disable={"ipv4"}, style="partial").redact_text("jane@example.com 10.1.2.3")
     'j***@***.com 10.1.2.3'
@@ -450,86 +586,68 @@ class Redactor:
         keys: Iterable[str] | None = None,
         extra_keys: Iterable[str] = (),
     ) -> None:
-        key_entries = {*(DEFAULT_SENSITIVE_KEYS if keys is None else keys), *extra_keys}
-        self._exact_keys = frozenset(_normalise_key(k) for k in key_entries if k[:1] != "*")
+        entries = {*(DEFAULT_SENSITIVE_KEYS if keys is None else keys), *extra_keys}
+        self._exact_keys = frozenset(_normalise_key(k) for k in entries if k[:1] != "*")
         self._suffix_keys = tuple(
-            sorted({_normalise_key(k[1:]) for k in key_entries if k[:1] == "*"} - {""})
+            sorted({_normalise_key(k[1:]) for k in entries if k[:1] == "*"} - {""})
         )
-        # Event keys repeat endlessly; remembering the verdict keeps dict walks cheap.
+        # Event keys repeat endlessly; remembering each verdict keeps dict walks cheap.
         self._key_verdict = functools.lru_cache(maxsize=4096)(self._judge_key)
 
-        patterns = self._select(disable, extra_patterns)
+        chosen = _select(disable, extra_patterns)
         styles = dict(styles or {})
-        unknown = set(styles) - {p.name for p in patterns}
-        if unknown:
-            raise ValueError(f"styles name no enabled pattern: {sorted(unknown)}")
-        for name, chosen in styles.items():
-            if chosen not in ("token", "partial"):
+        for name, value in [*styles.items(), ("style", style)]:
+            if value not in ("token", "partial"):
                 raise ValueError(f"style for {name!r} must be 'token' or 'partial'")
-        if style not in ("token", "partial"):
-            raise ValueError("style must be 'token' or 'partial'")
+        unknown = set(styles) - {p.name for p in chosen}
+        if unknown:
+            raise ValueError(f"styles names no enabled pattern: {sorted(unknown)}")
 
-        combined: list[_Rule] = []
-        checked: list[_Rule] = []
+        shared: list[_Rule] = []
+        vetoable: list[_Rule] = []
         self._passes: list[_Pass] = []
-        for pattern in patterns:
-            source, n_groups = _source_of(pattern)
-            secret_groups = tuple(_SECRET_GROUP.findall(source))
+        for pattern in chosen:
             wanted = styles.get(pattern.name, style)
-            chosen_replacement = (
-                pattern.partial if wanted == "partial" and pattern.partial is not None
-                else pattern.replacement
-            )  # fmt: skip
+            replacement = pattern.replacement
+            if wanted == "partial" and pattern.partial is not None:
+                replacement = pattern.partial
+            replace = _as_function(f"[{pattern.name.upper()}_REDACTED]"
+                                   if replacement is None else replacement)
             validate = pattern.validate
-            if pattern.name == "secret_assignment" and pattern.validate is None:
-                validate = self._is_sensitive_assignment
-            rule = _Rule(
-                name=pattern.name,
-                source=source,
-                groups=secret_groups,
-                replace=_as_function(
-                    pattern.token if chosen_replacement is None else chosen_replacement
-                ),
-                validate=validate,
-                word_start=id(pattern) in _WORD_START,
-            )
-            if n_groups > len(secret_groups) and id(pattern) not in _BUILTIN_IDS:
-                self._passes.append(_Pass([rule], single=True))
-            elif validate is not None:
-                checked.append(rule)
+            if isinstance(pattern, _Builtin):
+                if pattern.name == "secret_assignment":
+                    validate = self._is_sensitive_assignment
+                tail = re.compile(pattern.tail) if pattern.tail else None
+                tail_secrets = _secret_groups(tail) if tail is not None else ()
+                rule = _Rule(
+                    pattern.name,
+                    pattern.alternatives,
+                    replace,
+                    validate,
+                    tail,
+                    tail_secrets,
+                    word_start=pattern.name != "private_key",
+                )
             else:
-                combined.append(rule)
-        # Validated rules go last so that, at any one position, every unvalidated
-        # pattern has already had its chance before a veto moves the scan on.
-        if combined or checked:
-            self._passes.insert(0, _Pass(combined + checked))
+                compiled = _source_of(pattern)
+                rule = _Rule(pattern.name, (_inline(compiled),), replace, validate)
+                if compiled.groups:
+                    self._passes.append(_Pass.alone(rule, compiled))
+                    continue
+            (shared if validate is None and rule.tail is None else vetoable).append(rule)
+        # Vetoable rules go last so that at any one position every other pattern has
+        # had its chance before a veto moves the scan on.
+        if shared or vetoable:
+            self._passes.insert(0, _Pass.combined(shared + vetoable))
 
-        triggers = [p.trigger for p in patterns]
         self._trigger: re.Pattern[str] | None = None
-        if patterns and all(t is not None for t in triggers):
-            # Single-character branches: sre folds them into one set and scans with it.
+        triggers = [p.trigger for p in chosen]
+        if chosen and all(t is not None for t in triggers):
+            # One-character alternatives: sre folds them into a single set.
             self._trigger = re.compile("|".join(f"[{t}]" for t in triggers if t))
 
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
-
-    @staticmethod
-    def _select(disable: Iterable[str], extra: Iterable[Pattern]) -> list[Pattern]:
-        disabled = set(disable)
-        unknown = disabled - set(DEFAULT_PATTERN_NAMES)
-        extras = list(extra)
-        unknown -= {p.name for p in extras}
-        if unknown:
-            raise ValueError(
-                f"unknown redaction pattern(s) {sorted(unknown)}; "
-                f"built-ins are {list(DEFAULT_PATTERN_NAMES)}"
-            )
-        extra_names = [p.name for p in extras]
-        if len(set(extra_names)) != len(extra_names):
-            raise ValueError("extra_patterns contains a name twice")
-        replaced = set(extra_names)
-        kept = [p for p in _BUILTINS if p.name not in disabled and p.name not in replaced]
-        return kept + [p for p in extras if p.name not in disabled]
 
     # ------------------------------------------------------------------ public API
 
@@ -546,11 +664,11 @@ class Redactor:
         return out
 
     def redact_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Return a redacted copy of ``event``; the input and its children are not changed.
+        """Return a redacted copy of ``event``; the input and its children are left alone.
 
         Values under a sensitive key become ``"[REDACTED]"`` whatever their type; other
-        strings are scanned, dicts, lists, tuples and sets are walked, and anything else
-        is returned as is.  Keys are never rewritten.
+        strings are scanned; dicts, lists, tuples and sets are walked; anything else is
+        kept as is.  Keys themselves are never rewritten.
 
         >>> Redactor().redact_event({"auth": {"Api-Key": 123}, "to": ["a@b.io"]})
         {'auth': {'Api-Key': '[REDACTED]'}, 'to': ['[EMAIL_REDACTED]']}
@@ -564,14 +682,20 @@ class Redactor:
     def __call__(
         self, logger: object, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> dict[str, Any]:
-        """structlog processor: ``structlog.configure(processors=[..., Redactor(), ...])``."""
+        """structlog processor: ``structlog.configure(processors=[..., Redactor(), ...])``.
+
+        >>> Redactor()(None, "info", {"event": "hi bob@example.com"})
+        {'event': 'hi [EMAIL_REDACTED]'}
+        """
         return self.redact_event(event_dict)
 
     def stats(self) -> dict[str, int]:
         """Replacements so far: per pattern name, and ``"key:<key>"`` per masked key.
 
+        ``<key>`` is the key lower-cased with ``-`` written ``_``.
+
         >>> r = Redactor()
-        >>> _ = r.redact_event({"token": "t", "msg": "a@b.io and c@d.io"})
+        >>> _ = r.redact_event({"Token": "t", "msg": "a@b.io and c@d.io"})
         >>> r.stats()
         {'key:token': 1, 'email': 2}
         """
@@ -589,7 +713,7 @@ class Redactor:
     # ------------------------------------------------------------------ internals
 
     def _merge(self, tally: dict[str, int]) -> None:
-        # One lock per call with hits, not per hit: most calls have none.
+        # One lock per call that found something, not per hit; most calls find nothing.
         with self._lock:
             for name, count in tally.items():
                 self._counts[name] = self._counts.get(name, 0) + count
@@ -599,10 +723,7 @@ class Redactor:
         return norm in self._exact_keys or norm.endswith(self._suffix_keys)
 
     def _is_sensitive_assignment(self, matched: str) -> bool:
-        end = 0
-        while end < len(matched) and (matched[end].isalnum() or matched[end] in "_.-"):
-            end += 1
-        return self._key_verdict(matched[:end])
+        return self._key_verdict(matched.rstrip(_ASSIGNMENT_PUNCTUATION))
 
     def _text(self, text: str, tally: dict[str, int]) -> str:
         if self._trigger is not None and self._trigger.search(text) is None:
@@ -628,7 +749,7 @@ class Redactor:
         if not isinstance(value, Mapping | list | tuple | set | frozenset):
             return value
         if depth > _MAX_DEPTH:
-            # Too deep to inspect (or a cycle): fail closed rather than leak.
+            # Too deep to inspect, or a cycle: fail closed rather than leak.
             tally["max_depth"] = tally.get("max_depth", 0) + 1
             return REDACTED
         if isinstance(value, Mapping):
@@ -637,32 +758,41 @@ class Redactor:
         if isinstance(value, list):
             return items
         if isinstance(value, tuple):
-            make = getattr(type(value), "_make", None)  # keep namedtuples named
+            make = getattr(type(value), "_make", None)  # keep a namedtuple a namedtuple
             return make(items) if make is not None else tuple(items)
         return frozenset(items) if isinstance(value, frozenset) else set(items)
+
+
+def _select(disable: Iterable[str], extra: Iterable[Pattern]) -> list[_Builtin | Pattern]:
+    disabled = set(disable)
+    extras = list(extra)
+    names = [p.name for p in extras]
+    if len(set(names)) != len(names):
+        raise ValueError("extra_patterns uses a name twice")
+    unknown = disabled - set(DEFAULT_PATTERN_NAMES) - set(names)
+    if unknown:
+        raise ValueError(
+            f"unknown redaction pattern(s) {sorted(unknown)}; "
+            f"the built-ins are {list(DEFAULT_PATTERN_NAMES)}"
+        )
+    kept: list[_Builtin | Pattern] = [
+        p for p in _BUILTINS if p.name not in disabled and p.name not in names
+    ]
+    return kept + [p for p in extras if p.name not in disabled]
 
 
 def _run(scan: _Pass, text: str, tally: dict[str, int]) -> str:
     search = scan.regex.search
     pieces: list[str] = []
-    kept_from = 0
-    at = 0
+    kept_from = at = 0
     while (m := search(text, at)) is not None:
-        start = m.start()
-        accepted = _accept(scan, text, m)
-        if accepted is None or accepted[0].end() == start:
-            at = start + 1
+        hit = _accept(scan, text, m)
+        if hit is None or hit[0] == m.start():
+            at = m.start() + 1
             continue
-        m, rule = accepted
-        end = m.end()
-        sec_start, sec_end = start, end
-        for group in rule.groups:
-            name = group if scan.single is not None else f"{m.lastgroup}{group}"
-            if m.start(name) != -1:
-                sec_start, sec_end = m.span(name)
-                break
-        pieces += (text[kept_from:sec_start], rule.replace(text[sec_start:sec_end]))
-        pieces.append(text[sec_end:end])
+        end, secret_start, secret_end, rule = hit
+        pieces += (text[kept_from:secret_start], rule.replace(text[secret_start:secret_end]))
+        pieces.append(text[secret_end:end])
         tally[rule.name] = tally.get(rule.name, 0) + 1
         kept_from = at = end
     if not pieces:
@@ -671,18 +801,26 @@ def _run(scan: _Pass, text: str, tally: dict[str, int]) -> str:
     return "".join(pieces)
 
 
-def _accept(scan: _Pass, text: str, m: re.Match[str]) -> tuple[re.Match[str], _Rule] | None:
-    """The match to use at ``m``'s position, after validators have had their say."""
-    if scan.single is not None:
-        rule = scan.single
-        return (m, rule) if rule.validate is None or rule.validate(m.group()) else None
+def _accept(scan: _Pass, text: str, m: re.Match[str]) -> tuple[int, int, int, _Rule] | None:
+    """Where the match at ``m``'s position ends and what to replace, once vetoes are heard."""
+    start = m.start()
     while True:
-        group = m.lastgroup or ""
-        rule = scan.by_group[group]
+        branch = scan.branches[m.lastgroup or ""]
+        rule = branch.rule
         if rule.validate is None or rule.validate(m.group()):
-            return m, rule
-        retry = scan.fallback.get(group)
-        nxt = retry.match(text, m.start()) if retry is not None else None
+            if rule.tail is None:
+                return (m.end(), *_secret_span(m, branch.secrets), rule)
+            tail = rule.tail.match(text, m.end())
+            if tail is not None:
+                return (tail.end(), *_secret_span(tail, rule.tail_secrets), rule)
+        nxt = branch.fallback.match(text, start) if branch.fallback is not None else None
         if nxt is None:
             return None
         m = nxt
+
+
+def _secret_span(m: re.Match[str], groups: tuple[str, ...]) -> tuple[int, int]:
+    for name in groups:
+        if m.start(name) != -1:
+            return m.span(name)
+    return m.span()

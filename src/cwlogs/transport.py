@@ -182,8 +182,11 @@ class CloudWatchExporter:
 
     # ------------------------------------------------------------------ encoding
     def prepare(self, event: Event) -> bool:
-        event.stream = self._namer.render(event.logger, event.ts)
         redactor = self._redactor
+        if event.stream is None:
+            event.stream = self._namer.render(event.logger, event.ts)
+        else:  # routed by cwlogs itself (EMF metrics): nothing to redact
+            redactor = None
         if event.preformatted:
             text = redactor.redact_text(event.message) if redactor is not None else event.message
             data, truncated = fit_message(text.encode("utf-8", "replace"), None)

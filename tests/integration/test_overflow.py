@@ -1,0 +1,121 @@
+"""Bounded memory: overflow policies while the endpoint is down, then recovery."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import read_events
+
+QUEUE = 64 * 1024  # the smallest max_queue_bytes accepted
+# Each "m%04d" record costs len(message) + 100 estimated bytes in the queue.
+COST = 5 + 100
+CAPACITY = QUEUE // COST
+
+
+def _stored(logs: Any, group: str) -> list[str]:
+    return [orjson.loads(e["message"])["message"] for e in read_events(logs, group)]
+
+
+def _handler(make_handler: Any, **kwargs: Any) -> Any:
+    return make_handler(
+        max_queue_bytes=QUEUE,
+        flush_interval=0.05,
+        breaker_reset=0.5,
+        redact=False,
+        **kwargs,
+    )
+
+
+class TestOverflow:
+    def test_drop_newest_keeps_the_first_events(
+        self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any
+    ) -> None:
+        """drop_newest: exactly the overflow is dropped and counted; the oldest are delivered."""
+        handler = _handler(make_handler, overflow="drop_newest")
+        app_logger.addHandler(handler)
+        with proxy.down():
+            for i in range(2000):
+                app_logger.info("m%04d", i)
+            stats = handler.stats()
+            assert stats["queue_bytes"] <= QUEUE
+            assert stats["dropped"] == {"queue_full": 2000 - CAPACITY}
+        assert handler.flush(timeout=30)
+        assert _stored(logs, group) == [f"m{i:04d}" for i in range(CAPACITY)]
+
+    def test_drop_oldest_keeps_the_newest_events(
+        self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any
+    ) -> None:
+        """drop_oldest: the queue stays bounded, the count is exact and the newest survive."""
+        handler = _handler(make_handler, overflow="drop_oldest")
+        app_logger.addHandler(handler)
+        with proxy.down():
+            for i in range(2000):
+                app_logger.info("m%04d", i)
+            assert handler.stats()["queue_bytes"] <= QUEUE
+        assert handler.flush(timeout=30)
+        dropped = handler.stats()["dropped"]["queue_full"]
+        stored = _stored(logs, group)
+        assert len(stored) == 2000 - dropped == CAPACITY
+        assert stored[-400:] == [f"m{i:04d}" for i in range(1600, 2000)]
+
+    def test_block_waits_at_most_block_timeout_then_drops(
+        self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any
+    ) -> None:
+        """block: a full queue holds the caller up to block_timeout per record, then drops it."""
+        handler = _handler(make_handler, overflow="block", block_timeout=0.05)
+        app_logger.addHandler(handler)
+        longest = 0.0
+        with proxy.down():
+            for i in range(CAPACITY + 10):
+                t0 = time.perf_counter()
+                app_logger.info("m%04d", i)
+                longest = max(longest, time.perf_counter() - t0)
+            assert handler.stats()["dropped"] == {"block_timeout": 10}
+        assert longest < 0.05 + 0.5  # bounded by the policy (plus scheduling slack)
+        assert handler.flush(timeout=30)
+        assert len(_stored(logs, group)) == CAPACITY
+
+    def test_protected_levels_survive_eviction(
+        self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any
+    ) -> None:
+        """With protect_level=ERROR, errors logged before an overflow are still delivered."""
+        handler = _handler(make_handler, overflow="drop_oldest", protect_level="ERROR")
+        app_logger.addHandler(handler)
+        with proxy.down():
+            for i in range(20):
+                app_logger.error("e%04d", i)
+            for i in range(2000):
+                app_logger.info("m%04d", i)
+        assert handler.flush(timeout=30)
+        stored = _stored(logs, group)
+        assert [m for m in stored if m.startswith("e")] == [f"e{i:04d}" for i in range(20)]
+
+
+@pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest"])
+def test_dropped_events_reach_on_drop(
+    policy: str, make_handler: Any, app_logger: logging.Logger, proxy: Any
+) -> None:
+    """Every dropped event is handed to on_drop (on the worker thread), with its reason."""
+    seen: list[str] = []
+    all_seen = threading.Event()
+
+    def on_drop(events: list[dict[str, Any]], reason: str) -> None:
+        assert threading.current_thread().name.endswith("-worker")
+        seen.extend(orjson.loads(e["message"])["message"] for e in events)
+        if len(seen) >= 50:
+            all_seen.set()
+
+    handler = _handler(make_handler, overflow=policy, on_drop=on_drop)
+    app_logger.addHandler(handler)
+    with proxy.down():
+        for i in range(CAPACITY + 50):
+            app_logger.info("m%04d", i)
+    assert handler.flush(timeout=30)
+    assert all_seen.wait(10)
+    assert len(seen) == handler.stats()["dropped"]["queue_full"] == 50

@@ -1,0 +1,133 @@
+"""Snapshot, JSON schema, encoding fallbacks and truncation, without threads or network."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import orjson
+
+from cwlogs.formatting import (
+    JsonFormatter,
+    encode,
+    fit_message,
+    iso_timestamp,
+    snapshot,
+    to_event_dict,
+)
+from cwlogs.limits import MAX_MESSAGE_BYTES
+
+
+def _record(msg: str = "hi %s", args: tuple[Any, ...] = ("x",), **extra: Any) -> logging.LogRecord:
+    return logging.getLogger("t").makeRecord("t", logging.INFO, "f.py", 3, msg, args, None, extra=extra)
+
+
+class TestSnapshot:
+    def test_message_rendered_at_log_time(self) -> None:
+        """Mutable args changed after logging do not change the event."""
+        args = [1]
+        rec = _record("v=%s", (args,))
+        ev = snapshot(rec, None)
+        args.append(2)
+        assert ev.message == "v=[1]"
+
+    def test_extras_copied_in_caller_order(self) -> None:
+        """Only user extras are kept, in the order given."""
+        ev = snapshot(_record(z=1, a=2), None)
+        assert list(ev.extras or {}) == ["z", "a"]
+
+    def test_record_not_mutated(self) -> None:
+        """Snapshotting leaves the record as other handlers will see it."""
+        rec = _record(k=1)
+        before = dict(rec.__dict__)
+        snapshot(rec, {"trace_id": "t"})
+        assert rec.__dict__ == before
+
+    def test_exception_rendered(self) -> None:
+        """exc_info becomes type, message and the formatted stack."""
+        try:
+            raise KeyError("missing")
+        except KeyError:
+            rec = logging.getLogger("t").makeRecord(
+                "t", logging.ERROR, "f.py", 1, "boom", (), sys.exc_info()
+            )
+        ev = to_event_dict(snapshot(rec, None))
+        assert ev["exception"]["type"] == "KeyError"
+        assert "raise KeyError" in ev["exception"]["stack"]
+
+
+class TestSchema:
+    def test_field_order_and_context(self) -> None:
+        """Core fields first, then static, context and extras; core fields win collisions."""
+        rec = _record(order=7, level="spoof")
+        ev = to_event_dict(snapshot(rec, {"trace_id": "abc"}), {"service": "api"})
+        assert list(ev)[:4] == ["timestamp", "level", "message", "logger"]
+        assert ev["level"] == "info" and ev["level_"] == "spoof"
+        assert (ev["service"], ev["trace_id"], ev["order"]) == ("api", "abc", 7)
+
+    def test_iso_timestamp(self) -> None:
+        """Timestamps are ISO-8601 UTC with milliseconds."""
+        assert iso_timestamp(1_700_000_000_123) == "2023-11-14T22:13:20.123Z"
+        assert iso_timestamp(1_700_000_000_999) == "2023-11-14T22:13:20.999Z"
+
+    def test_json_formatter_matches_handler_schema(self) -> None:
+        """JsonFormatter on any handler produces the same JSON as the worker path."""
+        rec = _record(k="v")
+        via_formatter = orjson.loads(JsonFormatter(service="s").format(rec))
+        via_worker = orjson.loads(encode(to_event_dict(snapshot(rec, None), {"service": "s"})))
+        assert via_formatter == via_worker
+
+
+class TestEncode:
+    def test_fallbacks(self) -> None:
+        """bytes, sets, cycles, huge ints and odd objects never raise."""
+        cyc: list[Any] = []
+        cyc.append(cyc)
+
+        class Bad:
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+        out = orjson.loads(
+            encode({"b": b"\xff", "s": {2, 1}, "c": cyc, "n": 2**80, "bad": Bad(), 3: "k"})
+        )
+        assert out["s"] == [1, 2]
+        assert out["c"] == ["<cycle>"]
+        assert out["n"] == str(2**80)
+        assert out["bad"] == "<unrepresentable Bad>"
+        assert out["3"] == "k"
+
+    def test_stable_keys(self) -> None:
+        """The same event encodes to the same bytes."""
+        ev = {"a": 1, "b": [1, 2]}
+        assert encode(ev) == encode(dict(ev))
+
+
+class TestFit:
+    def test_small_messages_untouched(self) -> None:
+        """Messages under the limit pass unchanged."""
+        data = encode({"message": "x"})
+        assert fit_message(data, {"message": "x"}) == (data, False)
+
+    def test_json_truncation_keeps_valid_json(self) -> None:
+        """An oversized JSON event is cut to the limit, stays JSON and says so."""
+        ev = {"timestamp": "t", "level": "info", "message": '"\\' * 600_000, "logger": "l"}
+        data, cut = fit_message(encode(ev), ev)
+        assert cut and len(data) <= MAX_MESSAGE_BYTES
+        out = orjson.loads(data)
+        assert out["truncated"] is True and out["original_bytes"] > MAX_MESSAGE_BYTES
+
+    def test_huge_extras_fall_back_to_core(self) -> None:
+        """When extras alone overflow, the core fields and a cut message survive."""
+        ev = {"timestamp": "t", "level": "info", "message": "m", "logger": "l", "blob": ["x" * 1000] * 2000}
+        data, cut = fit_message(encode(ev), ev)
+        out = orjson.loads(data)
+        assert cut and out["message"] == "m" and "blob" not in out and out["truncated"]
+
+    def test_text_truncation(self) -> None:
+        """Plain text is cut on a character boundary and marked."""
+        text = ("é" * 700_000).encode()
+        data, cut = fit_message(text, None)
+        assert cut and len(data) <= MAX_MESSAGE_BYTES
+        assert data.decode().endswith("[truncated]")
