@@ -30,7 +30,12 @@ def main() -> None:
     def worker(n: int) -> None:
         with cwlogs.bind(request_id=f"req-{n}", tenant_id="acme"):
             for i in range(100):
-                log.info("order %d-%d placed by jane@example.com", n, i, extra={"order_id": i, "worker": n})
+                log.info(
+                    "order %d-%d placed by jane@example.com",
+                    n,
+                    i,
+                    extra={"order_id": i, "worker": n},
+                )
             try:
                 raise ValueError(f"card declined for worker {n}")
             except ValueError:
@@ -43,8 +48,10 @@ def main() -> None:
         t.join()
     delivered = handler.flush(timeout=30)
     stats = handler.stats()
-    print(f"delivered={delivered} emitted={stats['emitted']} sent={stats['sent']} "
-          f"batches={stats['batches']} dropped={stats['dropped']}")
+    print(
+        f"delivered={delivered} emitted={stats['emitted']} sent={stats['sent']} "
+        f"batches={stats['batches']} dropped={stats['dropped']}"
+    )
 
     # Read everything back from the same endpoint.
     client = handler.client

@@ -1,7 +1,8 @@
 """cwlogs: ship Python logs to AWS CloudWatch Logs fast, lose nothing, read them back.
 
 >>> import logging, cwlogs
->>> logging.getLogger().addHandler(cwlogs.CloudWatchHandler(log_group="/myapp/prod"))  # doctest: +SKIP
+>>> handler = cwlogs.CloudWatchHandler(log_group="/myapp/prod")
+>>> logging.getLogger().addHandler(handler)  # doctest: +SKIP
 """
 
 from cwlogs.context import bind, bind_context, get_context, reset_context, unbind

@@ -136,7 +136,7 @@ class Batcher:
 
     # ------------------------------------------------------------------ caller side
     def put(self, ev: Event) -> bool:
-        """Queue ``ev``; returns False if it was dropped (counted). Never blocks unless policy says so."""
+        """Queue ``ev``; False if it was dropped (and counted). Blocks only under ``block``."""
         if self._thread is None:
             self._start()
         if threading.get_ident() == self._worker_ident:
@@ -167,9 +167,7 @@ class Batcher:
         self._queued_events = n = self._queued_events + 1
         # Edge-triggered: the first event starts the flush timer; a full batch sends now.
         # While the worker is busy it re-checks on its own, so no need to notify again.
-        if n == 1 or n == self._max_batch_events or (
-            before < self._max_batch_bytes <= after
-        ):
+        if n == 1 or n == self._max_batch_events or (before < self._max_batch_bytes <= after):
             self._work.notify()
 
     def _overflowing(self, ev: Event, cost: int) -> tuple[list[Event], str]:
@@ -186,6 +184,7 @@ class Batcher:
         """
         if self._overflow == "block":
             deadline = time.monotonic() + self._block_timeout
+            self._counters["blocked"] += 1
             while self._queued_bytes + cost > self._max_queue_bytes and not self._closed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -472,7 +471,7 @@ class Batcher:
             self._work.notify_all()
 
     def finish_close(self) -> bool:
-        """Wait for the drain until the deadline; count what is left as dropped. True if nothing was."""
+        """Wait for the drain until the deadline; count what is left as dropped (True: none)."""
         thread = self._thread
         if thread is not None and thread.is_alive():
             thread.join(max(0.0, self._close_deadline - time.monotonic()))
@@ -525,6 +524,7 @@ class Batcher:
                 "bytes_sent": self._counters["bytes_sent"],
                 "retried": self._counters["retried"],
                 "truncated": self._counters["truncated"],
+                "blocked": self._counters["blocked"],
                 "dropped": dict(self._dropped),
                 "rejected": dict(self._rejected),
                 "queue_depth": self._queued_events,
@@ -555,7 +555,7 @@ def _after_fork_in_child() -> None:
     for batcher in list(_live):
         try:
             batcher._reinit_after_fork()
-        except Exception:  # noqa: S110 - a fork hook must never raise into the child
+        except Exception:
             pass
 
 
@@ -569,7 +569,7 @@ def _close_all_at_exit() -> None:
     for b in batchers:
         try:
             b.finish_close()
-        except Exception:  # noqa: S110 - exit must not fail because of logging
+        except Exception:
             pass
 
 

@@ -1,4 +1,4 @@
-"""One place that builds the boto3 ``logs`` client, shared by the handler, the query API and the CLI.
+"""The one place that builds the boto3 ``logs`` client: handler, query API and CLI share it.
 
 An explicit argument beats an environment variable, which beats a default; region,
 profile and endpoint fall back to boto3's own resolution (``AWS_REGION``,
@@ -61,6 +61,6 @@ def make_client(
     if boto_config is not None:
         base = base.merge(boto_config)
     resolved_region = region or session.region_name or DEFAULT_REGION
-    return session.client(  # type: ignore[no-any-return]
+    return session.client(
         "logs", region_name=resolved_region, endpoint_url=endpoint_url, config=base
     )

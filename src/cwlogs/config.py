@@ -95,10 +95,8 @@ class HandlerConfig:
     metrics_stream: str = "{hostname}/{pid}/cwlogs-metrics"
 
     @classmethod
-    def resolve(
-        cls, *, environ: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> HandlerConfig:
-        """Merge arguments (None = not given) over ``CWLOGS_*`` env vars over defaults, then validate."""
+    def resolve(cls, *, environ: Mapping[str, str] | None = None, **kwargs: Any) -> HandlerConfig:
+        """Merge arguments (None = not given) over ``CWLOGS_*`` env vars over defaults; validate."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name in cls.__dataclass_fields__:
@@ -132,8 +130,7 @@ class HandlerConfig:
         if not _GROUP_RE.match(group):
             raise ConfigurationError(
                 "log_group",
-                f"{group!r} is not a valid log group name "
-                "(1-512 chars of a-z A-Z 0-9 _ - / . #)",
+                f"{group!r} is not a valid log group name (1-512 chars of a-z A-Z 0-9 _ - / . #)",
             )
         v["log_group"] = group
         stream = str(v.get("log_stream", DEFAULT_STREAM))

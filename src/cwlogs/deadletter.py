@@ -1,6 +1,7 @@
 """Keep what could not be delivered: a ready-made ``on_drop`` callback writing NDJSON.
 
->>> handler = CloudWatchHandler(log_group="/app", on_drop=DeadLetterFile("/var/log/app/cwlogs-dead.ndjson"))  # doctest: +SKIP
+>>> dead = DeadLetterFile("/var/log/app/cwlogs-dead.ndjson")
+>>> handler = CloudWatchHandler(log_group="/app", on_drop=dead)  # doctest: +SKIP
 """
 
 from __future__ import annotations

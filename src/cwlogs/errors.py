@@ -32,10 +32,10 @@ __all__ = [
     "ConnectionFailedError",
     "CwlogsError",
     "DataAlreadyAcceptedError",
-    "ExpiredCredentialsError",
     "EventExpiredError",
     "EventTooNewError",
     "EventTooOldError",
+    "ExpiredCredentialsError",
     "InternalServerError",
     "InvalidParameterError",
     "InvalidSequenceTokenError",
@@ -285,11 +285,12 @@ _POLICY_BY_CLASS: Final[dict[type[CwlogsError], RetryPolicy]] = {
 def map_client_error(exc: ClientError) -> CwlogsError:
     """Turn a botocore ``ClientError`` into the matching :class:`CwlogsError`.
 
-    >>> err = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate"}}, "PutLogEvents")
+    >>> body = {"Error": {"Code": "ThrottlingException", "Message": "Rate"}}
+    >>> err = ClientError(body, "PutLogEvents")
     >>> type(map_client_error(err)).__name__
     'ThrottlingError'
     """
-    error: dict[str, Any] = exc.response.get("Error", {}) or {}
+    error: dict[str, Any] = dict(exc.response.get("Error", {}) or {})
     code = str(error.get("Code") or "Unknown")
     # Codes may arrive qualified ("com.amazonaws.logs#ThrottlingException").
     code = code.rsplit("#", 1)[-1].split(":", 1)[0]
@@ -312,13 +313,14 @@ def map_client_error(exc: ClientError) -> CwlogsError:
 
 
 def map_exception(exc: BaseException, operation: str | None = None) -> CwlogsError:
-    """Map any exception raised by a botocore call: ClientError, connection failures, credentials."""
+    """Map any exception from a botocore call: ClientError, connection failure, credentials."""
     if isinstance(exc, CwlogsError):
         return exc
     if isinstance(exc, ClientError):
         return map_client_error(exc)
     if isinstance(
-        exc, EndpointConnectionError | ConnectionClosedError | ConnectTimeoutError | ReadTimeoutError
+        exc,
+        EndpointConnectionError | ConnectionClosedError | ConnectTimeoutError | ReadTimeoutError,
     ):
         err: CwlogsError = ConnectionFailedError(
             f"{operation or 'request'} failed: {exc}", code=type(exc).__name__, operation=operation
@@ -346,7 +348,7 @@ def policy_for(err: CwlogsError) -> RetryPolicy:
     if err.code is not None and err.code in CODE_TABLE:
         return CODE_TABLE[err.code][1]
     for cls in type(err).__mro__:
-        policy = _POLICY_BY_CLASS.get(cls)  # type: ignore[call-overload]
+        policy = _POLICY_BY_CLASS.get(cls)
         if policy is not None:
             return policy
     return NO_RETRY

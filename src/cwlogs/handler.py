@@ -131,7 +131,7 @@ class CloudWatchHandler(logging.Handler):
         )
         cfg = self.config
         if redact is None:
-            redact = os.environ.get("CWLOGS_REDACT", True)
+            redact = os.environ.get("CWLOGS_REDACT", "true")
         self.redactor = _make_redactor(redact)
         super().__init__(level)
         self._exporter = CloudWatchExporter(
@@ -181,18 +181,25 @@ class CloudWatchHandler(logging.Handler):
                 ts = time.time()
                 doc = emf_event(now, previous, cfg.log_group, cfg.metrics_namespace, int(ts * 1000))
                 previous = now
-                ev = Event(ts, logging.INFO, "INFO", "cwlogs.metrics", encode(doc).decode(), None,
-                           None, preformatted=True)
+                ev = Event(
+                    ts,
+                    logging.INFO,
+                    "INFO",
+                    "cwlogs.metrics",
+                    encode(doc).decode(),
+                    None,
+                    None,
+                    preformatted=True,
+                )
                 ev.stream = namer.render("cwlogs.metrics", ev.ts)
                 self._batcher.put(ev)
             except Exception as exc:  # health reporting must never hurt the application
                 warn_rate_limited("metrics", f"cwlogs metrics emission failed: {exc!r}")
 
     # ------------------------------------------------------------------ logging.Handler
-    def setFormatter(self, fmt: logging.Formatter | None) -> None:  # noqa: N802 - stdlib name
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
         if (
-            type(fmt) is logging.Formatter
-            and fmt._fmt == logging.BASIC_FORMAT  # type: ignore[union-attr]
+            type(fmt) is logging.Formatter and fmt._fmt == logging.BASIC_FORMAT
         ):
             # logging.basicConfig(handlers=[...]) stamps its default text format on every
             # handler without one; nobody chose it, so keep the JSON default.
@@ -270,7 +277,8 @@ class CloudWatchHandler(logging.Handler):
         """Queue an already-snapshotted :class:`~cwlogs.formatting.Event` (used by integrations
         such as the structlog sink, which skip the LogRecord detour). Never raises.
 
-        >>> handler.enqueue(Event(time.time(), 20, "INFO", "app", "hi", {"k": 1}, None))  # doctest: +SKIP
+        >>> ev = Event(time.time(), 20, "INFO", "app", "hi", {"k": 1}, None)
+        >>> handler.enqueue(ev)  # doctest: +SKIP
         True
         """
         try:

@@ -1,9 +1,10 @@
 """PII redaction for log events: regex patterns for text, and masking by key for dicts.
 
 The handler runs a :class:`Redactor` on its worker thread, over the message and every
-string in the structured event.  All enabled patterns are compiled into one alternation,
-so a string is scanned once however many patterns are on, and every repetition is
-bounded, so no input can make the scan quadratic or worse.
+string in the structured event.  The enabled patterns are compiled into two combined
+regexes (one for patterns that can start anywhere, one for patterns that start a word),
+so a string is scanned twice however many patterns are on; every repetition is bounded,
+so no input can make a scan worse than linear.
 
 >>> r = Redactor()
 >>> r.redact_text("mail jane@example.com from 203.0.113.7")
@@ -39,19 +40,19 @@ __all__ = [
     "mask_partial",
 ]
 
-#: A fixed replacement string (used literally, no ``\1`` expansion), or a function of the
-#: matched secret text.
+#: A fixed replacement (used literally: no ``\1`` expansion), or a function of the
+#: matched text.
 Replacement: TypeAlias = "str | Callable[[str], str]"
 Style: TypeAlias = Literal["token", "partial"]
 
-#: What the value of a sensitive key, or a ``password=...`` assignment, becomes.
+#: What the value of a sensitive key, or of a ``password=...`` assignment, becomes.
 REDACTED: Final = "[REDACTED]"
 
-#: Matched after normalising: lower-cased, with ``-``, ``_``, ``.`` and spaces removed,
-#: so ``X-Api-Key``, ``x_api_key`` and ``xApiKey`` are the same key.  A leading ``*``
-#: makes an entry a suffix (``*password`` covers ``db_password``); suffixes are kept to
-#: words that never mean anything else, which is why ``token`` is exact-only
-#: (``max_tokens`` and ``next_token`` are not secrets).
+#: Compared after normalising: lower-cased, with ``-``, ``_``, ``.`` and spaces removed,
+#: so ``X-Api-Key``, ``x_api_key`` and ``xApiKey`` are one key.  A leading ``*`` makes
+#: an entry a suffix (``*password`` also covers ``db_password``).  Suffixes are kept to
+#: words that mean nothing else, which is why ``token`` is exact only: ``max_tokens``
+#: and ``next_token`` are not secrets.
 DEFAULT_SENSITIVE_KEYS: Final[frozenset[str]] = frozenset(
     {
         "password", "passwd", "pwd", "passphrase", "secret", "client_secret",
@@ -67,10 +68,36 @@ DEFAULT_SENSITIVE_KEYS: Final[frozenset[str]] = frozenset(
 )  # fmt: skip
 
 _KEY_STRIP: Final = str.maketrans("", "", "-_. ")
+_MAX_DEPTH: Final = 64
 
 
-def _normalise_key(key: str) -> str:
-    return key.lower().translate(_KEY_STRIP)
+@dataclass(frozen=True)
+class Pattern:
+    """A named regex and what to replace its matches with.
+
+    ``replacement`` defaults to ``[<NAME>_REDACTED]``; a callable gets the matched text.
+    ``partial`` replaces instead when the redactor's style for this pattern is
+    ``"partial"`` (without one, ``replacement`` is used).  ``validate`` gets the matched
+    text and can veto it.  ``trigger`` is a regex character-class body such that every
+    match contains one of its characters; when every enabled pattern has one, text
+    without any of them is returned without being scanned.
+
+    A regex without capturing groups joins a combined scan.  One with groups gets a scan
+    of its own (merging would renumber them); there a group named ``secret`` (or
+    ``secret2``, ``secret3``...) marks what to replace: the first such group that took
+    part in the match is replaced and the rest of the match is kept.
+
+    >>> r = Redactor(extra_patterns=[Pattern("order", r"ORD-[0-9]{6}", "[ORDER]")])
+    >>> r.redact_text("ORD-123456 shipped")
+    '[ORDER] shipped'
+    """
+
+    name: str
+    regex: str | re.Pattern[str]
+    replacement: Replacement | None = None
+    partial: Replacement | None = None
+    validate: Callable[[str], bool] | None = None
+    trigger: str | None = None
 
 
 # ---------------------------------------------------------------------- partial masks
@@ -84,23 +111,23 @@ def mask_partial(
     mask_char: str = "*",
     separators: str = " -./()+:",
 ) -> str:
-    """Mask every character but the first ``keep_start`` and last ``keep_end``, keeping separators.
+    """Mask all but the first ``keep_start`` and last ``keep_end`` characters.
 
-    Separators are neither masked nor counted, so the layout of the input survives.
+    Separators are neither masked nor counted, so the layout survives; text too short
+    to show anything without showing everything is masked whole.
 
     >>> mask_partial("4111-1111-1111-1234")
     '****-****-****-1234'
     """
     positions = [i for i, ch in enumerate(text) if ch not in separators]
     if len(positions) <= keep_start + keep_end:
-        # Too short to show anything without showing everything.
         return "".join(ch if ch in separators else mask_char for ch in text)
     hidden = set(positions[keep_start : len(positions) - keep_end])
     return "".join(mask_char if i in hidden else ch for i, ch in enumerate(text))
 
 
 def mask_card(text: str) -> str:
-    """Keep the last four digits of a card number (PCI DSS allows showing them).
+    """Keep the last four digits of a card number, which PCI DSS allows showing.
 
     >>> mask_card("4111-1111-1111-1234")
     '****-****-****-1234'
@@ -125,14 +152,14 @@ def mask_name(text: str) -> str:
     >>> mask_name("John Doe")
     'John D***'
     """
-    first, *rest = text.split()
+    first, *rest = text.split() or [""]
     if not rest:
         return f"{first[:1]}***"
     return " ".join([first, *(f"{part[:1]}***" for part in rest)])
 
 
 def mask_ipv4(text: str) -> str:
-    """Hide the host octet, as analytics tools do to anonymise an address.
+    """Hide the host octet, as web analytics do to anonymise an address.
 
     >>> mask_ipv4("203.0.113.7")
     '203.0.113.*'
@@ -155,34 +182,32 @@ def mask_ipv6(text: str) -> str:
 
 # ------------------------------------------------------------------------- validators
 
-
-# Each digit in a doubled position, replaced by the digit sum of its double.
-_DOUBLED: Final = str.maketrans("0123456789", "0246813579")
+# Digit characters to their values, and to the digit sum of their double: summing the
+# translated bytes keeps the whole checksum in C.
+_PLAIN: Final = bytes.maketrans(b"0123456789", bytes(range(10)))
+_DOUBLED: Final = bytes.maketrans(b"0123456789", bytes((0, 2, 4, 6, 8, 1, 3, 5, 7, 9)))
+_NOT_DIGITS: Final = str.maketrans("", "", " .-()+")
 
 
 def luhn_valid(digits: str) -> bool:
-    """True when an all-ASCII-digit string passes the Luhn checksum.
+    """True when ``digits`` is 13 to 19 ASCII digits that pass the Luhn checksum.
 
     >>> luhn_valid("4111111111111111"), luhn_valid("4111111111111112")
     (True, False)
     """
-    if not digits.isascii() or not digits.isdigit():
+    if not (13 <= len(digits) <= 19 and digits.isascii() and digits.isdigit()):
         return False
-    return sum(map(int, digits[-1::-2] + digits[-2::-2].translate(_DOUBLED))) % 10 == 0
+    plain = sum(digits[-1::-2].encode().translate(_PLAIN))
+    return (plain + sum(digits[-2::-2].encode().translate(_DOUBLED))) % 10 == 0
 
 
 def _valid_card(text: str) -> bool:
-    # A card followed by more digit groups ("4111 1111 1111 1111 123") still counts, so
-    # leading runs of whole groups are tried too; a card *preceded* by groups is found
-    # anyway, because after a veto the scan restarts at the next group.
-    digits = ""
-    for group in text.replace("-", " ").split(" "):
-        digits += group
-        if len(digits) > 19:
-            return False
-        if len(digits) >= 13 and luhn_valid(digits):
-            return True
-    return False
+    if luhn_valid(text.replace(" ", "").replace("-", "")):
+        return True
+    # "4111 1111 1111 1111 123": a card followed by one more group still counts.  (One
+    # *preceded* by a group is found anyway: after a veto the scan restarts there.)
+    head = text.replace("-", " ").rpartition(" ")[0].replace(" ", "")
+    return luhn_valid(head)
 
 
 def _valid_ipv4(text: str) -> bool:
@@ -192,67 +217,38 @@ def _valid_ipv4(text: str) -> bool:
 
 
 def _valid_ipv6(text: str) -> bool:
+    addr = text.split("%", 1)[0]
+    # Cheap shape checks first: ipaddress reports bad text by raising, which is slow,
+    # and a long run of near misses would pay that at every one.
+    groups = addr.split(":")
+    if addr.count("::") > 1 or len(groups) > 9 or any(len(g) > 4 for g in groups[:-1]):
+        return False
     try:
-        addr = ipaddress.IPv6Address(text.split("%", 1)[0])
+        parsed = ipaddress.IPv6Address(addr)
     except ValueError:
         return False
-    return not (addr.is_loopback or addr.is_unspecified)
+    return not (parsed.is_loopback or parsed.is_unspecified)
 
 
 def _valid_phone(text: str) -> bool:
     # E.164 caps a number at 15 digits; below 7 it is a score or a count, not a phone.
-    return 7 <= sum(ch.isdigit() for ch in text) <= 15
+    return 7 <= len(text.translate(_NOT_DIGITS)) <= 15
 
 
-# ---------------------------------------------------------------------------- patterns
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A named regex and what to replace its matches with.
-
-    ``replacement`` defaults to ``[<NAME>_REDACTED]``; a callable gets the matched text.
-    ``partial`` is used instead when the redactor's style for this pattern is
-    ``"partial"`` (without one, ``replacement`` is used).  ``validate`` gets the whole
-    match and can veto it.  ``trigger`` is a regex character-class body such that every
-    match contains one of its characters; when every enabled pattern has one, text
-    without any of those characters is returned without being scanned.
-
-    A regex without capturing groups joins the single combined scan.  One with groups
-    gets a pass of its own (merging would renumber them); in it, a group named
-    ``secret`` (or ``secret2``, ``secret3``...) marks the part to replace, and the first
-    such group that took part in the match is replaced while the rest is kept.
-
-    >>> r = Redactor(extra_patterns=[Pattern("order", r"ORD-[0-9]{6}", "[ORDER]")])
-    >>> r.redact_text("ORD-123456 shipped")
-    '[ORDER] shipped'
-    """
-
-    name: str
-    regex: str | re.Pattern[str]
-    replacement: Replacement | None = None
-    partial: Replacement | None = None
-    validate: Callable[[str], bool] | None = None
-    trigger: str | None = None
-
-    @property
-    def token(self) -> str:
-        """The default fixed replacement, ``[<NAME>_REDACTED]``."""
-        return f"[{self.name.upper()}_REDACTED]"
+# --------------------------------------------------------------------------- built-ins
 
 
 def _at_start(first: str, not_after: str) -> str:
-    # Why each alternative starts with its first character and only then looks behind:
-    # sre skips an alternative whose first opcode is a literal or a character class
-    # without entering it, so at most positions the combined regex costs one cheap
-    # test per alternative instead of a look-behind per alternative.
+    # An alternative starts with its own first character and only then looks behind,
+    # because sre skips an alternative whose first opcode is a literal or a character
+    # class without entering it: one cheap test instead of a look-behind.
     return f"{first}(?<!{not_after}{first})"
 
 
-# Every repetition is bounded, and a run never contains a position where the same
+# Every repetition is bounded, and a run never covers a position where the same
 # pattern could start again (the look-behinds forbid it), so a failed attempt costs at
-# most the length of its own run and each position starts at most one attempt per
-# alternative: the scan stays linear in the input whatever the input is.
+# most its own run and each position starts at most one attempt per alternative: a scan
+# stays linear in the input, whatever the input.
 _END_NUMBER = r"(?![\w-]|\.[0-9])"  # a trailing "." may end a sentence, ".5" may not
 _US_TAIL = r"[0-9]{3}[ .-][0-9]{4}" + _END_NUMBER
 _AWS_SECRET_TAIL = (
@@ -261,8 +257,15 @@ _AWS_SECRET_TAIL = (
 )
 _PEM_LABEL = r"(?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY-----"
 _KEY_CHARS = r"[\w.-]"
-_ASSIGNMENT_PUNCTUATION = "\"' \t:="  # what may follow a key before its value
 _VALUE = r"[^\s\"',;&)}\]]{1,1024}"
+# What follows a sensitive key in text: separators, a closing quote, ":" or "=", then a
+# quoted value, or a bare one (with an auth scheme word, and cookie-style "; k=v" parts).
+_ASSIGNED_VALUE = (
+    r"[-_.]{0,3}[\"']?[ \t]{0,3}[:=][ \t]{0,3}(?:"
+    r"\"(?P<secret>[^\"\r\n]{0,1024})\"|'(?P<secret2>[^'\r\n]{0,1024})'"
+    r"|(?P<secret3>(?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
+    rf"{_VALUE}(?:;[ ]?{_VALUE}){{0,32}}))"
+)
 
 
 @dataclass(frozen=True)
@@ -273,13 +276,8 @@ class _Builtin:
     replacement: Replacement | None = None
     partial: Replacement | None = None
     validate: Callable[[str], bool] | None = None
-    # A second regex matched right after an accepted match, holding the secret; used
-    # so that "key=" is judged before a long value is read (see secret_assignment).
-    tail: str | None = None
-
-    @property
-    def regex(self) -> str:
-        return "|".join(self.alternatives) + (f"(?:{self.tail})" if self.tail else "")
+    word_start: bool = True  # never starts right after an ASCII letter or digit
+    needs_at: bool = False  # every match contains "@"
 
 
 _BUILTINS: Final[tuple[_Builtin, ...]] = (
@@ -293,6 +291,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
             rf"(?:-----END {_PEM_LABEL})?",
         ),
         trigger="-",
+        word_start=False,
     ),
     _Builtin(
         "url_password",
@@ -302,6 +301,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
             + r"[A-Za-z0-9+.-]{0,31}://[^\s:/?#@\[\]]{0,256}:(?P<secret>[^\s:/?#]{1,256})@",
         ),
         trigger="@",
+        needs_at=True,
     ),
     _Builtin(
         "jwt",
@@ -316,8 +316,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         # The token must hold something besides lower-case letters, so that prose like
         # "bearer credentials" survives; real tokens practically always do.
         (
-            _at_start("[Bb]", r"[\w-]")
-            + r"(?i:earer)[ \t]{1,3}"
+            _at_start("[Bb]", r"[\w-]") + r"(?i:earer)[ \t]{1,3}"
             r"(?P<secret>(?=[a-z]{0,4096}[A-Z0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,4096})",
         ),
         trigger="A-Z0-9._~+/=-",
@@ -365,6 +364,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         ),
         trigger="@",
         partial=mask_email,
+        needs_at=True,
     ),
     _Builtin(
         "us_ssn",
@@ -389,7 +389,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         # away from the (slow) ipaddress validator.
         (
             _at_start("[0-9A-Fa-f:]", r"[\w:.]")
-            + r"(?:(?<=:)(?=:)|(?=[0-9A-Fa-f:]{0,37}::)"
+            + r"(?=[0-9A-Fa-f]{0,3}:)(?:(?<=:)(?=:)|(?=[0-9A-Fa-f:]{0,37}::)"
             r"|(?<=[0-9A-Fa-f])(?=[0-9A-Fa-f]{0,3}:(?:[0-9A-Fa-f]{1,4}:){6}))"
             r"[0-9A-Fa-f:]{1,38}(?:(?<=:)(?:[0-9]{1,3}\.){3}[0-9]{1,3})?(?:%[\w.-]{1,16})?"
             r"(?![\w:]|\.[0-9])",
@@ -416,12 +416,13 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
     _Builtin(
         "credit_card",
         # Issuer digits 2-6 cover Mastercard, Visa, Amex, Discover, JCB, Diners, UnionPay
-        # and Maestro; leaving out 1 and 7-9 keeps millisecond timestamps unmasked.  A
-        # grouped number needs a separator between groups so no digit run splits two ways.
+        # and Maestro; leaving out 1 and 7-9 keeps millisecond timestamps unmasked.
+        # Grouped numbers take the printed layouts: 4-4-4-4 (13 to 19 digits by the
+        # last groups) and Amex/Diners 4-6-5 / 4-6-4.
         (
-            _at_start("[2-6]", r"[\w.+-]")
-            + r"(?:[0-9]{12,18}|[0-9]{2,5}(?:[ -][0-9]{3,6}){1,5})"
-            + _END_NUMBER,
+            _at_start("[2-6]", r"[\w.+-]") + r"(?:[0-9]{12,18}"
+            r"|[0-9]{3}(?:[ -][0-9]{4}){2}[ -][0-9]{1,4}(?:[ -][0-9]{3})?"
+            r"|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})" + _END_NUMBER,
         ),
         trigger="0-9",
         partial=mask_card,
@@ -429,148 +430,101 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
     ),
     _Builtin(
         "secret_assignment",
-        # Any `key: value` or key=value is a candidate; the key is judged (against the
-        # redactor's key set) before the value is read, so logfmt stays cheap.
-        (
-            _at_start("[A-Za-z_]", _KEY_CHARS)
-            + _KEY_CHARS
-            + r"{0,63}[\"']?[ \t]{0,3}[:=][ \t]{0,3}",
-        ),
+        (),  # built from each redactor's key set by _assignment_rule
         trigger=":=",
         replacement=REDACTED,
-        tail=(
-            r"\"(?P<secret>[^\"\r\n]{0,1024})\"|'(?P<secret2>[^'\r\n]{0,1024})'"
-            r"|(?P<secret3>(?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
-            rf"{_VALUE}(?:;[ ]?{_VALUE}){{0,32}})"
-        ),
+        word_start=False,
     ),
 )
 
-#: Names of the built-in patterns, in the order they are tried at one position.
+#: Names of the built-in patterns, each of which ``disable`` accepts.
 DEFAULT_PATTERN_NAMES: Final[tuple[str, ...]] = tuple(p.name for p in _BUILTINS)
 
-_SCOPED_FLAGS: Final = (
-    (re.IGNORECASE, "i"),
-    (re.MULTILINE, "m"),
-    (re.DOTALL, "s"),
-    (re.VERBOSE, "x"),
-    (re.ASCII, "a"),
-)
-# Inside a word, one look-behind rejects every word-start alternative at once; most
-# positions in real text are inside a word.
-_WORD_START_GUARD: Final = "(?<![A-Za-z0-9])(?:{})"
-_SECRET_GROUP: Final = re.compile(r"\(\?P<(secret[0-9]*)>")
-_MAX_DEPTH: Final = 64
+
+def _assignment_rule(
+    exact: Iterable[str], suffixes: Iterable[str], replace: Callable[[str], str]
+) -> _Rule | None:
+    """A rule matching ``key=value`` and ``key: value`` for the sensitive keys.
+
+    The key is judged inside the regex (not by a validator afterwards), so the many
+    harmless ``k=v`` pairs of logfmt text never leave the C scanner.  A key matches as
+    in :meth:`Redactor.is_sensitive_key`: in any case, with ``-``, ``_`` or ``.``
+    between any two letters, after leading ``-`` or ``_`` ("--password=").  A suffix
+    match (``db_password``) starts at the suffix, so no word is read twice to find where
+    its suffix begins.
+
+    The regex starts by consuming one character from a single set (a key's first
+    letter, a suffix's first letter, or a leading separator), so sre hops between
+    candidates in C; look-behinds then tell which it was.  It gets a pass of its own
+    because that trick only works when it is the whole regex.
+    """
+    exact_tree, suffix_tree = _trie(exact), _trie(suffixes)
+    paths = []
+    firsts = {ch for ch in [*exact_tree, *suffix_tree] if ch}
+    if exact_tree:
+        paths.append(rf"(?<![\w.-].){_dispatch(exact_tree)}")
+        paths.append(rf"(?<=[-_])(?<![\w.-][-_])[-_]{{0,2}}{_whole(exact_tree)}")
+        firsts |= {"-", "_"}
+    if suffix_tree:
+        paths.append(rf"(?<=[\w.-].){_dispatch(suffix_tree)}")
+    if not paths:
+        return None
+    chars = "".join(sorted({c for ch in firsts for c in (ch.lower(), ch.upper())}))
+    regex = f"[{re.escape(chars)}](?:{'|'.join(paths)}){_ASSIGNED_VALUE}"
+    return _Rule("secret_assignment", (regex,), replace)
 
 
-@dataclass(frozen=True, eq=False)
-class _Rule:
-    name: str
-    alternatives: tuple[str, ...]
-    replace: Callable[[str], str]
-    validate: Callable[[str], bool] | None
-    tail: re.Pattern[str] | None = None
-    tail_secrets: tuple[str, ...] = ()
-    word_start: bool = False  # never starts right after an ASCII letter or digit
+_Trie: TypeAlias = "dict[str, _Trie]"
 
 
-@dataclass(frozen=True, eq=False)
-class _Branch:
-    rule: _Rule
-    secrets: tuple[str, ...]  # group names holding the secret, first that matched wins
-    fallback: re.Pattern[str] | None  # the branches after this one, for after a veto
+def _trie(words: Iterable[str]) -> _Trie:
+    root: _Trie = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+    return root
 
 
-class _Pass:
-    """One compiled regex and, per marker group, the branch that produced a match."""
-
-    __slots__ = ("branches", "regex")
-
-    def __init__(self, regex: re.Pattern[str], branches: dict[str, _Branch]) -> None:
-        self.regex = regex
-        self.branches = branches
-
-    @classmethod
-    def combined(cls, rules: list[_Rule]) -> _Pass:
-        # Each alternative ends in an empty marker group: it closes last, so
-        # ``m.lastgroup`` names the branch, and the alternative still starts with its
-        # own first character (see _at_start).
-        numbered = [
-            (f"_p{i}_{j}", rule, alt)
-            for i, rule in enumerate(rules)
-            for j, alt in enumerate(rule.alternatives)
-        ]
-        branches: dict[str, _Branch] = {}
-        for k, (marker, rule, alt) in enumerate(numbered):
-            later = numbered[k + 1 :]
-            fallback = None
-            if rule.validate is not None or rule.tail is not None:
-                # After a veto at some position, the later branches have not been tried
-                # there yet; this regex tries exactly those.
-                fallback = re.compile(_alternation(later)) if later else None
-            secrets = tuple(marker + name for name in _SECRET_GROUP.findall(alt))
-            branches[marker] = _Branch(rule, secrets, fallback)
-        return cls(re.compile(_alternation(numbered)), branches)
-
-    @classmethod
-    def alone(cls, rule: _Rule, regex: re.Pattern[str]) -> _Pass:
-        # The marker goes last, so the pattern's own groups keep their numbers.
-        wrapped = re.compile(f"(?:{regex.pattern})(?P<_cwlogs_alone>)", regex.flags)
-        return cls(wrapped, {"_cwlogs_alone": _Branch(rule, _secret_groups(regex), None)})
+def _letter(ch: str) -> str:
+    return f"[{ch.upper()}{ch}]" if ch.upper() != ch else re.escape(ch)
 
 
-def _secret_groups(regex: re.Pattern[str]) -> tuple[str, ...]:
-    named = sorted(regex.groupindex.items(), key=lambda item: item[1])
-    return tuple(name for name, _ in named if re.fullmatch("secret[0-9]*", name))
+def _dispatch(tree: _Trie) -> str:
+    """The rest of a word of ``tree`` whose first letter was just consumed."""
+    heads = [f"(?<={_letter(ch)}){_after(child)}" for ch, child in sorted(tree.items()) if ch]
+    return f"(?:{'|'.join(heads)})"
 
 
-def _alternation(numbered: list[tuple[str, _Rule, str]]) -> str:
-    parts: list[str] = []
-    run: list[str] = []  # consecutive word-start alternatives
-    for marker, rule, alt in numbered:
-        renamed = _SECRET_GROUP.sub(lambda m, p=marker: f"(?P<{p}{m.group(1)}>", alt)
-        branch = f"{renamed}(?P<{marker}>)"
-        if rule.word_start:
-            run.append(branch)
-            continue
-        if run:
-            parts.append(_WORD_START_GUARD.format("|".join(run)))
-            run = []
-        parts.append(branch)
-    if run:
-        parts.append(_WORD_START_GUARD.format("|".join(run)))
-    return "|".join(parts)
+def _whole(node: _Trie) -> str:
+    """Any whole word of the tree under ``node``."""
+    branches = [_letter(ch) + _after(child) for ch, child in sorted(node.items()) if ch]
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
 
 
-def _source_of(pattern: Pattern) -> re.Pattern[str]:
-    try:
-        compiled = re.compile(pattern.regex)
-    except re.error as exc:
-        raise ValueError(f"redaction pattern {pattern.name!r} does not compile: {exc}") from exc
-    if compiled.match("") is not None:
-        raise ValueError(f"redaction pattern {pattern.name!r} matches the empty string")
-    return compiled
+def _after(node: _Trie) -> str:
+    """What may follow once the letters leading to ``node`` have been read."""
+    if not any(node):
+        return ""
+    rest = f"[-_.]?{_whole(node)}"
+    return f"(?:{rest})?" if "" in node else rest
 
 
-def _inline(compiled: re.Pattern[str]) -> str:
-    flags = "".join(letter for flag, letter in _SCOPED_FLAGS if compiled.flags & flag)
-    return f"(?{flags}:{compiled.pattern})" if flags else f"(?:{compiled.pattern})"
-
-
-def _as_function(replacement: Replacement) -> Callable[[str], str]:
-    if isinstance(replacement, str):
-        return lambda _secret: replacement
-    return replacement
+# ---------------------------------------------------------------------------- Redactor
 
 
 class Redactor:
     """Masks PII in text and in structured events; an instance is also a structlog processor.
 
-    ``disable`` names built-in patterns to turn off.  ``extra_patterns`` are added after
-    the built-ins; one that reuses a built-in's name replaces it.  ``style`` picks fixed
+    ``disable`` names built-in patterns to turn off.  ``extra_patterns`` are added to the
+    built-ins; one that reuses a built-in's name replaces it.  ``style`` picks fixed
     tokens or partial masks for every pattern, ``styles`` overrides it per pattern name.
-    ``keys`` replaces :data:`DEFAULT_SENSITIVE_KEYS`, ``extra_keys`` adds to it.
-    Bad configuration raises :class:`ValueError` here; redacting never raises.
+    ``keys`` replaces :data:`DEFAULT_SENSITIVE_KEYS`, ``extra_keys`` adds to it.  Bad
+    configuration raises :class:`ValueError` here; redacting itself never raises.
+
+    :meth:`stats` counts replacements per pattern name, and masked keys as
+    ``"key:<key>"`` (lower-cased, ``-`` written ``_``).
 
     >>> Redactor(disable={"ipv4"}, style="partial").redact_text("jane@example.com 10.1.2.3")
     'j***@***.com 10.1.2.3'
@@ -587,10 +541,12 @@ class Redactor:
         extra_keys: Iterable[str] = (),
     ) -> None:
         entries = {*(DEFAULT_SENSITIVE_KEYS if keys is None else keys), *extra_keys}
-        self._exact_keys = frozenset(_normalise_key(k) for k in entries if k[:1] != "*")
         self._suffix_keys = tuple(
             sorted({_normalise_key(k[1:]) for k in entries if k[:1] == "*"} - {""})
         )
+        self._exact_keys = frozenset(
+            {_normalise_key(k) for k in entries if k[:1] != "*"} - {""}
+        ) | frozenset(self._suffix_keys)
         # Event keys repeat endlessly; remembering each verdict keeps dict walks cheap.
         self._key_verdict = functools.lru_cache(maxsize=4096)(self._judge_key)
 
@@ -603,47 +559,60 @@ class Redactor:
         if unknown:
             raise ValueError(f"styles names no enabled pattern: {sorted(unknown)}")
 
-        shared: list[_Rule] = []
-        vetoable: list[_Rule] = []
-        self._passes: list[_Pass] = []
+        rules: list[_Rule] = []
+        assignment: _Rule | None = None
+        self._first: list[_Pass] = []  # passes run before the word pass
         for pattern in chosen:
-            wanted = styles.get(pattern.name, style)
             replacement = pattern.replacement
-            if wanted == "partial" and pattern.partial is not None:
+            if styles.get(pattern.name, style) == "partial" and pattern.partial is not None:
                 replacement = pattern.partial
-            replace = _as_function(f"[{pattern.name.upper()}_REDACTED]"
-                                   if replacement is None else replacement)
-            validate = pattern.validate
-            if isinstance(pattern, _Builtin):
-                if pattern.name == "secret_assignment":
-                    validate = self._is_sensitive_assignment
-                tail = re.compile(pattern.tail) if pattern.tail else None
-                tail_secrets = _secret_groups(tail) if tail is not None else ()
-                rule = _Rule(
-                    pattern.name,
-                    pattern.alternatives,
-                    replace,
-                    validate,
-                    tail,
-                    tail_secrets,
-                    word_start=pattern.name != "private_key",
+            if replacement is None:
+                replacement = f"[{pattern.name.upper()}_REDACTED]"
+            replace = _as_function(replacement)
+            if isinstance(pattern, _Builtin) and pattern.name == "secret_assignment":
+                assignment = _assignment_rule(self._exact_keys, self._suffix_keys, replace)
+            elif isinstance(pattern, _Builtin):
+                rules.append(
+                    _Rule(
+                        pattern.name,
+                        pattern.alternatives,
+                        replace,
+                        pattern.validate,
+                        word_start=pattern.word_start,
+                        needs_at=pattern.needs_at,
+                    )
                 )
             else:
-                compiled = _source_of(pattern)
-                rule = _Rule(pattern.name, (_inline(compiled),), replace, validate)
+                compiled = _compiled(pattern)
+                rule = _Rule(pattern.name, (_inline(compiled),), replace, pattern.validate)
                 if compiled.groups:
-                    self._passes.append(_Pass.alone(rule, compiled))
-                    continue
-            (shared if validate is None and rule.tail is None else vetoable).append(rule)
-        # Vetoable rules go last so that at any one position every other pattern has
+                    self._first.append(_Pass.alone(rule, compiled))
+                else:
+                    rules.append(rule)
+
+        # Vetoable rules go last, so that at any one position every other pattern has
         # had its chance before a veto moves the scan on.
-        if shared or vetoable:
-            self._passes.insert(0, _Pass.combined(shared + vetoable))
+        rules.sort(key=lambda rule: rule.validate is not None)
+        anywhere = [rule for rule in rules if not rule.word_start]
+        words = [rule for rule in rules if rule.word_start]
+        # These passes run first so that a PEM block or a `key=value` is claimed whole
+        # before the word patterns could cut into it (or mask it twice).
+        if assignment is not None:
+            self._first.insert(0, _Pass.combined([assignment], words=False))
+        if anywhere:
+            self._first.insert(0, _Pass.combined(anywhere, words=False))
+        self._words = _Pass.combined(words, words=True) if words else None
+        # Text without "@" (most text) is scanned without the "@" patterns, whose
+        # local-part runs are the dearest thing to try at every word.
+        self._words_no_at = self._words
+        if any(rule.needs_at for rule in words):
+            rest = [rule for rule in words if not rule.needs_at]
+            self._words_no_at = _Pass.combined(rest, words=True) if rest else None
 
         self._trigger: re.Pattern[str] | None = None
         triggers = [p.trigger for p in chosen]
         if chosen and all(t is not None for t in triggers):
-            # One-character alternatives: sre folds them into a single set.
+            # One-character alternatives: sre folds them into one set and scans with it.
             self._trigger = re.compile("|".join(f"[{t}]" for t in triggers if t))
 
         self._counts: dict[str, int] = {}
@@ -652,7 +621,7 @@ class Redactor:
     # ------------------------------------------------------------------ public API
 
     def redact_text(self, text: str) -> str:
-        """Return ``text`` with every enabled pattern's matches replaced.
+        """Return ``text`` with the matches of every enabled pattern replaced.
 
         >>> Redactor().redact_text("card 4111 1111 1111 1111, order ORD-2024-000123")
         'card [CREDIT_CARD_REDACTED], order ORD-2024-000123'
@@ -666,7 +635,7 @@ class Redactor:
     def redact_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Return a redacted copy of ``event``; the input and its children are left alone.
 
-        Values under a sensitive key become ``"[REDACTED]"`` whatever their type; other
+        Values under a sensitive key become ``"[REDACTED]"``, whatever their type; other
         strings are scanned; dicts, lists, tuples and sets are walked; anything else is
         kept as is.  Keys themselves are never rewritten.
 
@@ -682,7 +651,7 @@ class Redactor:
     def __call__(
         self, logger: object, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> dict[str, Any]:
-        """structlog processor: ``structlog.configure(processors=[..., Redactor(), ...])``.
+        """Be a structlog processor: ``structlog.configure(processors=[..., Redactor()])``.
 
         >>> Redactor()(None, "info", {"event": "hi bob@example.com"})
         {'event': 'hi [EMAIL_REDACTED]'}
@@ -690,9 +659,7 @@ class Redactor:
         return self.redact_event(event_dict)
 
     def stats(self) -> dict[str, int]:
-        """Replacements so far: per pattern name, and ``"key:<key>"`` per masked key.
-
-        ``<key>`` is the key lower-cased with ``-`` written ``_``.
+        """Replacements so far, per pattern name and as ``"key:<key>"`` per masked key.
 
         >>> r = Redactor()
         >>> _ = r.redact_event({"Token": "t", "msg": "a@b.io and c@d.io"})
@@ -722,17 +689,17 @@ class Redactor:
         norm = _normalise_key(key)
         return norm in self._exact_keys or norm.endswith(self._suffix_keys)
 
-    def _is_sensitive_assignment(self, matched: str) -> bool:
-        return self._key_verdict(matched.rstrip(_ASSIGNMENT_PUNCTUATION))
-
     def _text(self, text: str, tally: dict[str, int]) -> str:
         if self._trigger is not None and self._trigger.search(text) is None:
             return text
-        for scan in self._passes:
+        for scan in self._first:
             text = _run(scan, text, tally)
-        return text
+        words = self._words if "@" in text else self._words_no_at
+        return text if words is None else _run(words, text, tally)
 
-    def _mapping(self, event: Mapping[Any, Any], tally: dict[str, int], depth: int) -> Any:
+    def _mapping(
+        self, event: Mapping[Any, Any], tally: dict[str, int], depth: int
+    ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key, value in event.items():
             if isinstance(key, str) and self._key_verdict(key):
@@ -763,6 +730,10 @@ class Redactor:
         return frozenset(items) if isinstance(value, frozenset) else set(items)
 
 
+def _normalise_key(key: str) -> str:
+    return key.lower().translate(_KEY_STRIP)
+
+
 def _select(disable: Iterable[str], extra: Iterable[Pattern]) -> list[_Builtin | Pattern]:
     disabled = set(disable)
     extras = list(extra)
@@ -781,46 +752,167 @@ def _select(disable: Iterable[str], extra: Iterable[Pattern]) -> list[_Builtin |
     return kept + [p for p in extras if p.name not in disabled]
 
 
+def _compiled(pattern: Pattern) -> re.Pattern[str]:
+    try:
+        compiled = re.compile(pattern.regex)
+    except re.error as exc:
+        raise ValueError(f"redaction pattern {pattern.name!r} does not compile: {exc}") from exc
+    if compiled.match("") is not None:
+        raise ValueError(f"redaction pattern {pattern.name!r} matches the empty string")
+    return compiled
+
+
+_SCOPED_FLAGS: Final = (
+    (re.IGNORECASE, "i"),
+    (re.MULTILINE, "m"),
+    (re.DOTALL, "s"),
+    (re.VERBOSE, "x"),
+    (re.ASCII, "a"),
+)
+
+
+def _inline(compiled: re.Pattern[str]) -> str:
+    flags = "".join(letter for flag, letter in _SCOPED_FLAGS if compiled.flags & flag)
+    return f"(?{flags}:{compiled.pattern})" if flags else f"(?:{compiled.pattern})"
+
+
+def _as_function(replacement: Replacement) -> Callable[[str], str]:
+    if isinstance(replacement, str):
+        return lambda _matched: replacement
+    return replacement
+
+
+# ------------------------------------------------------------------------------ engine
+
+_WORD_START: Final = "[^A-Za-z0-9]"  # consumed by a word pass, see _Pass
+_SENTINEL: Final = "\n"
+_SECRET_GROUP: Final = re.compile(r"\(\?P<(secret[0-9]*)>")
+
+
+@functools.lru_cache(maxsize=128)
+def _compile(source: str) -> re.Pattern[str]:
+    # Redactors with the same options share their (large) regexes, whatever else
+    # churns the re module's own cache.
+    return re.compile(source)
+
+
+@dataclass(frozen=True, eq=False)
+class _Rule:
+    name: str
+    alternatives: tuple[str, ...]
+    replace: Callable[[str], str]
+    validate: Callable[[str], bool] | None = None
+    word_start: bool = False
+    needs_at: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class _Branch:
+    rule: _Rule
+    secrets: tuple[str, ...]  # groups holding the secret; the first that matched wins
+    fallback: re.Pattern[str] | None  # the branches after this one, tried after a veto
+
+
+class _Pass:
+    """One compiled regex and, per marker group, the branch that produced a match.
+
+    A word pass holds patterns that only start after a character that is not an ASCII
+    letter or digit.  Its regex *consumes* that character first, so sre hops from one
+    such character to the next in a tight C loop instead of trying every alternative
+    at every position; the text gets a one-character sentinel in front so that a match
+    at position 0 has something to consume.
+    """
+
+    __slots__ = ("branches", "regex", "skip")
+
+    def __init__(self, regex: re.Pattern[str], branches: dict[str, _Branch], skip: int) -> None:
+        self.regex = regex
+        self.branches = branches
+        self.skip = skip  # characters consumed before the real match: 1 in a word pass
+
+    @classmethod
+    def combined(cls, rules: list[_Rule], *, words: bool) -> _Pass:
+        # Each alternative ends in an empty marker group, which closes last, so
+        # ``m.lastgroup`` names the branch while the alternative still starts with its
+        # own first character (see _at_start).
+        numbered = [
+            (f"_p{i}_{j}", rule, alt)
+            for i, rule in enumerate(rules)
+            for j, alt in enumerate(rule.alternatives)
+        ]
+        prefix = _WORD_START if words else ""
+        branches: dict[str, _Branch] = {}
+        for k, (marker, rule, alt) in enumerate(numbered):
+            fallback = None
+            if rule.validate is not None and k + 1 < len(numbered):
+                # After a veto the later branches have not been tried at that position.
+                fallback = _compile(prefix + _alternation(numbered[k + 1 :]))
+            secrets = tuple(marker + name for name in _SECRET_GROUP.findall(alt))
+            branches[marker] = _Branch(rule, secrets, fallback)
+        return cls(_compile(prefix + _alternation(numbered)), branches, int(words))
+
+    @classmethod
+    def alone(cls, rule: _Rule, regex: re.Pattern[str]) -> _Pass:
+        # The marker goes last, so the pattern's own groups keep their numbers.
+        wrapped = re.compile(f"(?:{regex.pattern})(?P<_cwlogs_alone>)", regex.flags)
+        return cls(wrapped, {"_cwlogs_alone": _Branch(rule, _secret_groups(regex), None)}, 0)
+
+
+def _secret_groups(regex: re.Pattern[str]) -> tuple[str, ...]:
+    named = sorted(regex.groupindex.items(), key=lambda item: item[1])
+    return tuple(name for name, _ in named if re.fullmatch("secret[0-9]*", name))
+
+
+def _alternation(numbered: list[tuple[str, _Rule, str]]) -> str:
+    branches = []
+    for marker, _rule, alt in numbered:
+
+        def renamed(m: re.Match[str], marker: str = marker) -> str:
+            # Several alternatives name a group "secret"; in one regex names must differ.
+            return f"(?P<{marker}{m.group(1)}>"
+
+        branches.append(f"{_SECRET_GROUP.sub(renamed, alt)}(?P<{marker}>)")
+    return "(?:" + "|".join(branches) + ")"
+
+
 def _run(scan: _Pass, text: str, tally: dict[str, int]) -> str:
+    skip = scan.skip
+    subject = _SENTINEL + text if skip else text
     search = scan.regex.search
     pieces: list[str] = []
-    kept_from = at = 0
-    while (m := search(text, at)) is not None:
-        hit = _accept(scan, text, m)
-        if hit is None or hit[0] == m.start():
+    kept_from, at = skip, 0
+    while (m := search(subject, at)) is not None:
+        hit = _accept(scan, subject, m)
+        if hit is None or hit[0] == hit[1]:
             at = m.start() + 1
             continue
-        end, secret_start, secret_end, rule = hit
-        pieces += (text[kept_from:secret_start], rule.replace(text[secret_start:secret_end]))
-        pieces.append(text[secret_end:end])
+        _, end, secret_start, secret_end, rule = hit
+        pieces += (subject[kept_from:secret_start], rule.replace(subject[secret_start:secret_end]))
+        pieces.append(subject[secret_end:end])
         tally[rule.name] = tally.get(rule.name, 0) + 1
-        kept_from = at = end
+        kept_from = end
+        at = end - skip  # a word pass may consume the last character of this match
     if not pieces:
         return text
-    pieces.append(text[kept_from:])
+    pieces.append(subject[kept_from:])
     return "".join(pieces)
 
 
-def _accept(scan: _Pass, text: str, m: re.Match[str]) -> tuple[int, int, int, _Rule] | None:
-    """Where the match at ``m``'s position ends and what to replace, once vetoes are heard."""
-    start = m.start()
+def _accept(scan: _Pass, subject: str, m: re.Match[str]) -> tuple[int, int, int, int, _Rule] | None:
+    """Start, end, secret start, secret end and rule of the match at ``m``, after vetoes."""
+    consumed = m.start()
+    start = consumed + scan.skip
     while True:
         branch = scan.branches[m.lastgroup or ""]
         rule = branch.rule
-        if rule.validate is None or rule.validate(m.group()):
-            if rule.tail is None:
-                return (m.end(), *_secret_span(m, branch.secrets), rule)
-            tail = rule.tail.match(text, m.end())
-            if tail is not None:
-                return (tail.end(), *_secret_span(tail, rule.tail_secrets), rule)
-        nxt = branch.fallback.match(text, start) if branch.fallback is not None else None
+        end = m.end()
+        if rule.validate is None or rule.validate(subject[start:end]):
+            for name in branch.secrets:
+                if m.start(name) != -1:
+                    return (start, end, *m.span(name), rule)
+            return start, end, start, end, rule
+        retry = branch.fallback
+        nxt = retry.match(subject, consumed) if retry is not None else None
         if nxt is None:
             return None
         m = nxt
-
-
-def _secret_span(m: re.Match[str], groups: tuple[str, ...]) -> tuple[int, int]:
-    for name in groups:
-        if m.start(name) != -1:
-            return m.span(name)
-    return m.span()

@@ -75,7 +75,7 @@ def from_epoch_ms(ms: int | float) -> datetime:
 
 
 def parse_duration(value: str | int | float | timedelta) -> timedelta:
-    """A length of time: ``"15m"``, ``"2h"``, ``"1d"``, ``"1h30m"``, ``"90 seconds"``; numbers are seconds.
+    """A length of time: ``"15m"``, ``"2h"``, ``"1d"``, ``"1h30m"``; numbers are seconds.
 
     >>> parse_duration("1h30m")
     datetime.timedelta(seconds=5400)
@@ -96,9 +96,7 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     for amount, unit in _PART_RE.findall(match.group(1)):
         factor = _UNIT_SECONDS.get(unit.lower())
         if factor is None:
-            raise TimeParseError(
-                f"unknown time unit {unit!r} in {value!r}; use s, m, h, d or w"
-            )
+            raise TimeParseError(f"unknown time unit {unit!r} in {value!r}; use s, m, h, d or w")
         seconds += float(amount) * factor
     return timedelta(seconds=seconds)
 

@@ -60,7 +60,7 @@ def backoff_delay(policy: RetryPolicy, attempt: int, rng: Callable[[], float]) -
     """
     if policy.backoff == "none":
         return 0.0
-    ceiling = min(policy.cap, policy.base * 2 ** (attempt - 1))
+    ceiling = float(min(policy.cap, policy.base * 2 ** (attempt - 1)))
     if policy.backoff == "full_jitter":
         return ceiling * rng()
     return ceiling
@@ -170,7 +170,7 @@ class CloudWatchExporter:
         if self._given_client is not None:
             try:
                 self._given_client._endpoint.http_session.close()  # type: ignore[attr-defined]
-            except Exception:  # noqa: S110 - best effort; a fresh request reconnects anyway
+            except Exception:
                 pass
         self._reset_connection_state()
         self._namer.reset()
@@ -248,11 +248,11 @@ class CloudWatchExporter:
         client = self.client()
         if not self._group_ready:
             if cfg.create_log_group:
+                tags = dict(cfg.log_group_tags)
                 created = self._create(
-                    lambda: client.create_log_group(
-                        logGroupName=cfg.log_group, **({"tags": dict(cfg.log_group_tags)}
-                                                       if cfg.log_group_tags else {})
-                    )
+                    lambda: client.create_log_group(logGroupName=cfg.log_group, tags=tags)
+                    if tags
+                    else client.create_log_group(logGroupName=cfg.log_group)
                 )
                 if created and cfg.retention_days:
                     client.put_retention_policy(
@@ -308,7 +308,9 @@ class CloudWatchExporter:
             try:
                 response = self._send_with_retries(stream, part, deadline, result)
             except ResourceNotFoundError as err:
-                if not recreated and (self.config.create_log_stream or self.config.create_log_group):
+                if not recreated and (
+                    self.config.create_log_stream or self.config.create_log_group
+                ):
                     # The stream (or group) was deleted under us: recreate it and resend.
                     recreated = True
                     self._known_streams.discard(stream)
@@ -351,7 +353,9 @@ class CloudWatchExporter:
             interval=10.0,
         )
 
-    def _account(self, part: list[Event], response: Mapping[str, Any], result: ExportResult) -> None:
+    def _account(
+        self, part: list[Event], response: Mapping[str, Any], result: ExportResult
+    ) -> None:
         refused = rejected_indexes(response.get("rejectedLogEventsInfo"), len(part))
         bad: set[int] = set()
         for reason, idx in refused.items():

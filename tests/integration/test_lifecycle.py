@@ -155,7 +155,9 @@ class TestFork:
         proc = _run(
             """
             import multiprocessing as mp
-            h = cwlogs.CloudWatchHandler(log_group=group, log_stream="mp-{pid}", flush_interval=3600)
+            h = cwlogs.CloudWatchHandler(
+                log_group=group, log_stream="mp-{pid}", flush_interval=3600
+            )
             log.addHandler(h)
 
             def work(n):

@@ -77,6 +77,7 @@ class TestOverflow:
                 app_logger.info("m%04d", i)
                 longest = max(longest, time.perf_counter() - t0)
             assert handler.stats()["dropped"] == {"block_timeout": 10}
+            assert handler.stats()["blocked"] == 10
         assert longest < 0.05 + 0.5  # bounded by the policy (plus scheduling slack)
         assert handler.flush(timeout=30)
         assert len(_stored(logs, group)) == CAPACITY

@@ -17,6 +17,9 @@ from cwlogs.testing import Fault
 from tests.conftest import read_events
 
 
+OUTAGE = 5.0
+
+
 def _stored(logs: Any, group: str) -> list[str]:
     return [orjson.loads(e["message"])["message"] for e in read_events(logs, group)]
 
@@ -35,12 +38,13 @@ class TestFaults:
         assert sorted(_stored(logs, group)) == sorted(f"t{i}" for i in range(1000))
         stats = handler.stats()
         assert stats["retried"] == 3 and stats["dropped"] == {}
+        print(f"throttle x3: {stats}")
         assert proxy.stats()["faults"] == {"ThrottlingException": 3}
 
     def test_outage_with_breaker_open_then_closed_loses_nothing(
         self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any
     ) -> None:
-        """Endpoint down while 50,000 events are logged: all delivered, breaker opened and closed."""
+        """Endpoint down while 50,000 events are logged: all delivered, breaker opened, closed."""
         handler = make_handler(
             redact=False, flush_interval=0.2, breaker_threshold=2, breaker_reset=1.0
         )
@@ -61,8 +65,10 @@ class TestFaults:
             t0 = time.perf_counter()
             app_logger.info("o%05d", i)
             longest = max(longest, time.perf_counter() - t0)
-        # Keep the endpoint down until the breaker has opened (or 15 s, a failure below).
+        # Down for OUTAGE seconds (the issue's 10 s, scaled to keep the suite short), and at
+        # least until the breaker has opened (or 15 s, which fails below).
         opened.wait(max(0.0, 15 - (time.monotonic() - t_start)))
+        time.sleep(max(0.0, OUTAGE - (time.monotonic() - t_start)))
         stats_down = handler.stats()
         proxy.set_down(False)
         watcher.join()
@@ -72,14 +78,22 @@ class TestFaults:
         assert stats["breaker"]["state"] == "closed"
         assert stats["dropped"] == {} and stats["sent"] == 50_000
         assert len(_stored(logs, group)) == 50_000
-        assert longest < 0.25  # drop_oldest never blocks the application
+        # drop_oldest never waits for room; the wall-clock bound only catches a gross stall
+        # (this machine is shared, so scheduling alone can take a few hundred ms).
+        assert stats["blocked"] == 0
+        assert longest < 1.0
+        print(f"outage: stats while down {stats_down}; after {stats}; longest call {longest:.4f}s")
 
     def test_expired_credentials_open_the_breaker_without_a_retry_storm(
         self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any
     ) -> None:
         """ExpiredToken is not retried; the breaker opens; events wait for a good probe."""
-        proxy.inject("PutLogEvents", Fault.error("ExpiredTokenException", 400, "token expired"), 100)
-        handler = make_handler(redact=False, flush_interval=0.05, breaker_threshold=3, breaker_reset=0.5)
+        proxy.inject(
+            "PutLogEvents", Fault.error("ExpiredTokenException", 400, "token expired"), 100
+        )
+        handler = make_handler(
+            redact=False, flush_interval=0.05, breaker_threshold=3, breaker_reset=0.5
+        )
         app_logger.addHandler(handler)
         for i in range(100):
             app_logger.info("c%d", i)
@@ -95,6 +109,7 @@ class TestFaults:
         assert handler.flush(timeout=20)
         assert len(_stored(logs, group)) == 100
         assert handler.stats()["breaker"]["state"] == "closed"
+        print(f"expired credentials: calls {len(proxy.calls('PutLogEvents'))}; {handler.stats()}")
 
     def test_random_5xx_from_8_threads_no_loss_no_duplicates(
         self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any
@@ -102,9 +117,7 @@ class TestFaults:
         """8 threads logging while 10% of calls fail with 5xx: zero loss, zero duplicates."""
         proxy.inject_random("PutLogEvents", Fault.unavailable(), probability=0.1, seed=7)
         proxy.inject_random("PutLogEvents", Fault.internal(), probability=0.05, seed=8)
-        handler = make_handler(
-            redact=False, max_batch_events=500, max_queue_bytes=64 * 1024 * 1024
-        )
+        handler = make_handler(redact=False, max_batch_events=500, max_queue_bytes=64 * 1024 * 1024)
         app_logger.addHandler(handler)
         per_thread = 5_000
 
@@ -123,16 +136,24 @@ class TestFaults:
         assert max(stored.values()) == 1
         assert sum(proxy.stats()["faults"].values()) > 0
         assert handler.stats()["retried"] > 0
+        print(f"random 5xx: proxy {proxy.stats()}; handler {handler.stats()}")
 
     def test_dead_letter_file_keeps_what_could_not_be_delivered(
         self, make_handler: Any, app_logger: logging.Logger, proxy: Any, tmp_path: Any
     ) -> None:
         """Rejected (too old) and overflowed events land in the NDJSON dead-letter file."""
         dead = DeadLetterFile(tmp_path / "dead.ndjson")
-        handler = make_handler(redact=False, on_drop=dead, max_queue_bytes=64 * 1024,
-                               overflow="drop_newest", breaker_reset=0.5)
+        handler = make_handler(
+            redact=False,
+            on_drop=dead,
+            max_queue_bytes=64 * 1024,
+            overflow="drop_newest",
+            breaker_reset=0.5,
+        )
         app_logger.addHandler(handler)
-        record = app_logger.makeRecord(app_logger.name, logging.INFO, __file__, 1, "ancient", (), None)
+        record = app_logger.makeRecord(
+            app_logger.name, logging.INFO, __file__, 1, "ancient", (), None
+        )
         record.created = time.time() - 20 * 86400
         app_logger.handle(record)
         with proxy.down():
@@ -147,7 +168,8 @@ class TestFaults:
         rows = dead.read()
         assert len(rows) == expected
         assert Counter(r["reason"] for r in rows) == {
-            "too_old": 1, "queue_full": stats["dropped"]["queue_full"]
+            "too_old": 1,
+            "queue_full": stats["dropped"]["queue_full"],
         }
         ancient = [r for r in rows if r["reason"] == "too_old"]
         assert orjson.loads(ancient[0]["message"])["message"] == "ancient"
@@ -157,7 +179,7 @@ class TestObservability:
     def test_emf_metrics_go_to_their_own_stream(
         self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str
     ) -> None:
-        """metrics_interval publishes EMF events with the handler's counters to a separate stream."""
+        """metrics_interval publishes EMF events of the handler's counters to their own stream."""
         handler = make_handler(redact=False, metrics_interval=0.2, metrics_stream="health")
         app_logger.addHandler(handler)
         for i in range(10):
@@ -166,7 +188,10 @@ class TestObservability:
         docs: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             assert handler.flush(timeout=5)
-            names = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
+            names = [
+                s["logStreamName"]
+                for s in logs.describe_log_streams(logGroupName=group)["logStreams"]
+            ]
             if "health" in names:
                 docs = [orjson.loads(e["message"]) for e in read_events(logs, group, "health")]
                 if sum(d["EventsEmitted"] for d in docs) >= 10:
@@ -210,3 +235,4 @@ def test_sustained_load_keeps_memory_flat(endpoint: Any, group: str) -> None:
     growth = max(samples[half:]) - max(samples[:half])
     assert growth < 40 * 1024 * 1024, f"RSS grew by {growth / 2**20:.1f} MiB in the second half"
     assert max_queue <= 4 * 1024 * 1024
+    print(f"load: {i} events, RSS MiB {[round(x / 2**20) for x in samples]}, max queue {max_queue}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,20 @@ OPERATIONS = [
 def _service_error_codes() -> set[str]:
     base = Path(botocore.__file__).parent / "data" / "logs" / "2014-03-28"
     path = base / "service-2.json.gz"
-    model = json.load(gzip.open(path)) if path.exists() else json.loads((base / "service-2.json").read_text())
+    if path.exists():
+        with gzip.open(path) as fh:
+            model = json.load(fh)
+    else:
+        model = json.loads((base / "service-2.json").read_text())
     return {e["shape"] for op in OPERATIONS for e in model["operations"][op].get("errors", [])}
 
 
 def _client_error(code: str, status: int = 400, op: str = "PutLogEvents") -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": f"{code} says no"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        {
+            "Error": {"Code": code, "Message": f"{code} says no"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
         op,
     )
 
@@ -70,7 +78,9 @@ class TestMapping:
         """A real client's ClientError maps to its class and keeps the cause and message."""
         client = make_client(region="us-east-1", endpoint_url="http://127.0.0.1:9")
         with Stubber(client) as stub:
-            stub.add_client_error("describe_log_groups", service_error_code=code, service_message="m")
+            stub.add_client_error(
+                "describe_log_groups", service_error_code=code, service_message="m"
+            )
             with pytest.raises(ClientError) as info:
                 client.describe_log_groups()
         err = map_client_error(info.value)
@@ -168,11 +178,18 @@ def stubbed() -> Any:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     client = make_client(region="us-east-1", endpoint_url="http://127.0.0.1:9")
     cfg = HandlerConfig.resolve(
-        environ={}, log_group="/g", create_log_group=False, create_log_stream=False,
+        environ={},
+        log_group="/g",
+        create_log_group=False,
+        create_log_stream=False,
         breaker_threshold=2,
     )
     exporter = CloudWatchExporter(
-        cfg, boto3_client=client, redactor=None, fast_send=False, sleep=lambda s: None,
+        cfg,
+        boto3_client=client,
+        redactor=None,
+        fast_send=False,
+        sleep=lambda s: None,
         rng=lambda: 0.0,
     )
     with Stubber(client) as stub:
@@ -189,6 +206,18 @@ class TestExporter:
         result = exporter.export("s", _events(3), float("inf"))
         assert (result.sent, result.retried, result.retry) == (3, 3, [])
         assert exporter.breaker.state == "closed"
+
+    def test_throttling_paces_the_next_batch(self, stubbed: Any) -> None:
+        """After throttling, the next send waits a little so batches fill up; it relaxes again."""
+        exporter, stub = stubbed
+        stub.add_client_error("put_log_events", "ThrottlingException", http_status_code=400)
+        stub.add_response("put_log_events", {})
+        exporter.export("s", _events(1), float("inf"))
+        assert exporter.ready_at() > time.monotonic()
+        for _ in range(6):
+            stub.add_response("put_log_events", {})
+            exporter.export("s", _events(1), float("inf"))
+        assert exporter.ready_at() <= time.monotonic()
 
     def test_rejected_info_is_counted_by_reason(self, stubbed: Any) -> None:
         """rejectedLogEventsInfo indexes become rejected events, the rest count as sent."""
@@ -229,7 +258,9 @@ class TestExporter:
         """After threshold failed batches the breaker opens and export returns events untouched."""
         exporter, stub = stubbed
         for _ in range(2 * 3):
-            stub.add_client_error("put_log_events", "ServiceUnavailableException", http_status_code=503)
+            stub.add_client_error(
+                "put_log_events", "ServiceUnavailableException", http_status_code=503
+            )
         exporter.export("s", _events(1), float("inf"))
         exporter.breaker._retry_at = 0.0
         exporter.export("s", _events(1), float("inf"))

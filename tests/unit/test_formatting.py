@@ -20,7 +20,9 @@ from cwlogs.limits import MAX_MESSAGE_BYTES
 
 
 def _record(msg: str = "hi %s", args: tuple[Any, ...] = ("x",), **extra: Any) -> logging.LogRecord:
-    return logging.getLogger("t").makeRecord("t", logging.INFO, "f.py", 3, msg, args, None, extra=extra)
+    return logging.getLogger("t").makeRecord(
+        "t", logging.INFO, "f.py", 3, msg, args, None, extra=extra
+    )
 
 
 class TestSnapshot:
@@ -120,7 +122,13 @@ class TestFit:
 
     def test_huge_extras_fall_back_to_core(self) -> None:
         """When extras alone overflow, the core fields and a cut message survive."""
-        ev = {"timestamp": "t", "level": "info", "message": "m", "logger": "l", "blob": ["x" * 1000] * 2000}
+        ev = {
+            "timestamp": "t",
+            "level": "info",
+            "message": "m",
+            "logger": "l",
+            "blob": ["x" * 1000] * 2000,
+        }
         data, cut = fit_message(encode(ev), ev)
         out = orjson.loads(data)
         assert cut and out["message"] == "m" and "blob" not in out and out["truncated"]

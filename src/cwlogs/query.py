@@ -1,0 +1,1292 @@
+"""Read CloudWatch Logs back: typed events, pagination done right, tail, Insights, correlation.
+
+Every function takes an optional ``client=`` (default: the shared
+:func:`~cwlogs.client.make_client` client) and time arguments in any form
+:mod:`cwlogs.timeparse` accepts (``"15m"``, ``"1h ago"``, ISO-8601, epoch ms, datetimes).
+Filter patterns are validated locally before they are sent and applied again to what
+comes back, so an endpoint that ignores a pattern (moto, LocalStack) never returns strangers.
+
+>>> for event in filter_events("/shop/api", '{ $.level = "error" }', start="15m"):  # doctest: +SKIP
+...     print(event.timestamp, event.service, event.message)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import orjson
+from botocore.config import Config
+
+from cwlogs.client import make_client
+from cwlogs.errors import (
+    CwlogsError,
+    InvalidParameterError,
+    QueryError,
+    QueryFailedError,
+    QueryTimeoutError,
+    RateLimitError,
+    ResourceNotFoundError,
+    ServerError,
+    map_exception,
+)
+from cwlogs.filterpattern import FilterPattern, compile_pattern
+from cwlogs.manage import _is_aws_endpoint, call_api, list_log_groups, resolve_client
+from cwlogs.timeparse import TimeLike, from_epoch_ms, parse_duration, to_epoch_ms
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+__all__ = [
+    "SAVED_QUERIES",
+    "LogEvent",
+    "QueryResult",
+    "RateLimiter",
+    "SavedQuery",
+    "by_request_id",
+    "by_trace_id",
+    "correlate",
+    "error_count_by_tenant",
+    "filter_events",
+    "get_events",
+    "insights",
+    "one_trace",
+    "parse_fields",
+    "read_limiter",
+    "recent_errors",
+    "responses_5xx",
+    "search",
+    "set_read_rate",
+    "slow_requests",
+    "statistics",
+    "tail",
+    "top_error_messages",
+]
+
+_log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- typed events
+
+_LEVEL_KEYS: Final = ("level", "levelname", "severity", "log.level", "lvl")
+_SERVICE_KEYS: Final = ("service", "service_name", "serviceName", "service.name")
+_TRACE_KEYS: Final = ("trace_id", "traceId", "xray_trace_id")
+_REQUEST_KEYS: Final = ("request_id", "requestId", "aws_request_id")
+_LEVEL_ALIASES: Final = {"warn": "warning", "err": "error", "fatal": "critical", "crit": "critical"}
+_TEXT_LEVEL_RE: Final = re.compile(
+    r"^\W{0,3}(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL)\b", re.IGNORECASE
+)
+
+
+def _normalise_level(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    return _LEVEL_ALIASES.get(text, text) or None
+
+
+def parse_fields(message: str) -> dict[str, Any] | None:
+    """The message's JSON object, or None when the message is not one.
+
+    >>> parse_fields('{"level": "error"}')
+    {'level': 'error'}
+    """
+    text = message.lstrip()
+    if not text.startswith("{"):
+        return None
+    try:
+        loaded = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """One stored log event, with its JSON fields parsed when the message is a JSON object.
+
+    >>> ev = LogEvent.from_message('{"level": "ERROR", "service": "api"}', 1714564800000)
+    >>> (ev.level, ev.service, ev.timestamp.isoformat())
+    ('error', 'api', '2024-05-01T12:00:00+00:00')
+    """
+
+    timestamp: datetime
+    message: str
+    group: str = ""
+    stream: str = ""
+    event_id: str | None = None
+    ingestion_time: datetime | None = None
+    # Derived from ``message``, so it takes no part in equality (and dicts do not hash).
+    fields: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_message(
+        cls,
+        message: str,
+        timestamp_ms: int,
+        group: str = "",
+        stream: str = "",
+        event_id: str | None = None,
+        ingestion_ms: int | None = None,
+    ) -> LogEvent:
+        """Build an event from raw API values, parsing the JSON fields once."""
+        return cls(
+            timestamp=from_epoch_ms(timestamp_ms),
+            message=message,
+            group=group,
+            stream=stream,
+            event_id=event_id,
+            ingestion_time=from_epoch_ms(ingestion_ms) if ingestion_ms is not None else None,
+            fields=parse_fields(message),
+        )
+
+    @property
+    def timestamp_ms(self) -> int:
+        """Epoch milliseconds, as the service stores them."""
+        return round(self.timestamp.timestamp() * 1000)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A JSON field by name or dotted path (``"http.status"``); ``default`` when absent.
+
+        >>> LogEvent.from_message('{"http": {"status": 503}}', 0).get("http.status")
+        503
+        """
+        if self.fields is None:
+            return default
+        if key in self.fields:
+            return self.fields[key]
+        node: Any = self.fields
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def _first(self, keys: Sequence[str]) -> Any:
+        for key in keys:
+            value = self.get(key)
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def level(self) -> str | None:
+        """Lower-cased level from the JSON fields, or from a leading ``ERROR``-like word."""
+        if self.fields is not None:
+            found = self._first(_LEVEL_KEYS)
+            if found is not None:
+                return _normalise_level(found)
+        match = _TEXT_LEVEL_RE.match(self.message)
+        return _normalise_level(match.group(1)) if match else None
+
+    @property
+    def service(self) -> str | None:
+        value = self._first(_SERVICE_KEYS)
+        return str(value) if value is not None else None
+
+    @property
+    def trace_id(self) -> str | None:
+        value = self._first(_TRACE_KEYS)
+        return str(value) if value is not None else None
+
+    @property
+    def request_id(self) -> str | None:
+        value = self._first(_REQUEST_KEYS)
+        return str(value) if value is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable view (ISO timestamps), e.g. for tools and NDJSON files."""
+        return {
+            "timestamp": self.timestamp.isoformat(),
+            "timestamp_ms": self.timestamp_ms,
+            "group": self.group,
+            "stream": self.stream,
+            "event_id": self.event_id,
+            "level": self.level,
+            "service": self.service,
+            "message": self.message,
+            "fields": self.fields,
+        }
+
+
+def _sort_key(event: LogEvent) -> tuple[datetime, str, str, str]:
+    return (event.timestamp, event.group, event.stream, event.event_id or "")
+
+
+# --------------------------------------------------------------------------- rate limiting
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` calls per second on average, bursts of up to ``burst``.
+
+    Thread-safe; callers that find the bucket empty reserve their token and wait for it,
+    so concurrent readers share the rate fairly. ``clock`` and ``sleep`` are injectable.
+
+    >>> limiter = RateLimiter(rate=5.0)
+    >>> limiter.acquire()
+    True
+    """
+
+    def __init__(
+        self,
+        rate: float = 5.0,
+        burst: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+        self.rate = 1.0
+        self.burst = 1.0
+        self.configure(rate, burst)
+        self._tokens = self.burst
+        self._stamp = clock()
+
+    def configure(self, rate: float, burst: float | None = None) -> None:
+        """Change the rate (calls per second) and burst size; takes effect at once."""
+        if rate <= 0:
+            raise InvalidParameterError(f"rate must be positive, got {rate!r}")
+        with self._lock:
+            self.rate = float(rate)
+            self.burst = float(burst) if burst is not None else max(1.0, float(rate))
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take one token, waiting as long as needed (or up to ``timeout``; then False)."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+            if timeout is not None and wait > timeout:
+                return False
+            self._tokens -= 1
+        if wait > 0:
+            self._sleep(wait)
+        return True
+
+
+_limiter_lock = threading.Lock()
+_read_limiter: RateLimiter | None = None
+
+
+def read_limiter() -> RateLimiter:
+    """The process-wide limiter for FilterLogEvents/GetLogEvents (``CWLOGS_READ_TPS``, default 5).
+
+    >>> read_limiter().rate  # doctest: +SKIP
+    5.0
+    """
+    global _read_limiter
+    with _limiter_lock:
+        if _read_limiter is None:
+            raw = os.environ.get("CWLOGS_READ_TPS", "5")
+            try:
+                rate = float(raw)
+            except ValueError:
+                rate = 0.0
+            if rate <= 0:
+                raise InvalidParameterError(
+                    f"CWLOGS_READ_TPS must be a positive number, got {raw!r}"
+                )
+            _read_limiter = RateLimiter(rate)
+        return _read_limiter
+
+
+def set_read_rate(rate: float, burst: float | None = None) -> None:
+    """Change the shared read rate (the account's quota is about 5 TPS per Region).
+
+    >>> set_read_rate(10)  # doctest: +SKIP
+    """
+    read_limiter().configure(rate, burst)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _compile(pattern: str | None) -> FilterPattern | None:
+    if pattern is None or not pattern.strip():
+        return None
+    compiled = compile_pattern(pattern)
+    return None if compiled.kind == "all" else compiled
+
+
+def get_events(
+    group: str,
+    stream: str,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    from_head: bool = True,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+    client: CloudWatchLogsClient | None = None,
+    rate_limiter: RateLimiter | None = None,
+) -> Iterator[LogEvent]:
+    """Every event of one stream, oldest first (newest first with ``from_head=False``).
+
+    Stops when GetLogEvents hands back the token it was given, which is how the service
+    says "no more". ``limit`` caps the events yielded; ``page_size`` the events per call.
+
+    >>> [e.message for e in get_events("/shop/api", "web-1", limit=2)]  # doctest: +SKIP
+    ['started', 'GET / 200']
+    """
+    c = resolve_client(client)
+    limiter = rate_limiter or read_limiter()
+    kwargs: dict[str, Any] = {
+        "logGroupName": group,
+        "logStreamName": stream,
+        "startFromHead": from_head,
+    }
+    if start is not None:
+        kwargs["startTime"] = to_epoch_ms(start)
+    if end is not None:
+        kwargs["endTime"] = to_epoch_ms(end)
+    if page_size is not None:
+        kwargs["limit"] = page_size
+    token_key = "nextForwardToken" if from_head else "nextBackwardToken"
+    if limit is not None and limit <= 0:
+        return
+    yielded = 0
+    while True:
+        limiter.acquire()
+        page = call_api("GetLogEvents", lambda: c.get_log_events(**kwargs))
+        raw = page.get("events", [])
+        # A backward page is still in chronological order internally.
+        for item in raw if from_head else reversed(raw):
+            yield LogEvent.from_message(
+                item.get("message", ""),
+                item.get("timestamp", 0),
+                group,
+                stream,
+                None,
+                item.get("ingestionTime"),
+            )
+            yielded += 1
+            if limit is not None and yielded >= limit:
+                return
+        token = page.get(token_key)
+        if not token or token == kwargs.get("nextToken"):
+            return
+        kwargs["nextToken"] = token
+
+
+def _filter_kwargs(
+    group: str,
+    pattern: str | None,
+    streams: Sequence[str] | None,
+    stream_prefix: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    page_size: int | None,
+) -> dict[str, Any]:
+    if streams and stream_prefix:
+        raise InvalidParameterError(
+            "give streams or stream_prefix, not both (FilterLogEvents accepts one)",
+            operation="FilterLogEvents",
+        )
+    # logGroupIdentifier is ignored by moto; the name works everywhere.
+    kwargs: dict[str, Any] = {"logGroupName": group}
+    if pattern and pattern.strip():
+        kwargs["filterPattern"] = pattern
+    if streams:
+        kwargs["logStreamNames"] = list(streams)
+    if stream_prefix:
+        kwargs["logStreamNamePrefix"] = stream_prefix
+    if start_ms is not None:
+        kwargs["startTime"] = start_ms
+    if end_ms is not None:
+        kwargs["endTime"] = end_ms
+    if page_size is not None:
+        kwargs["limit"] = page_size
+    return kwargs
+
+
+def filter_events(
+    group: str,
+    pattern: str | None = None,
+    streams: Sequence[str] | None = None,
+    stream_prefix: str | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    *,
+    page_size: int | None = None,
+    limit: int | None = None,
+    client: CloudWatchLogsClient | None = None,
+    rate_limiter: RateLimiter | None = None,
+    retry: bool = True,
+) -> Iterator[LogEvent]:
+    """Events of ``group`` matching ``pattern``, across all pages, as :class:`LogEvent`.
+
+    Empty pages that still carry a token are followed (the service returns them); a
+    repeated token ends the scan. The pattern is checked locally against every event.
+    Throttled calls are retried per :func:`cwlogs.errors.policy_for` unless ``retry=False``.
+
+    >>> errors = list(filter_events("/api", "{ $.status >= 500 }", start="1h"))  # doctest: +SKIP
+    """
+    matcher = _compile(pattern)
+    start_ms = to_epoch_ms(start) if start is not None else None
+    end_ms = to_epoch_ms(end) if end is not None else None
+    kwargs = _filter_kwargs(group, pattern, streams, stream_prefix, start_ms, end_ms, page_size)
+    c = resolve_client(client)
+    limiter = rate_limiter or read_limiter()
+    # moto ignores logStreamNamePrefix (and a lenient server may ignore any filter):
+    # the stream selection is checked locally like the pattern and the time range.
+    wanted_streams = frozenset(streams) if streams else None
+    if limit is not None and limit <= 0:
+        return
+    seen_tokens: set[str] = set()
+    yielded = 0
+    while True:
+        limiter.acquire()
+        page = call_api("FilterLogEvents", lambda: c.filter_log_events(**kwargs), retry=retry)
+        for item in page.get("events", []):
+            event = _from_filtered(item, group)
+            if not _wanted(event, matcher, start_ms, end_ms):
+                continue
+            if wanted_streams is not None and event.stream not in wanted_streams:
+                continue
+            if stream_prefix and not event.stream.startswith(stream_prefix):
+                continue
+            yield event
+            yielded += 1
+            if limit is not None and yielded >= limit:
+                return
+        token = page.get("nextToken")
+        if not token or token in seen_tokens:
+            return
+        seen_tokens.add(token)
+        kwargs["nextToken"] = token
+
+
+def _from_filtered(item: Mapping[str, Any], group: str) -> LogEvent:
+    return LogEvent.from_message(
+        item.get("message", ""),
+        item.get("timestamp", 0),
+        group,
+        item.get("logStreamName", ""),
+        item.get("eventId"),
+        item.get("ingestionTime"),
+    )
+
+
+def _wanted(
+    event: LogEvent, matcher: FilterPattern | None, start_ms: int | None, end_ms: int | None
+) -> bool:
+    ts = event.timestamp_ms
+    if start_ms is not None and ts < start_ms:
+        return False
+    if end_ms is not None and ts > end_ms:
+        return False
+    return matcher is None or matcher.matches(event.message)
+
+
+# --------------------------------------------------------------------------- tail
+
+
+class _Seen:
+    """Keys of recently yielded events, pruned by timestamp so memory stays bounded."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[Any, ...], int] = {}
+
+    @staticmethod
+    def keys(event: LogEvent) -> list[tuple[Any, ...]]:
+        # Live Tail events carry no eventId, so content identifies an event across both
+        # sources; the eventId is the reliable key between polls.
+        out: list[tuple[Any, ...]] = [
+            ("content", event.group, event.stream, event.timestamp_ms, event.message)
+        ]
+        if event.event_id:
+            out.append(("id", event.group, event.event_id))
+        return out
+
+    def add(self, event: LogEvent) -> bool:
+        """Record ``event``; False if it was seen before."""
+        keys = self.keys(event)
+        if any(k in self._keys for k in keys):
+            return False
+        for key in keys:
+            self._keys[key] = event.timestamp_ms
+        return True
+
+    def prune(self, before_ms: int) -> None:
+        if len(self._keys) > 1000:
+            self._keys = {k: ts for k, ts in self._keys.items() if ts >= before_ms}
+
+
+def _live_client(client: CloudWatchLogsClient) -> CloudWatchLogsClient:
+    # StartLiveTail's endpoint carries a host prefix ("streaming-") that only AWS's DNS
+    # resolves; a local endpoint needs the prefix off, so build a sibling client for it.
+    endpoint = client.meta.endpoint_url
+    if _is_aws_endpoint(endpoint):
+        return client
+    return make_client(
+        region=client.meta.region_name,
+        endpoint_url=endpoint,
+        boto_config=Config(inject_host_prefix=False),
+    )
+
+
+def _group_from_identifier(identifier: str, arns: Mapping[str, str]) -> str:
+    bare = identifier.removesuffix(":*")
+    if bare in arns:
+        return arns[bare]
+    return bare.split(":log-group:", 1)[-1] if ":log-group:" in bare else bare
+
+
+class _Tail:
+    def __init__(
+        self,
+        groups: list[str],
+        pattern: str | None,
+        since_ms: int,
+        *,
+        mode: Literal["auto", "live", "poll"],
+        poll_interval: float,
+        lookback_ms: int,
+        stop: threading.Event,
+        deadline: float | None,
+        client: CloudWatchLogsClient,
+        live_client: CloudWatchLogsClient | None,
+        limiter: RateLimiter,
+        live_min_session: float,
+        max_backoff: float,
+        rng: Callable[[], float],
+    ) -> None:
+        self.groups = groups
+        self.pattern = pattern
+        self.matcher = _compile(pattern)
+        self.since_ms = since_ms
+        self.mode = mode
+        self.poll_interval = poll_interval
+        self.lookback_ms = lookback_ms
+        self.stop = stop
+        self.deadline = deadline
+        self.client = client
+        self.live_client = live_client
+        self.limiter = limiter
+        self.live_min_session = live_min_session
+        self.max_backoff = max_backoff
+        self.rng = rng
+        self.seen = _Seen()
+        self.cursor = dict.fromkeys(groups, since_ms)
+        self.failures = 0
+
+    def finished(self) -> bool:
+        return self.stop.is_set() or (
+            self.deadline is not None and time.monotonic() >= self.deadline
+        )
+
+    def wait(self, seconds: float) -> None:
+        if self.deadline is not None:
+            seconds = min(seconds, max(0.0, self.deadline - time.monotonic()))
+        self.stop.wait(seconds)
+
+    def run(self) -> Iterator[LogEvent]:
+        if self.mode != "poll":
+            use_live = yield from self.live()
+            if not use_live and self.mode == "live":
+                return
+        while not self.finished():
+            batch = self.poll_or_back_off()
+            if batch is None:
+                continue
+            yield from batch
+            if not self.finished():
+                self.wait(self.poll_interval)
+
+    def poll_or_back_off(self) -> list[LogEvent] | None:
+        """One poll; on throttling or a server error, wait (with jitter) and return None."""
+        try:
+            batch = self.poll()
+        except (RateLimitError, ServerError) as err:
+            # Throttling is the service asking us to slow down, not a reason to quit.
+            self.failures += 1
+            delay = min(self.max_backoff, self.poll_interval * 2**self.failures)
+            _log.debug("tail: %s; backing off %.1f s", err, delay)
+            self.wait(delay * (0.5 + self.rng() / 2))
+            return None
+        self.failures = 0
+        return batch
+
+    def poll(self) -> list[LogEvent]:
+        fresh: list[LogEvent] = []
+        for group in self.groups:
+            start = max(self.since_ms, self.cursor[group] - self.lookback_ms)
+            for event in filter_events(
+                group,
+                self.pattern,
+                start=start,
+                client=self.client,
+                rate_limiter=self.limiter,
+                retry=False,  # tail backs off itself, interruptibly
+            ):
+                if self.seen.add(event):
+                    fresh.append(event)
+                    self.cursor[group] = max(self.cursor[group], event.timestamp_ms)
+        self.seen.prune(min(self.cursor.values()) - self.lookback_ms)
+        fresh.sort(key=_sort_key)
+        return fresh
+
+    def live(self) -> Generator[LogEvent, None, bool]:
+        """Follow with StartLiveTail; returns whether Live Tail should be used again."""
+        lc = self.live_client or _live_client(self.client)
+        arns = {}
+        for group in self.groups:
+            found = next(
+                (
+                    g
+                    for g in list_log_groups(group, client=self.client)
+                    if g["logGroupName"] == group
+                ),
+                None,
+            )
+            if found is None:
+                raise ResourceNotFoundError(
+                    f"log group {group!r} does not exist", code="ResourceNotFoundException"
+                )
+            arn = str(found.get("logGroupArn") or str(found.get("arn", "")).removesuffix(":*"))
+            arns[arn] = group
+        kwargs: dict[str, Any] = {"logGroupIdentifiers": list(arns)}
+        if self.pattern and self.pattern.strip():
+            kwargs["logEventFilterPattern"] = self.pattern
+        while not self.finished():
+            opened = time.monotonic()
+            try:
+                response = call_api("StartLiveTail", lambda: lc.start_live_tail(**kwargs))
+            except CwlogsError as err:
+                if self.mode == "live":
+                    raise
+                _log.info("tail: Live Tail unavailable (%s); polling FilterLogEvents", err)
+                return False
+            stream = response["responseStream"]
+            try:
+                # Live Tail shows only what arrives after it starts: backfill from `since`.
+                backfill = None
+                while backfill is None and not self.finished():
+                    backfill = self.poll_or_back_off()
+                yield from backfill or []
+                for item in stream:
+                    update = item.get("sessionUpdate")
+                    if update:
+                        for result in update.get("sessionResults", []):
+                            event = self.from_live(result, arns)
+                            if event is not None:
+                                yield event
+                    if self.finished():
+                        return True
+            except CwlogsError:
+                raise
+            except Exception as exc:
+                if self.mode == "live":
+                    raise map_exception(exc, "StartLiveTail") from exc
+                _log.info("tail: Live Tail stream failed (%s); polling FilterLogEvents", exc)
+                return False
+            finally:
+                stream.close()
+            if time.monotonic() - opened < self.live_min_session:
+                # Real sessions last up to 3 h; one that ends at once (moto sends a single
+                # snapshot) would turn into a busy loop, so poll instead.
+                if self.mode == "live":
+                    return False
+                _log.info("tail: Live Tail session ended early; polling FilterLogEvents")
+                return False
+        return True
+
+    def from_live(self, result: Mapping[str, Any], arns: Mapping[str, str]) -> LogEvent | None:
+        group = _group_from_identifier(str(result.get("logGroupIdentifier", "")), arns)
+        event = LogEvent.from_message(
+            result.get("message", ""),
+            result.get("timestamp", 0),
+            group,
+            result.get("logStreamName", ""),
+            None,
+            result.get("ingestionTime"),
+        )
+        if event.timestamp_ms < self.since_ms or not _wanted(event, self.matcher, None, None):
+            return None
+        if not self.seen.add(event):
+            return None
+        if group in self.cursor:
+            self.cursor[group] = max(self.cursor[group], event.timestamp_ms)
+        return event
+
+
+def tail(
+    groups: str | Sequence[str],
+    pattern: str | None = None,
+    since: TimeLike = "1m",
+    *,
+    mode: Literal["auto", "live", "poll"] = "auto",
+    poll_interval: float = 2.0,
+    lookback: float = 10.0,
+    stop: threading.Event | None = None,
+    duration: float | str | None = None,
+    client: CloudWatchLogsClient | None = None,
+    live_client: CloudWatchLogsClient | None = None,
+    rate_limiter: RateLimiter | None = None,
+    live_min_session: float = 60.0,
+    max_backoff: float = 30.0,
+    rng: Callable[[], float] = random.random,
+) -> Iterator[LogEvent]:
+    """Follow one or more groups: events since ``since``, then new ones as they arrive.
+
+    ``mode="auto"`` uses StartLiveTail where the endpoint supports it and falls back to
+    FilterLogEvents polling (every ``poll_interval`` s, paced by the shared read limiter,
+    backing off on throttling instead of exiting). Events are de-duplicated, and polling
+    re-reads ``lookback`` seconds so late-ingested events are not missed. Ends when
+    ``stop`` is set, after ``duration``, or when the caller stops iterating.
+
+    >>> for event in tail(["/shop/prod/api", "/shop/prod/worker"], "ERROR"):  # doctest: +SKIP
+    ...     print(event.group, event.message)
+    """
+    names = [groups] if isinstance(groups, str) else list(groups)
+    if not names:
+        raise InvalidParameterError("tail needs at least one log group")
+    if mode not in ("auto", "live", "poll"):
+        raise InvalidParameterError(f"mode must be 'auto', 'live' or 'poll', not {mode!r}")
+    deadline = None
+    if duration is not None:
+        deadline = time.monotonic() + parse_duration(duration).total_seconds()
+    c = resolve_client(client)
+    # Validate now, not at the first next(): a bad pattern is the caller's mistake.
+    _compile(pattern)
+    return _Tail(
+        names,
+        pattern,
+        to_epoch_ms(since),
+        mode=mode if len(names) <= 10 else "poll",
+        poll_interval=poll_interval,
+        lookback_ms=int(lookback * 1000),
+        stop=stop or threading.Event(),
+        deadline=deadline,
+        client=c,
+        live_client=live_client,
+        limiter=rate_limiter or read_limiter(),
+        live_min_session=live_min_session,
+        max_backoff=max_backoff,
+        rng=rng,
+    ).run()
+
+
+# --------------------------------------------------------------------------- Logs Insights
+
+_TERMINAL: Final = frozenset({"Complete", "Failed", "Cancelled", "Timeout"})
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What a Logs Insights query returned: rows as dicts, ``@ptr`` kept aside in ``pointers``.
+
+    >>> result = QueryResult("q-1", "Complete", [{"level": "error", "n": "3"}], [None], {})
+    >>> result.rows[0]["n"]
+    '3'
+    """
+
+    query_id: str
+    status: str
+    rows: list[dict[str, str]]
+    pointers: list[str | None]
+    statistics: dict[str, float]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return iter(self.rows)
+
+    def events(self, default_group: str = "") -> list[LogEvent]:
+        """Rows that carry ``@timestamp`` and ``@message``, as :class:`LogEvent`."""
+        out: list[LogEvent] = []
+        for row in self.rows:
+            event = _row_event(row, default_group)
+            if event is not None:
+                out.append(event)
+        return out
+
+
+def _insights_time(value: str) -> int | None:
+    # AWS prints "2024-05-01 12:00:00.000" (UTC); moto prints epoch milliseconds.
+    try:
+        return to_epoch_ms(value.strip())
+    except CwlogsError:
+        return None
+
+
+def _row_event(row: Mapping[str, str], default_group: str) -> LogEvent | None:
+    ts = _insights_time(row.get("@timestamp", ""))
+    message = row.get("@message")
+    if ts is None or message is None:
+        return None
+    group = row.get("@log") or default_group
+    # @log reads "123456789012:/my/group" on AWS and "/my/group" on moto.
+    account, sep, rest = group.partition(":")
+    if sep and account.isdigit():
+        group = rest
+    return LogEvent.from_message(message, ts, group, row.get("@logStream", ""))
+
+
+def insights(
+    groups: str | Sequence[str],
+    query: str,
+    start: TimeLike = "1h",
+    end: TimeLike | None = None,
+    limit: int | None = None,
+    timeout: float = 60.0,
+    *,
+    poll_interval: float = 0.2,
+    max_poll_interval: float = 2.0,
+    client: CloudWatchLogsClient | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> QueryResult:
+    """Run a Logs Insights query and wait for it: StartQuery, then GetQueryResults with back-off.
+
+    A malformed query raises :class:`~cwlogs.errors.MalformedQueryError` with the service's
+    message; a ``Failed`` query :class:`~cwlogs.errors.QueryFailedError`. After ``timeout``
+    seconds (or on KeyboardInterrupt) the query is stopped and
+    :class:`~cwlogs.errors.QueryTimeoutError` raised. Not every endpoint evaluates every
+    command (moto ignores ``filter`` and ``stats``): results are returned as served.
+
+    >>> result = insights("/shop/prod/api", "stats count(*) by level", start="1h")  # doctest: +SKIP
+    >>> result.rows  # doctest: +SKIP
+    [{'level': 'error', 'count(*)': '12'}, {'level': 'info', 'count(*)': '480'}]
+    """
+    names = [groups] if isinstance(groups, str) else list(groups)
+    if not names:
+        raise InvalidParameterError("insights needs at least one log group")
+    c = resolve_client(client)
+    start_s = to_epoch_ms(start) // 1000
+    end_s = -(-to_epoch_ms(end if end is not None else "now") // 1000)
+    kwargs: dict[str, Any] = {
+        "logGroupNames": names,
+        "startTime": start_s,
+        "endTime": end_s,
+        "queryString": query,
+    }
+    if limit is not None:
+        kwargs["limit"] = limit
+    started = call_api("StartQuery", lambda: c.start_query(**kwargs), retry=False)
+    query_id = started["queryId"]
+    deadline = time.monotonic() + timeout
+    interval = poll_interval
+    try:
+        while True:
+            response = call_api("GetQueryResults", lambda: c.get_query_results(queryId=query_id))
+            status = str(response.get("status", "Unknown"))
+            if status in _TERMINAL:
+                return _finish(query_id, status, response)
+            if time.monotonic() >= deadline:
+                _stop_query(c, query_id)
+                raise QueryTimeoutError(
+                    f"query {query_id} still {status} after {timeout:g} s; stopped it",
+                    operation="GetQueryResults",
+                )
+            sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(max_poll_interval, interval * 2)
+    except KeyboardInterrupt:
+        _stop_query(c, query_id)
+        raise
+
+
+def _stop_query(client: CloudWatchLogsClient, query_id: str) -> None:
+    try:
+        call_api("StopQuery", lambda: client.stop_query(queryId=query_id), retry=False)
+    except CwlogsError as err:
+        # The query ends on its own within the service's limit; failing to stop it early
+        # must not hide why we stopped (moto, for one, does not implement StopQuery).
+        _log.warning("could not stop Logs Insights query %s: %s", query_id, err)
+
+
+def _finish(query_id: str, status: str, response: Mapping[str, Any]) -> QueryResult:
+    if status == "Failed":
+        raise QueryFailedError(f"query {query_id} failed", code="Failed", operation="StartQuery")
+    if status == "Timeout":
+        raise QueryTimeoutError(
+            f"query {query_id} timed out in the service", code="Timeout", operation="StartQuery"
+        )
+    if status == "Cancelled":
+        raise QueryError(f"query {query_id} was cancelled", code="Cancelled", operation="StopQuery")
+    rows: list[dict[str, str]] = []
+    pointers: list[str | None] = []
+    for raw in response.get("results", []):
+        row = {str(cell.get("field", "")): str(cell.get("value", "")) for cell in raw}
+        pointers.append(row.pop("@ptr", None))
+        rows.append(row)
+    stats = {str(k): float(v) for k, v in (response.get("statistics") or {}).items()}
+    return QueryResult(query_id, status, rows, pointers, stats)
+
+
+# --------------------------------------------------------------------------- correlation
+
+_FIELD_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
+_MAX_INSIGHTS_ROWS: Final = 10_000
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check_correlation(field_name: str, value: str) -> None:
+    if not _FIELD_RE.match(field_name):
+        raise InvalidParameterError(f"not a JSON field name: {field_name!r}")
+    if not value or any(ch in value for ch in '*"\\\n'):
+        # A wildcard would match other ids in the JSON pattern; quotes cannot be escaped
+        # the same way in both query languages.
+        raise InvalidParameterError(f"not an id to correlate on: {value!r}")
+
+
+def _verified(event: LogEvent, field_name: str, value: str) -> bool:
+    found = event.get(field_name)
+    return found is not None and str(found) == value
+
+
+def correlate(
+    groups: str | Sequence[str],
+    field_name: str,
+    value: str,
+    start: TimeLike = "1h",
+    end: TimeLike | None = None,
+    *,
+    use_insights: bool | Literal["auto"] = "auto",
+    timeout: float = 30.0,
+    client: CloudWatchLogsClient | None = None,
+) -> list[LogEvent]:
+    """Every event in ``groups`` whose JSON ``field_name`` equals ``value``, sorted by time.
+
+    Tries Logs Insights first (``use_insights``); if the endpoint cannot run it, or returns
+    rows that fail the client-side check (it ignored the ``filter``), it falls back to
+    FilterLogEvents with ``{ $.field = "value" }`` in each group. Every returned event is
+    checked client-side, so no endpoint can return strangers.
+
+    >>> correlate(["/shop/api", "/shop/payments"], "order_id", "o-42")  # doctest: +SKIP
+    """
+    names = [groups] if isinstance(groups, str) else list(groups)
+    _check_correlation(field_name, value)
+    c = resolve_client(client)
+    if use_insights is not False:
+        found = _correlate_insights(names, field_name, value, start, end, timeout, c)
+        if found is not None:
+            return found
+    pattern = f"{{ $.{field_name} = {_quote(value)} }}"
+    out: list[LogEvent] = []
+    for group in names:
+        out.extend(
+            e
+            for e in filter_events(group, pattern, start=start, end=end, client=c)
+            if _verified(e, field_name, value)
+        )
+    out.sort(key=_sort_key)
+    return out
+
+
+def _correlate_insights(
+    names: list[str],
+    field_name: str,
+    value: str,
+    start: TimeLike,
+    end: TimeLike | None,
+    timeout: float,
+    client: CloudWatchLogsClient,
+) -> list[LogEvent] | None:
+    query = (
+        "fields @timestamp, @message, @logStream, @log"
+        f" | filter {field_name} = {_quote(value)}"
+        f" | sort @timestamp asc | limit {_MAX_INSIGHTS_ROWS}"
+    )
+    try:
+        result = insights(names, query, start, end, timeout=timeout, client=client)
+    except CwlogsError as err:
+        _log.debug("correlate: Insights unavailable (%s); using FilterLogEvents", err)
+        return None
+    events = result.events(names[0] if len(names) == 1 else "")
+    if len(events) != len(result.rows) or len(result.rows) >= _MAX_INSIGHTS_ROWS:
+        return None
+    if not all(_verified(e, field_name, value) and e.group for e in events):
+        _log.debug("correlate: the endpoint did not evaluate the filter; using FilterLogEvents")
+        return None
+    events.sort(key=_sort_key)
+    return events
+
+
+def by_trace_id(
+    groups: str | Sequence[str],
+    trace_id: str,
+    start: TimeLike = "1h",
+    end: TimeLike | None = None,
+    *,
+    field_name: str = "trace_id",
+    use_insights: bool | Literal["auto"] = "auto",
+    client: CloudWatchLogsClient | None = None,
+) -> list[LogEvent]:
+    """One trace across services: events from every group with ``trace_id``, merged by time.
+
+    >>> for e in by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35"):  # doctest: +SKIP
+    ...     print(e.timestamp, e.group, e.service, e.level, e.message)
+    """
+    return correlate(
+        groups, field_name, trace_id, start, end, use_insights=use_insights, client=client
+    )
+
+
+def by_request_id(
+    groups: str | Sequence[str],
+    request_id: str,
+    start: TimeLike = "1h",
+    end: TimeLike | None = None,
+    *,
+    field_name: str = "request_id",
+    use_insights: bool | Literal["auto"] = "auto",
+    client: CloudWatchLogsClient | None = None,
+) -> list[LogEvent]:
+    """One request across services, like :func:`by_trace_id` but on ``request_id``.
+
+    >>> by_request_id("/shop/api", "r-123", start="1d")  # doctest: +SKIP
+    """
+    return correlate(
+        groups, field_name, request_id, start, end, use_insights=use_insights, client=client
+    )
+
+
+# --------------------------------------------------------------------------- saved queries
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A named Logs Insights query plus, where one exists, the equivalent filter pattern.
+
+    The pattern lets the same question be asked of FilterLogEvents (and checked locally)
+    where Insights is unavailable.
+
+    >>> q = slow_requests(500)
+    >>> q.pattern
+    '{ $.duration_ms > 500 }'
+    """
+
+    name: str
+    query: str
+    pattern: str | None
+    description: str
+
+
+def recent_errors(limit: int = 100) -> SavedQuery:
+    """The latest error events."""
+    return SavedQuery(
+        "recent_errors",
+        "fields @timestamp, @log, @logStream, service, message, trace_id"
+        ' | filter level = "error" or level = "critical"'
+        f" | sort @timestamp desc | limit {int(limit)}",
+        '{ $.level = "error" || $.level = "critical" }',
+        "the latest error and critical events",
+    )
+
+
+def one_trace(trace_id: str, field_name: str = "trace_id") -> SavedQuery:
+    """Every event of one trace, oldest first."""
+    _check_correlation(field_name, trace_id)
+    return SavedQuery(
+        "one_trace",
+        "fields @timestamp, @log, service, level, message"
+        f" | filter {field_name} = {_quote(trace_id)} | sort @timestamp asc",
+        f"{{ $.{field_name} = {_quote(trace_id)} }}",
+        f"all events with {field_name} {trace_id}",
+    )
+
+
+def slow_requests(threshold_ms: float = 1000, limit: int = 100) -> SavedQuery:
+    """Requests whose ``duration_ms`` is over ``threshold_ms``, slowest first."""
+    threshold = f"{threshold_ms:g}"
+    return SavedQuery(
+        "slow_requests",
+        "fields @timestamp, service, path, status, duration_ms, trace_id"
+        f" | filter duration_ms > {threshold} | sort duration_ms desc | limit {int(limit)}",
+        f"{{ $.duration_ms > {threshold} }}",
+        f"requests slower than {threshold} ms",
+    )
+
+
+def error_count_by_tenant() -> SavedQuery:
+    """Error counts per ``tenant_id``, most first."""
+    return SavedQuery(
+        "error_count_by_tenant",
+        'filter level = "error" | stats count(*) as errors by tenant_id | sort errors desc',
+        '{ $.level = "error" && $.tenant_id = * }',
+        "errors per tenant",
+    )
+
+
+def responses_5xx(limit: int = 100) -> SavedQuery:
+    """Requests answered with a 5xx status."""
+    return SavedQuery(
+        "responses_5xx",
+        "fields @timestamp, service, method, path, status, trace_id"
+        f" | filter status >= 500 | sort @timestamp desc | limit {int(limit)}",
+        "{ $.status >= 500 }",
+        "responses with status 500-599",
+    )
+
+
+def top_error_messages(limit: int = 10) -> SavedQuery:
+    """The most frequent error messages."""
+    return SavedQuery(
+        "top_error_messages",
+        'filter level = "error" | stats count(*) as occurrences by message'
+        f" | sort occurrences desc | limit {int(limit)}",
+        '{ $.level = "error" }',
+        "the most frequent error messages",
+    )
+
+
+#: The saved queries by name, for menus and tools.
+SAVED_QUERIES: Final[Mapping[str, Callable[..., SavedQuery]]] = {
+    "recent_errors": recent_errors,
+    "one_trace": one_trace,
+    "slow_requests": slow_requests,
+    "error_count_by_tenant": error_count_by_tenant,
+    "responses_5xx": responses_5xx,
+    "top_error_messages": top_error_messages,
+}
+
+
+# --------------------------------------------------------------------------- statistics
+
+StatsKey = Literal["level", "minute", "hour", "stream"]
+_STATS_BY: Final[Mapping[str, str]] = {
+    "level": "level",
+    "minute": "bin(1m)",
+    "hour": "bin(1h)",
+    "stream": "@logStream",
+}
+
+
+def _bucket(ms: int, width_s: int) -> str:
+    floored = ms // (width_s * 1000) * width_s
+    return datetime.fromtimestamp(floored, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stats_key(event: LogEvent, by: str) -> str:
+    if by == "level":
+        return event.level or "unknown"
+    if by == "minute":
+        return _bucket(event.timestamp_ms, 60)
+    if by == "hour":
+        return _bucket(event.timestamp_ms, 3600)
+    return event.stream
+
+
+def statistics(
+    group: str,
+    start: TimeLike = "1h",
+    end: TimeLike | None = None,
+    by: StatsKey = "level",
+    *,
+    use_insights: bool | Literal["auto"] = "auto",
+    timeout: float = 30.0,
+    client: CloudWatchLogsClient | None = None,
+) -> dict[str, int]:
+    """Event counts grouped by ``level``, ``minute``, ``hour`` (UTC bucket starts) or ``stream``.
+
+    Uses Insights ``stats count(*) by ...`` where the endpoint evaluates it; when the
+    results lack the stats columns (moto ignores ``stats``) the counts are computed from
+    FilterLogEvents instead. Keys are sorted.
+
+    >>> statistics("/shop/prod/api", start="1h", by="level")  # doctest: +SKIP
+    {'error': 12, 'info': 480, 'warning': 7}
+    """
+    if by not in _STATS_BY:
+        raise InvalidParameterError(f"by must be one of {sorted(_STATS_BY)}, not {by!r}")
+    c = resolve_client(client)
+    if use_insights is not False:
+        counted = _statistics_insights(group, start, end, by, timeout, c)
+        if counted is not None:
+            return counted
+    counts: dict[str, int] = {}
+    for event in filter_events(group, start=start, end=end, client=c):
+        key = _stats_key(event, by)
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _statistics_insights(
+    group: str,
+    start: TimeLike,
+    end: TimeLike | None,
+    by: str,
+    timeout: float,
+    client: CloudWatchLogsClient,
+) -> dict[str, int] | None:
+    column = _STATS_BY[by]
+    query = f"stats count(*) as events by {column}"
+    try:
+        result = insights(group, query, start, end, timeout=timeout, client=client)
+    except CwlogsError as err:
+        _log.debug("statistics: Insights unavailable (%s); counting client-side", err)
+        return None
+    # An endpoint that ignored `stats` returns raw rows, or nothing: neither has the columns.
+    if not result.rows or not all("events" in row for row in result.rows):
+        return None
+    counts: dict[str, int] = {}
+    for row in result.rows:
+        raw_key = row.get(column)
+        if by == "level":
+            key = _normalise_level(raw_key) or "unknown"
+        elif by in ("minute", "hour"):
+            ms = _insights_time(raw_key or "")
+            if ms is None:
+                return None
+            key = _bucket(ms, 60 if by == "minute" else 3600)
+        else:
+            key = raw_key or ""
+        try:
+            counts[key] = counts.get(key, 0) + int(float(row["events"]))
+        except ValueError:
+            return None
+    return dict(sorted(counts.items()))
+
+
+# --------------------------------------------------------------------------- search
+
+
+def search(
+    group_prefixes: str | Iterable[str],
+    pattern: str | None,
+    start: TimeLike = "1h",
+    end: TimeLike | None = None,
+    *,
+    limit: int = 1000,
+    max_groups: int = 50,
+    client: CloudWatchLogsClient | None = None,
+) -> list[LogEvent]:
+    """One pattern across every group whose name starts with one of ``group_prefixes``.
+
+    Results are merged by time; past ``limit`` the newest ``limit`` are kept. More than
+    ``max_groups`` matching groups is an error (narrow the prefixes) rather than a silent cut.
+
+    >>> search(["/shop/prod/"], '{ $.level = "error" }', start="30m")  # doctest: +SKIP
+    """
+    prefixes = [group_prefixes] if isinstance(group_prefixes, str) else list(group_prefixes)
+    c = resolve_client(client)
+    _compile(pattern)
+    names: list[str] = []
+    for prefix in prefixes:
+        for group in list_log_groups(prefix, client=c):
+            name = str(group["logGroupName"])
+            if name not in names:
+                names.append(name)
+            if len(names) > max_groups:
+                raise InvalidParameterError(
+                    f"more than {max_groups} log groups match {prefixes}; narrow the prefixes "
+                    "or raise max_groups"
+                )
+    out: list[LogEvent] = []
+    for name in names:
+        out.extend(filter_events(name, pattern, start=start, end=end, client=c))
+    out.sort(key=_sort_key)
+    return out[-limit:] if limit and len(out) > limit else out

@@ -1,0 +1,436 @@
+"""How the ``cwlogs`` command prints things: pretty (colours, flattened JSON), NDJSON, raw.
+
+Pure presentation: nothing here talks to AWS or decides which events to show. The
+command line builds one :class:`EventRenderer` per run and hands it
+:class:`~cwlogs.query.LogEvent` objects; tables are plain lists of dicts.
+
+>>> from cwlogs.query import LogEvent
+>>> ev = LogEvent.from_message('{"level": "info", "message": "paid", "order": 42}', 0, "/shop/api")
+>>> EventRenderer("pretty", color=False).render(ev)
+'1970-01-01T00:00:00.000Z INFO  paid order=42'
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Any, Final, Literal
+
+import orjson
+
+from cwlogs.query import LogEvent
+from cwlogs.timeparse import from_epoch_ms
+
+__all__ = [
+    "FORMATS",
+    "Column",
+    "EventRenderer",
+    "Format",
+    "Progress",
+    "Style",
+    "default_format",
+    "flatten",
+    "format_bytes",
+    "format_time",
+    "ndjson",
+    "source_labels",
+    "table",
+    "use_color",
+]
+
+Format = Literal["pretty", "json", "raw"]
+FORMATS: Final[tuple[Format, ...]] = ("pretty", "json", "raw")
+
+# --------------------------------------------------------------------------- terminal
+
+
+def default_format(stream: IO[str]) -> Format:
+    """``pretty`` for a terminal, ``json`` (NDJSON) when piped or redirected.
+
+    >>> import io
+    >>> default_format(io.StringIO())
+    'json'
+    """
+    return "pretty" if _isatty(stream) else "json"
+
+
+def use_color(
+    stream: IO[str], *, force: bool | None = None, environ: Mapping[str, str] | None = None
+) -> bool:
+    """Whether to colour ``stream``: an explicit choice, else not under ``NO_COLOR``, else a tty.
+
+    >>> import io
+    >>> use_color(io.StringIO(), force=True)
+    True
+    >>> use_color(io.StringIO(), environ={"NO_COLOR": "1"})
+    False
+    """
+    if force is not None:
+        return force
+    env = os.environ if environ is None else environ
+    # https://no-color.org: present and not empty means no colour.
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("TERM") == "dumb":
+        return False
+    return _isatty(stream)
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False
+
+
+class Style:
+    """ANSI SGR sequences, or nothing at all when colour is off.
+
+    >>> Style(False).paint("x", "red")
+    'x'
+    >>> Style(True).paint("x", "red")
+    '\\x1b[31mx\\x1b[0m'
+    """
+
+    CODES: Final[Mapping[str, str]] = {
+        "bold": "1",
+        "dim": "2",
+        "red": "31",
+        "green": "32",
+        "yellow": "33",
+        "blue": "34",
+        "magenta": "35",
+        "cyan": "36",
+        "bright_red": "91",
+        "bright_green": "92",
+        "bright_yellow": "93",
+        "bright_blue": "94",
+        "bright_magenta": "95",
+        "bright_cyan": "96",
+    }
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def paint(self, text: str, *styles: str) -> str:
+        """``text`` wrapped in the given styles (names from :attr:`CODES`)."""
+        if not self.enabled or not styles or not text:
+            return text
+        codes = ";".join(self.CODES[s] for s in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+# --------------------------------------------------------------------------- values
+
+
+def format_time(moment: datetime | int | None, *, local: bool = False) -> str:
+    """ISO-8601 with milliseconds: ``2024-05-01T12:00:00.000Z`` (UTC) or with the local offset.
+
+    Accepts an aware datetime or epoch milliseconds; None prints as ``-``.
+
+    >>> format_time(1714564800123)
+    '2024-05-01T12:00:00.123Z'
+    """
+    if moment is None:
+        return "-"
+    if isinstance(moment, int):
+        moment = from_epoch_ms(moment)
+    if local:
+        return moment.astimezone().isoformat(timespec="milliseconds")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def format_bytes(size: int | None) -> str:
+    """A byte count for people: ``0 B``, ``1.5 KiB``, ``3.2 GiB``; None prints as ``-``.
+
+    >>> format_bytes(1536)
+    '1.5 KiB'
+    """
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def ndjson(obj: Any) -> str:
+    """One compact JSON line; anything orjson cannot encode falls back to ``str``.
+
+    >>> ndjson({"a": 1})
+    '{"a":1}'
+    """
+    return orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        # Quote only what would be ambiguous in key=value output.
+        if value and not any(ch.isspace() or ch in '="' for ch in value):
+            return value
+        return orjson.dumps(value).decode()
+    return ndjson(value)
+
+
+def flatten(fields: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Nested JSON as ``(dotted.key, text)`` pairs; lists stay compact JSON.
+
+    >>> flatten({"http": {"status": 503, "path": "/a b"}, "ok": False})
+    [('http.status', '503'), ('http.path', '"/a b"'), ('ok', 'false')]
+    """
+    out: list[tuple[str, str]] = []
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.extend(flatten(value, f"{name}."))
+        else:
+            out.append((name, _scalar(value)))
+    return out
+
+
+def source_labels(groups: Sequence[str]) -> dict[str, str]:
+    """Short, distinct labels for log groups: their common ``/``-prefix removed.
+
+    >>> source_labels(["/shop/prod/api", "/shop/prod/worker"])
+    {'/shop/prod/api': 'api', '/shop/prod/worker': 'worker'}
+    """
+    names = list(dict.fromkeys(groups))
+    if len(names) < 2:
+        return {name: name for name in names}
+    # Whole "/"-separated parts only: "/shop/api" and "/shop/auth" must not become "pi"/"uth".
+    parts = [name.split("/") for name in names]
+    shared = 0
+    while all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+        shared += 1
+    return {name: "/".join(p[shared:]) for name, p in zip(names, parts, strict=True)}
+
+
+# --------------------------------------------------------------------------- events
+
+_LEVEL_TAGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
+    "trace": ("TRACE", ("dim",)),
+    "debug": ("DEBUG", ("blue",)),
+    "info": ("INFO", ("green",)),
+    "notice": ("NOTE", ("cyan",)),
+    "warning": ("WARN", ("yellow", "bold")),
+    "error": ("ERROR", ("red", "bold")),
+    "critical": ("CRIT", ("bright_red", "bold")),
+}
+_LABEL_COLORS: Final = ("cyan", "magenta", "blue", "bright_green", "bright_yellow",
+                        "bright_magenta", "bright_cyan", "bright_blue")  # fmt: skip
+_MESSAGE_KEYS: Final = ("message", "msg", "event")
+_LEVEL_KEYS: Final = frozenset({"level", "levelname", "severity", "lvl", "log.level"})
+_TIME_KEYS: Final = frozenset({"timestamp", "time", "@timestamp", "asctime"})
+#: Keys whose text is a stack trace: printed whole, below the event line.
+_TRACE_KEYS: Final = ("exception", "exc_info", "stack", "stack_trace", "traceback", "stacktrace")
+_INDENT: Final = "    "
+
+
+@dataclass
+class EventRenderer:
+    """Turns one :class:`LogEvent` into text in the chosen format.
+
+    ``labels`` maps a group to the prefix shown in pretty output (see :func:`source_labels`);
+    a group without a label shows the event's stream instead. ``expand`` pretty-prints
+    JSON messages instead of flattening them to ``key=value``.
+    """
+
+    format: Format = "pretty"
+    color: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+    expand: bool = False
+    local_time: bool = False
+
+    def __post_init__(self) -> None:
+        self._style = Style(self.color)
+        self._width = max((len(v) for v in self.labels.values()), default=0)
+
+    def render(self, event: LogEvent) -> str:
+        """The event as text, without a trailing newline (it may span several lines)."""
+        if self.format == "json":
+            return ndjson(event.to_dict())
+        if self.format == "raw":
+            return event.message.rstrip("\n")
+        return self._pretty(event)
+
+    def _label(self, event: LogEvent) -> str:
+        text = self.labels.get(event.group)
+        if text is None:
+            text = event.stream
+            width = len(text)
+        else:
+            width = self._width
+        if not text:
+            return ""
+        # A stable colour per source, so interleaved groups are easy to tell apart.
+        colour = _LABEL_COLORS[zlib.crc32(text.encode()) % len(_LABEL_COLORS)]
+        return self._style.paint(text.ljust(width), colour) + " "
+
+    def _level(self, level: str | None) -> str:
+        tag, styles = _LEVEL_TAGS.get(level or "", ((level or "").upper()[:5], ()))
+        return self._style.paint(tag.ljust(5), *styles) if tag else " " * 5
+
+    def _pretty(self, event: LogEvent) -> str:
+        paint = self._style.paint
+        head = (
+            paint(format_time(event.timestamp, local=self.local_time), "dim")
+            + " "
+            + self._label(event)
+            + self._level(event.level)
+            + " "
+        )
+        fields = event.fields
+        if fields is None:
+            first, _, rest = event.message.rstrip("\n").partition("\n")
+            plain = [head + self._message(first, event.level)]
+            plain.extend(_INDENT + line for line in rest.split("\n") if rest)
+            return "\n".join(plain)
+        message = ""
+        remaining = dict(fields)
+        for key in _MESSAGE_KEYS:
+            value = remaining.get(key)
+            if isinstance(value, str):
+                message = remaining.pop(key)
+                break
+        traces = [(key, remaining.pop(key)) for key in _TRACE_KEYS if key in remaining]
+        for key in (*_LEVEL_KEYS, *_TIME_KEYS):
+            remaining.pop(key, None)
+        first, _, rest = message.partition("\n")
+        line = head + self._message(first, event.level)
+        lines: list[str] = []
+        if self.expand:
+            lines.append(line)
+            if remaining:
+                body = orjson.dumps(remaining, default=str, option=orjson.OPT_INDENT_2).decode()
+                lines.extend(_INDENT + part for part in body.splitlines())
+        else:
+            pairs = " ".join(
+                paint(key + "=", "dim") + value for key, value in flatten(remaining)
+            )
+            lines.append(f"{line} {pairs}" if pairs and first else line + pairs)
+        lines.extend(_INDENT + part for part in rest.split("\n") if rest)
+        for _key, value in traces:
+            lines.extend(_INDENT + paint(part, "dim") for part in _trace_lines(value))
+        return "\n".join(lines)
+
+    def _message(self, text: str, level: str | None) -> str:
+        if level in ("error", "critical"):
+            return self._style.paint(text, "bold")
+        return text
+
+
+def _trace_lines(value: Any) -> list[str]:
+    """A stack trace's lines, whole: a string, or the handler's ``{type, message, stack}``."""
+    if isinstance(value, Mapping):
+        stack = value.get("stack")
+        if isinstance(stack, str) and stack:
+            return stack.rstrip("\n").split("\n")
+        kind, message = value.get("type"), value.get("message")
+        if kind or message:
+            return [f"{kind or 'Exception'}: {message or ''}"]
+        return [ndjson(value)]
+    if isinstance(value, list):
+        return [str(item).rstrip("\n") for item in value]
+    return str(value).rstrip("\n").split("\n")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: the row key, its heading, and whether numbers align right."""
+
+    key: str
+    heading: str
+    right: bool = False
+
+
+def table(
+    columns: Sequence[Column],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    color: bool = False,
+    max_width: int | None = 60,
+) -> str:
+    """A plain aligned table with a heading line; cells longer than ``max_width`` are cut.
+
+    >>> print(table([Column("name", "NAME"), Column("n", "N", right=True)],
+    ...             [{"name": "a", "n": 10}, {"name": "bb", "n": 2}]))
+    NAME   N
+    a     10
+    bb     2
+    """
+    cells = [[_cell(row.get(c.key), max_width) for c in columns] for row in rows]
+    widths = [
+        max([len(c.heading), *(len(line[i]) for line in cells)]) for i, c in enumerate(columns)
+    ]
+    style = Style(color)
+
+    def join(values: Sequence[str], heading: bool = False) -> str:
+        parts = []
+        for i, (col, value) in enumerate(zip(columns, values, strict=True)):
+            last = i == len(columns) - 1
+            if col.right:
+                text = value.rjust(widths[i])
+            else:
+                text = value if last else value.ljust(widths[i])
+            parts.append(style.paint(text, "bold") if heading else text)
+        return "  ".join(parts).rstrip()
+
+    out = [join([c.heading for c in columns], heading=True)]
+    out.extend(join(line) for line in cells)
+    return "\n".join(out)
+
+
+def _cell(value: Any, max_width: int | None) -> str:
+    text = "-" if value is None or value == "" else str(value)
+    text = text.replace("\n", " ")
+    if max_width is not None and len(text) > max_width:
+        return text[: max_width - 1] + "…"
+    return text
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """A one-line status on a terminal (``stderr``), redrawn in place; silent elsewhere.
+
+    >>> import io
+    >>> p = Progress(io.StringIO())
+    >>> p.update("running")
+    >>> p.enabled
+    False
+    """
+
+    FRAMES: Final = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = _isatty(self.stream) if enabled is None else enabled
+        self._frame = 0
+        self._shown = False
+
+    def update(self, text: str) -> None:
+        """Replace the status line with a spinner frame and ``text``."""
+        if not self.enabled:
+            return
+        frame = self.FRAMES[self._frame % len(self.FRAMES)]
+        self._frame += 1
+        self.stream.write(f"\r\x1b[K{frame} {text}")
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        """Erase the status line, so results print on a clean line."""
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False

@@ -1,0 +1,375 @@
+"""The read API against a real endpoint (moto server behind the strict proxy).
+
+Where moto cannot do something (JSON patterns match everything, Insights ignores
+``filter``/``stats``, Live Tail sends one snapshot and ends) these tests exercise the
+fallback path for real; tests/unit/test_query_stubbed.py covers the other side.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+import orjson
+import pytest
+
+from cwlogs.client import make_client
+from cwlogs.context import bind
+from cwlogs.query import (
+    by_request_id,
+    by_trace_id,
+    filter_events,
+    get_events,
+    insights,
+    read_limiter,
+    search,
+    statistics,
+    tail,
+)
+from cwlogs.testing import Fault, StrictProxy
+from cwlogs.tools import dispatch
+
+
+@pytest.fixture(scope="module")
+def logs(endpoint: Any) -> Any:
+    """One client for the module: building one costs ~0.3 s per test otherwise."""
+    return make_client(endpoint_url=endpoint.url)
+
+
+@pytest.fixture(autouse=True)
+def _fast_reads() -> Iterator[None]:
+    # The shared limiter paces at the account's 5 TPS; moto has no such quota.
+    limiter = read_limiter()
+    saved = (limiter.rate, limiter.burst)
+    limiter.configure(10_000)
+    yield
+    limiter.configure(*saved)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def put(logs: Any, group: str, stream: str, messages: list[Any], t0: int | None = None) -> int:
+    """Store messages (dicts become JSON) 1 ms apart; returns the first timestamp."""
+    start = now_ms() - 60_000 if t0 is None else t0
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    try:
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    events = [
+        {
+            "timestamp": start + i,
+            "message": m if isinstance(m, str) else orjson.dumps(m).decode(),
+        }
+        for i, m in enumerate(messages)
+    ]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    return start
+
+
+class TestPagination:
+    def test_filter_events_reads_every_page(
+        self, logs: Any, group: str, proxy: StrictProxy
+    ) -> None:
+        """Nine events at two per page come back complete, over more than three calls."""
+        put(logs, group, "a", [f"event {i}" for i in range(9)])
+        found = [e.message for e in filter_events(group, page_size=2, client=logs)]
+        assert ([f"event {i}" for i in range(9)], True) == (
+            found,
+            len(proxy.calls("FilterLogEvents")) > 3,
+        )
+
+    def test_get_events_reads_every_page_and_stops(
+        self, logs: Any, group: str, proxy: StrictProxy
+    ) -> None:
+        """GetLogEvents is followed to the repeated token: all events, no endless loop."""
+        put(logs, group, "a", [f"event {i}" for i in range(7)])
+        found = [e.message for e in get_events(group, "a", page_size=2, client=logs)]
+        assert ([f"event {i}" for i in range(7)], 5) == (
+            found,
+            len(proxy.calls("GetLogEvents")),
+        )
+
+    def test_get_events_newest_first(self, logs: Any, group: str) -> None:
+        """from_head=False returns the newest events first."""
+        put(logs, group, "a", [f"event {i}" for i in range(5)])
+        found = [
+            e.message for e in get_events(group, "a", from_head=False, page_size=2, client=logs)
+        ]
+        assert [f"event {i}" for i in reversed(range(5))] == found
+
+
+class TestFiltering:
+    def test_json_pattern_is_enforced_client_side(self, logs: Any, group: str) -> None:
+        """moto returns every event for a JSON pattern; filter_events returns only matches."""
+        put(
+            logs,
+            group,
+            "a",
+            [
+                {"level": "error", "n": 1},
+                {"level": "info", "n": 2},
+                {"level": "error", "n": 3},
+                "plain text",
+            ],
+        )
+        pattern = '{ $.level = "error" }'
+        served = logs.filter_log_events(logGroupName=group, filterPattern=pattern)["events"]
+        found = [e.get("n") for e in filter_events(group, pattern, client=logs)]
+        assert (4, [1, 3]) == (len(served), found)
+
+    def test_stream_prefix_and_time_window(self, logs: Any, group: str) -> None:
+        """Only the prefixed streams' events inside [start, end] are returned."""
+        t0 = put(logs, group, "web-1", ["w0", "w1", "w2"])
+        put(logs, group, "worker-1", ["k0", "k1", "k2"], t0)
+        found = filter_events(group, stream_prefix="web", start=t0 + 1, end=t0 + 2, client=logs)
+        assert ["w1", "w2"] == [e.message for e in found]
+
+    def test_events_are_typed(self, logs: Any, group: str) -> None:
+        """Events carry an aware timestamp, group, stream, id and parsed JSON fields."""
+        t0 = put(logs, group, "a", [{"level": "WARNING", "service": "api", "trace_id": "t1"}])
+        (event,) = filter_events(group, client=logs)
+        assert (t0, group, "a", True, "warning", "api", "t1") == (
+            event.timestamp_ms,
+            event.group,
+            event.stream,
+            event.event_id is not None and event.timestamp.tzinfo is not None,
+            event.level,
+            event.service,
+            event.trace_id,
+        )
+
+
+class TestCorrelation:
+    def test_trace_across_two_groups_written_by_two_handlers(
+        self, logs: Any, make_handler: Any, group: str, proxy: StrictProxy
+    ) -> None:
+        """Events of one trace from two services come back merged by time, strangers excluded."""
+        api_group, pay_group = f"{group}/api", f"{group}/payments"
+        api = logging.getLogger(f"api.{uuid.uuid4().hex[:6]}")
+        pay = logging.getLogger(f"payments.{uuid.uuid4().hex[:6]}")
+        api_handler = make_handler(log_group=api_group, service="api")
+        pay_handler = make_handler(log_group=pay_group, service="payments")
+        clock = itertools.count(time.time() - 10, 0.005)
+
+        def stamp(record: logging.LogRecord) -> bool:
+            # Distinct, ordered creation times across both services, without sleeping.
+            record.created = next(clock)
+            return True
+
+        for logger, handler in ((api, api_handler), (pay, pay_handler)):
+            logger.propagate = False
+            logger.setLevel(logging.INFO)
+            logger.addFilter(stamp)
+            logger.addHandler(handler)
+        trace = uuid.uuid4().hex
+        try:
+            with bind(trace_id=trace):
+                api.info("checkout started")
+                pay.error("card declined")
+                api.warning("checkout failed")
+            with bind(trace_id=uuid.uuid4().hex):
+                api.info("someone else")
+                pay.info("someone else")
+            assert api_handler.flush(timeout=10) and pay_handler.flush(timeout=10)
+        finally:
+            api.removeHandler(api_handler)
+            pay.removeHandler(pay_handler)
+        proxy.clear()
+        found = by_trace_id([api_group, pay_group], trace, start="5m", client=logs)
+        assert [
+            (api_group, "api", "info", "checkout started"),
+            (pay_group, "payments", "error", "card declined"),
+            (api_group, "api", "warning", "checkout failed"),
+        ] == [(e.group, e.service, e.level, e.get("message")) for e in found]
+        # moto's Insights ignores `filter`, so the verified FilterLogEvents path answered.
+        assert len(proxy.calls("FilterLogEvents")) >= 2
+
+    def test_request_id_correlation_checks_the_field_exactly(self, logs: Any, group: str) -> None:
+        """A request id that is a prefix of another does not pull in the other request."""
+        put(
+            logs,
+            group,
+            "a",
+            [
+                {"request_id": "r-1", "n": 1},
+                {"request_id": "r-10", "n": 2},
+                {"request_id": "r-1", "n": 3},
+            ],
+        )
+        found = by_request_id(group, "r-1", start="5m", client=logs)
+        assert [1, 3] == [e.get("n") for e in found]
+
+
+class TestInsights:
+    def test_fields_query_returns_rows_with_ptr_aside(self, logs: Any, group: str) -> None:
+        """moto runs `fields | sort | limit`: rows are dicts, @ptr kept in pointers."""
+        put(logs, group, "a", ["first", "second", "third"])
+        result = insights(
+            group,
+            "fields @timestamp, @message | sort @timestamp desc | limit 2",
+            "5m",
+            client=logs,
+            poll_interval=0.01,
+        )
+        assert (["third", "second"], 2, False) == (
+            [row["@message"] for row in result.rows],
+            len([p for p in result.pointers if p is not None]),
+            any("@ptr" in row for row in result.rows),
+        )
+
+
+class TestStatistics:
+    def test_counts_by_level_are_computed_client_side(self, logs: Any, group: str) -> None:
+        """moto ignores `stats`; the counts are still right, from the events themselves."""
+        put(
+            logs,
+            group,
+            "a",
+            [
+                {"level": "error"},
+                {"level": "info"},
+                {"level": "info"},
+                "WARN disk",
+                "no level here",
+            ],
+        )
+        counts = statistics(group, start="5m", by="level", client=logs)
+        assert {"error": 1, "info": 2, "unknown": 1, "warning": 1} == counts
+
+    def test_counts_by_stream(self, logs: Any, group: str) -> None:
+        """by='stream' counts per log stream."""
+        t0 = put(logs, group, "a", ["1", "2"])
+        put(logs, group, "b", ["3"], t0)
+        assert {"a": 2, "b": 1} == statistics(group, start="5m", by="stream", client=logs)
+
+    def test_counts_by_minute(self, logs: Any, group: str) -> None:
+        """by='minute' buckets by UTC minute start."""
+        base = (now_ms() - 180_000) // 60_000 * 60_000
+        put(logs, group, "a", ["x", "y"], base)
+        put(logs, group, "a", ["z"], base + 60_000)
+        counts = statistics(group, start=base, by="minute", client=logs)
+        assert [2, 1] == list(counts.values())
+
+
+class TestSearch:
+    def test_one_pattern_across_prefixed_groups_merged_by_time(self, logs: Any, group: str) -> None:
+        """Matches from every group under the prefixes arrive in time order; others are ignored."""
+        t0 = now_ms() - 30_000
+        put(logs, f"{group}/a", "s", ["ERROR a0", "ok", "ERROR a2"], t0)
+        put(logs, f"{group}/a", "t", ["ERROR a1"], t0 + 1)
+        put(logs, f"{group}/b", "s", ["ERROR b0", "ERROR b1"], t0 + 10)
+        put(logs, f"{group}-other", "s", ["ERROR elsewhere"], t0)
+        found = search([f"{group}/"], "ERROR", start="5m", client=logs)
+        expected = ["ERROR a0", "ERROR a1", "ERROR a2", "ERROR b0", "ERROR b1"]
+        assert expected == [e.message for e in found]
+
+
+class TestTail:
+    def test_follows_new_events_after_live_tail_ends(
+        self, logs: Any, group: str, proxy: StrictProxy
+    ) -> None:
+        """Live Tail is tried; when moto's session ends, polling delivers new events, once each."""
+        put(logs, group, "a", ["old 1", "old 2"])
+        follow = tail(group, since="5m", poll_interval=0.05, duration=20, client=logs)
+        backfill = [e.message for e in islice(follow, 2)]
+        put(logs, group, "a", ["new 1", "new 2"], now_ms())
+        fresh = [e.message for e in islice(follow, 2)]
+        follow.close()
+        assert (["old 1", "old 2"], ["new 1", "new 2"], 1) == (
+            backfill,
+            fresh,
+            len(proxy.calls("StartLiveTail")),
+        )
+
+    def test_keeps_going_through_throttling(
+        self, logs: Any, group: str, proxy: StrictProxy
+    ) -> None:
+        """Throttled polls are backed off and retried; the tail does not exit."""
+        put(logs, group, "a", ["hello"])
+        proxy.inject("FilterLogEvents", Fault.throttle(), times=2)
+        follow = tail(group, since="5m", mode="poll", poll_interval=0.01, duration=20, client=logs)
+        first = next(follow)
+        follow.close()
+        assert ("hello", 3) == (first.message, len(proxy.calls("FilterLogEvents")))
+
+    def test_pattern_is_applied_to_followed_events(self, logs: Any, group: str) -> None:
+        """Only events matching the pattern are followed, even though moto ignores it."""
+        put(logs, group, "a", [{"level": "info", "n": 1}, {"level": "error", "n": 2}])
+        follow = tail(
+            group,
+            '{ $.level = "error" }',
+            since="5m",
+            mode="poll",
+            poll_interval=0.01,
+            duration=20,
+            client=logs,
+        )
+        first = next(follow)
+        follow.close()
+        assert 2 == first.get("n")
+
+
+class TestTools:
+    def test_fetch_logs_redacts_pii(self, logs: Any, group: str) -> None:
+        """Tool results are JSON with emails and secrets masked."""
+        put(
+            logs,
+            group,
+            "a",
+            [{"level": "info", "message": "signup jane@example.com", "password": "hunter2"}],
+        )
+        result = dispatch("fetch_logs", {"group": group, "start": "5m"}, client=logs)
+        text = orjson.dumps(result).decode()
+        assert (1, False, False) == (
+            result["count"],
+            "jane@example.com" in text,
+            "hunter2" in text,
+        )
+
+    def test_statistics_and_trace_tools(self, logs: Any, group: str) -> None:
+        """get_log_statistics and by_trace_id answer through the dispatcher."""
+        put(logs, group, "a", [{"level": "error", "trace_id": "abc"}, {"level": "info"}])
+        stats = dispatch("get_log_statistics", {"group": group, "start": "5m"}, client=logs)
+        trace = dispatch(
+            "by_trace_id", {"groups": [group], "trace_id": "abc", "start": "5m"}, client=logs
+        )
+        assert ({"error": 1, "info": 1}, 1, [group]) == (
+            stats["counts"],
+            trace["count"],
+            trace["groups"],
+        )
+
+    def test_list_and_search_tools(self, logs: Any, group: str) -> None:
+        """list_log_groups finds the group and search_logs finds its events."""
+        put(logs, group, "a", ["ERROR boom", "fine"])
+        listed = dispatch("list_log_groups", {"prefix": group}, client=logs)
+        found = dispatch(
+            "search_logs",
+            {"group_prefixes": [group], "pattern": "ERROR", "start": "5m"},
+            client=logs,
+        )
+        assert ([group], ["ERROR boom"]) == (
+            [g["name"] for g in listed["log_groups"]],
+            [e["message"] for e in found["events"]],
+        )
+
+    def test_errors_come_back_as_json(self, logs: Any, group: str) -> None:
+        """A missing group is reported to the agent, not raised."""
+        result = dispatch("fetch_logs", {"group": f"{group}-missing"}, client=logs)
+        assert "ResourceNotFoundError" == result["error"]["type"]
+
+    def test_bad_arguments_come_back_as_json(self, logs: Any) -> None:
+        """Arguments outside the schema are explained to the agent."""
+        result = dispatch("fetch_logs", {"group": "/g", "limit": 0, "colour": "red"}, client=logs)
+        assert "colour" in result["error"]["message"]
