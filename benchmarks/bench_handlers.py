@@ -6,7 +6,7 @@ subprocess logs N ~200-byte records with three extras from 1 and from 4 threads,
 until the handler reports everything delivered, and reports its timings; this process
 then reads the stream back from moto and counts lost and duplicated events.
 
-    .venv/bin/python benchmarks/bench_handlers.py              # full: 200,000 events, 3 repeats
+    .venv/bin/python benchmarks/bench_handlers.py              # full: 200,000 events, <= 3 repeats
     .venv/bin/python benchmarks/bench_handlers.py --quick      # 20,000 events, 1 repeat, < 1 min
     .venv/bin/python benchmarks/bench_handlers.py --only cwlogs-tuned,watchtower
 
@@ -222,7 +222,10 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def aggregate(variant: Variant, threads: int, runs: list[dict[str, Any]], events: int) -> dict:
+def aggregate(
+    variant: Variant, threads: int, runs: list[dict[str, Any]], events: int
+) -> dict[str, Any]:
+    """One table row: medians over the repeats, worst repeat for lost/duplicated."""
     ok = [r for r in runs if "error" not in r]
     row: dict[str, Any] = {
         "variant": variant.name,
@@ -246,15 +249,15 @@ def aggregate(variant: Variant, threads: int, runs: list[dict[str, Any]], events
     row.update(
         caller_us=None if loop is None else loop / events * 1e6,
         caller_cpu_us=None if loop_cpu is None else loop_cpu / events * 1e6,
-        cpu_us_per_event=_median(r["cpu_s"] for r in ok) / events * 1e6,  # type: ignore[operator]
+        cpu_us_per_event=statistics.median(r["cpu_s"] for r in ok) / events * 1e6,
         e2e_s=e2e,
         events_per_s=statistics.median(rates),
         puts=puts,
         events_per_put=(put_events / puts) if puts and put_events is not None else None,
-        peak_rss_mib=_median(r["max_rss_kib"] for r in ok) / 1024,  # type: ignore[operator]
+        peak_rss_mib=statistics.median(r["max_rss_kib"] for r in ok) / 1024,
         setup_cpu_s=_median(r.get("setup_cpu_s") for r in ok),
         load_avg_1m=_median(r.get("load_avg_1m_before") for r in ok),
-        rss_growth_mib=_median(r["max_rss_kib"] - r["rss_before_kib"] for r in ok) / 1024,  # type: ignore[operator]
+        rss_growth_mib=statistics.median(r["max_rss_kib"] - r["rss_before_kib"] for r in ok) / 1024,
     )
     if variant.stored:
         # Worst repeat, not the median: one lossy run is a lossy handler.
@@ -369,7 +372,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[dict[str, Any]], Any]], ...] = (
 def render_table(rows: list[dict[str, Any]], markdown: bool = False) -> str:
     cells = [[str(get(r)) for _, _, get in COLUMNS] for r in rows]
     heads = [name for name, _, _ in COLUMNS]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(heads)]
 
     def line(values: list[str]) -> str:
         parts = [
@@ -401,6 +404,8 @@ RATIO_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def render_ratios(entries: list[dict[str, Any]], markdown: bool = False) -> str:
+    if not entries:
+        return "(no cwlogs row to compare)"
     heads = ["cwlogs row", "thr", *(h for h, _ in RATIO_COLUMNS), "lost/dup (=0)"]
     rows = []
     for e in entries:
@@ -419,7 +424,7 @@ def render_ratios(entries: list[dict[str, Any]], markdown: bool = False) -> str:
             + ("" if lost_ok is not False else " MISS")
         )
         rows.append(cells)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(heads)]
     if markdown:
         out = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)) + " |"]
         out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")

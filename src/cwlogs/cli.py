@@ -15,13 +15,13 @@ import argparse
 import dataclasses
 import difflib
 import fnmatch
-import heapq
 import importlib.util
 import inspect
 import io
 import logging
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -29,7 +29,7 @@ import time
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -104,9 +104,7 @@ EXIT_CODES: Final = {
 
 _DEFAULT_SINCE: Final = "10m"
 _DEFAULT_RANGE: Final = "1h"
-_LOCAL_EXTRA_HINT: Final = (
-    "`cwlogs local` needs the moto server: pip install 'cwlogs[local]'"
-)
+_LOCAL_EXTRA_HINT: Final = "`cwlogs local` needs the moto server: pip install 'cwlogs[local]'"
 _CREDENTIALS_HINT: Final = (
     "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws configure`, "
     "or pass --profile; a local endpoint (`cwlogs local`) accepts any values"
@@ -169,6 +167,11 @@ class _Context:
             self._sources = cliconfig.load(self.opt("config"))
         return self._sources
 
+    @property
+    def width(self) -> int | None:
+        """The terminal's width when printing to one (tables fit it), else None."""
+        return shutil.get_terminal_size().columns if self.out.isatty() else None
+
     def print(self, text: str, *, flush: bool = False) -> None:
         self.out.write(text + "\n")
         if flush:
@@ -202,29 +205,39 @@ def _is_glob(text: str) -> bool:
     return any(ch in text for ch in _GLOB_CHARS)
 
 
+def _literal_prefix(spec: str) -> str:
+    """The part of a wildcard before its first ``*``, ``?`` or ``[``."""
+    return re.split(r"[*?\[]", spec, maxsplit=1)[0]
+
+
+def _listed_groups(ctx: _Context, spec: str | None) -> Iterator[dict[str, Any]]:
+    """DescribeLogGroups entries for a prefix, or for a wildcard ('/aws/lambda/*')."""
+    if not spec or not _is_glob(spec):
+        return list_log_groups(spec, client=ctx.client)
+    # The service filters by prefix only: list from the literal part, match the rest here.
+    literal = _literal_prefix(spec)
+    return (
+        g
+        for g in list_log_groups(literal or None, client=ctx.client)
+        if fnmatch.fnmatchcase(str(g["logGroupName"]), spec)
+    )
+
+
 def _matching_groups(ctx: _Context, spec: str) -> list[str]:
     """Group names for one spec: a wildcard, an exact name, or else a prefix."""
-    if _is_glob(spec):
-        literal = re.split(r"[*?\[]", spec, maxsplit=1)[0]
-        return [
-            str(g["logGroupName"])
-            for g in list_log_groups(literal or None, client=ctx.client)
-            if fnmatch.fnmatchcase(str(g["logGroupName"]), spec)
-        ]
-    names = [str(g["logGroupName"]) for g in list_log_groups(spec, client=ctx.client)]
+    names = [str(g["logGroupName"]) for g in _listed_groups(ctx, spec)]
     # An exact name means that group alone, even when it is also a prefix of others.
     return [spec] if spec in names else names
 
 
 def _suggest_groups(ctx: _Context, name: str) -> list[str]:
     """Close matches for a group name that does not exist (presentation: the error hint)."""
-    stem = re.split(r"[*?\[]", name, maxsplit=1)[0] if _is_glob(name) else name
+    stem = _literal_prefix(name)
     parent = stem.rsplit("/", 1)[0] + "/" if "/" in stem.strip("/") else None
     top = "/" + stem.strip("/").split("/", 1)[0] if stem.startswith("/") else None
     for prefix in dict.fromkeys((parent, top, None)):
         candidates = [
-            str(g["logGroupName"])
-            for g in islice(list_log_groups(prefix, client=ctx.client), 2000)
+            str(g["logGroupName"]) for g in islice(list_log_groups(prefix, client=ctx.client), 2000)
         ]
         found = difflib.get_close_matches(stem, candidates, n=3, cutoff=0.6)
         if found:
@@ -258,10 +271,13 @@ def _resolve(
             names = _matching_groups(ctx, group_spec)
             if not names:
                 raise _not_found(ctx, group_spec)
-            if not _is_glob(group_spec) and names != [group_spec]:
+            if not _is_glob(group_spec) and not group_spec.endswith("/") and names != [group_spec]:
                 ctx.note(f"{group_spec!r} is a prefix of {len(names)} log group(s)")
             for name in names:
                 known = targets.get(name)
+                if known is not None and prefix and known.stream_prefix not in (None, prefix):
+                    # FilterLogEvents takes one stream prefix per group.
+                    raise UsageError(f"{name}: give at most one stream prefix per group")
                 # Asking for a whole group wins over asking for part of it.
                 if known is None or not prefix:
                     targets[name] = _Target(name, prefix or None)
@@ -285,16 +301,20 @@ def _read(
 ) -> Iterator[LogEvent]:
     """Events of every target between ``start`` and ``end``, interleaved in time order.
 
-    Each group's FilterLogEvents results already come in time order, so merging the
-    per-group iterators keeps output streaming instead of waiting for every group.
+    API gap: cwlogs.query has no time-ordered read of several exact groups with stream
+    prefixes and an end (``search`` takes name prefixes and keeps the newest N), so the
+    per-group reads are merged here. FilterLogEvents does not promise time order across
+    a group's streams (moto returns them stream by stream), hence the sort.
     """
-    per_group = [
+    found = chain.from_iterable(
         filter_events(
             t.group, pattern, stream_prefix=t.stream_prefix, start=start, end=end, client=ctx.client
         )
         for t in targets
-    ]
-    return heapq.merge(*per_group, key=lambda e: (e.timestamp, e.group))
+    )
+    # A stable sort on time and group keeps a stream's same-millisecond events in stored
+    # order (event ids do not sort: moto's "10" comes before "9").
+    return iter(sorted(found, key=lambda e: (e.timestamp, e.group)))
 
 
 def _line_filter(args: argparse.Namespace) -> Callable[[LogEvent], bool]:
@@ -335,15 +355,7 @@ def _print_events(
 
 def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
     prefix: str | None = args.prefix
-    if prefix and _is_glob(prefix):
-        literal = re.split(r"[*?\[]", prefix, maxsplit=1)[0]
-        groups = [
-            g
-            for g in list_log_groups(literal or None, client=ctx.client)
-            if fnmatch.fnmatchcase(str(g["logGroupName"]), prefix)
-        ]
-    else:
-        groups = list(list_log_groups(prefix, client=ctx.client))
+    groups = list(_listed_groups(ctx, prefix))
     if ctx.format == "json":
         for group in groups:
             ctx.print(ndjson(group))
@@ -429,8 +441,8 @@ def _cmd_tail(ctx: _Context, args: argparse.Namespace) -> int:
     prefixes = {t.group: t.stream_prefix for t in targets if t.stream_prefix}
 
     def in_stream(event: LogEvent) -> bool:
-        # query.tail follows whole groups; narrowing to a stream prefix is done here
-        # until it takes stream prefixes itself (see docs/cli.md, "Limitations").
+        # API gap: query.tail follows whole groups, so a GROUP:STREAM_PREFIX argument
+        # is narrowed here, on the events it yields, until tail takes stream prefixes.
         prefix = prefixes.get(event.group)
         return (prefix is None or event.stream.startswith(prefix)) and wanted(event)
 
@@ -504,7 +516,7 @@ def _list_saved(ctx: _Context) -> int:
                     f"{p}" if v.default is inspect.Parameter.empty else f"[{p}={v.default}]"
                     for p, v in params.items()
                 ),
-                "description": (inspect.getdoc(factory) or "").split("\n", 1)[0],
+                "description": (inspect.getdoc(factory) or "").split("\n", 1)[0].replace("``", ""),
             }
         )
     if ctx.format == "json":
@@ -534,7 +546,7 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
     if not args.group:
         raise UsageError("name the log groups to query with --group")
     targets = _resolve(ctx, args.group, max_groups=args.max_groups, streams=False)
-    progress = Progress(ctx.err, enabled=None if ctx.err.isatty() else False)
+    progress = Progress(ctx.err)
     started = time.monotonic()
 
     def wait(seconds: float) -> None:
@@ -568,7 +580,9 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
             ctx.print("\t".join(row.get(c, "") for c in columns))
         return EXIT_OK
     if result.rows:
-        ctx.print(table([Column(c, c) for c in columns], result.rows, color=ctx.color))
+        local = bool(ctx.opt("local_time"))
+        shown = [{k: _insights_value(k, v, local) for k, v in row.items()} for row in result.rows]
+        ctx.print(table([Column(c, c) for c in columns], shown, color=ctx.color, width=ctx.width))
     stats = result.statistics
     summary = f"{len(result.rows)} row(s)"
     if "recordsScanned" in stats:
@@ -577,6 +591,13 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
         summary += f", {format_bytes(int(stats['bytesScanned']))} scanned"
     ctx.err.write(Style(ctx.color and ctx.err.isatty()).paint(summary, "dim") + "\n")
     return EXIT_OK
+
+
+def _insights_value(key: str, value: str, local: bool) -> str:
+    # Some endpoints (moto) print @timestamp as epoch milliseconds; show it like AWS does.
+    if key in ("@timestamp", "@ingestionTime") and value.isdigit():
+        return format_time(int(value), local=local)
+    return value
 
 
 def _cmd_trace(ctx: _Context, args: argparse.Namespace) -> int:
@@ -609,9 +630,9 @@ def _cmd_retention(ctx: _Context, args: argparse.Namespace) -> int:
     elif ctx.format == "raw":
         ctx.print("" if days is None else str(days))
     else:
-        verb = "is now" if args.remove or args.days is not None else "is"
-        kept = "kept forever" if days is None else f"kept for {days} days"
-        ctx.print(f"{group}: retention {verb} {_retention_text(days)} (events {kept})")
+        kept = "events kept forever" if days is None else f"events kept for {days} days"
+        changed = "retention removed; " if args.remove else ("retention set; " if args.days else "")
+        ctx.print(f"{group}: {changed}{kept}")
     return EXIT_OK
 
 
@@ -868,7 +889,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=4566, help="port to listen on (default: 4566)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
 
-    command("sources", "list the named sources (@name) from the config files", _cmd_sources)
+    command(
+        "sources",
+        "list the named sources (@name) from the config files",
+        _cmd_sources,
+        epilog=(
+            "Named sources live in ~/.config/cwlogs/config.toml ([sources] table; "
+            "$CWLOGS_CONFIG names another file) or in pyproject.toml ([tool.cwlogs.sources]); "
+            "each maps a name to a group spec or a list of them, e.g. "
+            'api = ["/shop/prod/api", "/shop/prod/worker:web-"]. '
+            "Then `cwlogs tail @api`."
+        ),
+    )
     return parser
 
 
@@ -888,7 +920,7 @@ def _exit_code(err: BaseException) -> int:
 
 
 def _message(err: BaseException) -> str:
-    text = str(err) or type(err).__name__
+    text = (str(err) or type(err).__name__).removeprefix("cwlogs: ")
     if isinstance(err, AuthenticationError) and err.code in (
         "NoCredentialsError",
         "PartialCredentialsError",

@@ -92,9 +92,7 @@ class SourceConfig:
 
     def merged(self, other: SourceConfig) -> SourceConfig:
         """These sources overlaid with ``other``'s (``other`` wins on a shared name)."""
-        return SourceConfig(
-            {**self.sources, **other.sources}, {**self.origins, **other.origins}
-        )
+        return SourceConfig({**self.sources, **other.sources}, {**self.origins, **other.origins})
 
     def expand(self, name: str) -> tuple[str, ...]:
         """The group specs configured for ``name`` (without its ``@``)."""

@@ -23,7 +23,7 @@ from cwlogs.batcher import Batcher
 from cwlogs.config import HandlerConfig, StreamNamer
 from cwlogs.context import current
 from cwlogs.diagnostics import warn_rate_limited
-from cwlogs.formatting import Event, JsonFormatter, encode, snapshot
+from cwlogs.formatting import Event, JsonFormatter, encode, record_to_event
 from cwlogs.metrics import emf_event
 from cwlogs.transport import CloudWatchExporter
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_logs import CloudWatchLogsClient
 
-__all__ = ["CloudWatchHandler", "DroppedEvent"]
+__all__ = ["CloudWatchHandler", "DroppedEvent", "is_internal_logger", "make_redactor"]
 
 #: Loggers whose records are never shipped: shipping them could feed back into the
 #: handler (botocore logs every request it makes for us at DEBUG).
@@ -41,7 +41,8 @@ DroppedEvent = dict[str, Any]
 OnDrop = Callable[[list[DroppedEvent], str], None]
 
 
-def _excluded(name: str) -> bool:
+def is_internal_logger(name: str) -> bool:
+    """True for loggers whose records a handler must never ship (they could loop back)."""
     return any(name == p or name.startswith(p + ".") for p in _EXCLUDED_PREFIXES)
 
 
@@ -132,7 +133,7 @@ class CloudWatchHandler(logging.Handler):
         cfg = self.config
         if redact is None:
             redact = os.environ.get("CWLOGS_REDACT", "true")
-        self.redactor = _make_redactor(redact)
+        self.redactor = make_redactor(redact)
         super().__init__(level)
         self._exporter = CloudWatchExporter(
             cfg,
@@ -224,23 +225,12 @@ class CloudWatchHandler(logging.Handler):
             name = record.name
             excluded = self._excluded_cache.get(name)
             if excluded is None:
-                excluded = self._excluded_cache[name] = _excluded(name)
+                excluded = self._excluded_cache[name] = is_internal_logger(name)
             if excluded:
                 return
-            fmt = self.formatter
-            if fmt is None or type(fmt) is JsonFormatter:
-                ev = snapshot(record, current(), with_thread=self._include_thread)
-            else:
-                ev = Event(
-                    record.created,
-                    record.levelno,
-                    record.levelname,
-                    name,
-                    fmt.format(record),
-                    None,
-                    None,
-                    preformatted=True,
-                )
+            ev = record_to_event(
+                record, self.formatter, current(), with_thread=self._include_thread
+            )
             self._batcher.put(ev)
         except RecursionError:
             raise
@@ -282,7 +272,7 @@ class CloudWatchHandler(logging.Handler):
         True
         """
         try:
-            if self._excluded_cache.get(event.logger) or _excluded(event.logger):
+            if self._excluded_cache.get(event.logger) or is_internal_logger(event.logger):
                 return False
             return self._batcher.put(event)
         except Exception:
@@ -328,7 +318,8 @@ class CloudWatchHandler(logging.Handler):
         return f"<CloudWatchHandler {self.config.log_group} ({logging.getLevelName(self.level)})>"
 
 
-def _make_redactor(redact: bool | str | Any) -> Any:
+def make_redactor(redact: bool | str | Any) -> Any:
+    """A Redactor from the ``redact`` option: True/"true" (default patterns), False, or yours."""
     if isinstance(redact, str):  # from dictConfig files or CWLOGS_REDACT
         from cwlogs.config import _as_bool
 

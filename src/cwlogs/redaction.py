@@ -1,10 +1,11 @@
 """PII redaction for log events: regex patterns for text, and masking by key for dicts.
 
 The handler runs a :class:`Redactor` on its worker thread, over the message and every
-string in the structured event.  The enabled patterns are compiled into two combined
-regexes (one for patterns that can start anywhere, one for patterns that start a word),
-so a string is scanned twice however many patterns are on; every repetition is bounded,
-so no input can make a scan worse than linear.
+string in the structured event.  All the built-in patterns that start a word share one
+combined regex; PEM blocks and ``key=value`` assignments get a regex each, run only when
+a substring test says they could match.  So a string is scanned at most three times
+however many patterns are on, and since every repetition is bounded, no input can make
+a scan worse than linear.
 
 >>> r = Redactor()
 >>> r.redact_text("mail jane@example.com from 203.0.113.7")
@@ -21,7 +22,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 __all__ = [
     "DEFAULT_PATTERN_NAMES",
@@ -69,6 +70,8 @@ DEFAULT_SENSITIVE_KEYS: Final[frozenset[str]] = frozenset(
 
 _KEY_STRIP: Final = str.maketrans("", "", "-_. ")
 _MAX_DEPTH: Final = 64
+_CLEAN_CACHE_LENGTH: Final = 128  # characters; longer strings rarely repeat exactly
+_CLEAN_CACHE_SIZE: Final = 4096  # entries, so at most ~1 MB; emptied when full
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ def mask_ipv6(text: str) -> str:
 # translated bytes keeps the whole checksum in C.
 _PLAIN: Final = bytes.maketrans(b"0123456789", bytes(range(10)))
 _DOUBLED: Final = bytes.maketrans(b"0123456789", bytes((0, 2, 4, 6, 8, 1, 3, 5, 7, 9)))
-_NOT_DIGITS: Final = str.maketrans("", "", " .-()+")
+_GROUPS_ONLY: Final = str.maketrans(".-()+", "     ")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -232,7 +235,16 @@ def _valid_ipv6(text: str) -> bool:
 
 def _valid_phone(text: str) -> bool:
     # E.164 caps a number at 15 digits; below 7 it is a score or a count, not a phone.
-    return 7 <= len(text.translate(_NOT_DIGITS)) <= 15
+    # Groups are added one at a time because the match may run on into a neighbouring
+    # number ("+1 555 123 4567 123-45-6789"): the phone at its head still counts.
+    digits = 0
+    for group in text.translate(_GROUPS_ONLY).split():
+        digits += len(group)
+        if digits > 15:
+            return False
+        if digits >= 7:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- built-ins
@@ -260,8 +272,11 @@ _KEY_CHARS = r"[\w.-]"
 _VALUE = r"[^\s\"',;&)}\]]{1,1024}"
 # What follows a sensitive key in text: separators, a closing quote, ":" or "=", then a
 # quoted value, or a bare one (with an auth scheme word, and cookie-style "; k=v" parts).
+# A value that is already a mask is left alone, so that redacting twice (a structlog
+# processor, then the handler) changes nothing and counts nothing the second time.
+_NOT_MASKED = r"(?![\"']?\[[A-Z0-9_]*REDACTED\])"
 _ASSIGNED_VALUE = (
-    r"[-_.]{0,3}[\"']?[ \t]{0,3}[:=][ \t]{0,3}(?:"
+    rf"[-_.]{{0,3}}[\"']?[ \t]{{0,3}}[:=][ \t]{{0,3}}{_NOT_MASKED}(?:"
     r"\"(?P<secret>[^\"\r\n]{0,1024})\"|'(?P<secret2>[^'\r\n]{0,1024})'"
     r"|(?P<secret3>(?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
     rf"{_VALUE}(?:;[ ]?{_VALUE}){{0,32}}))"
@@ -298,7 +313,9 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         # ":" ends the password so "a://b:" repeated cannot make each start read far.
         (
             _at_start("[A-Za-z]", r"[\w+.-]")
-            + r"[A-Za-z0-9+.-]{0,31}://[^\s:/?#@\[\]]{0,256}:(?P<secret>[^\s:/?#]{1,256})@",
+            + r"[A-Za-z0-9+.-]{0,31}://[^\s:/?#@\[\]]{0,256}:"
+            + _NOT_MASKED
+            + r"(?P<secret>[^\s:/?#]{1,256})@",
         ),
         trigger="@",
         needs_at=True,
@@ -471,7 +488,7 @@ def _assignment_rule(
         return None
     chars = "".join(sorted({c for ch in firsts for c in (ch.lower(), ch.upper())}))
     regex = f"[{re.escape(chars)}](?:{'|'.join(paths)}){_ASSIGNED_VALUE}"
-    return _Rule("secret_assignment", (regex,), replace)
+    return _Rule("secret_assignment", (regex,), replace, needles=(":", "="))
 
 
 _Trie: TypeAlias = "dict[str, _Trie]"
@@ -580,11 +597,16 @@ class Redactor:
                         pattern.validate,
                         word_start=pattern.word_start,
                         needs_at=pattern.needs_at,
+                        needles=("-----BEGIN",) if pattern.name == "private_key" else (),
                     )
                 )
             else:
                 compiled = _compiled(pattern)
-                rule = _Rule(pattern.name, (_inline(compiled),), replace, pattern.validate)
+                replace = _fail_closed(replace, f"[{pattern.name.upper()}_REDACTED]")
+                validate = pattern.validate
+                if validate is not None:
+                    validate = _fail_closed(validate, True)
+                rule = _Rule(pattern.name, (_inline(compiled),), replace, validate)
                 if compiled.groups:
                     self._first.append(_Pass.alone(rule, compiled))
                 else:
@@ -593,14 +615,13 @@ class Redactor:
         # Vetoable rules go last, so that at any one position every other pattern has
         # had its chance before a veto moves the scan on.
         rules.sort(key=lambda rule: rule.validate is not None)
-        anywhere = [rule for rule in rules if not rule.word_start]
+        pem = [rule for rule in rules if rule.name == "private_key" and rule.needles]
+        custom = [rule for rule in rules if not rule.word_start and rule not in pem]
         words = [rule for rule in rules if rule.word_start]
-        # These passes run first so that a PEM block or a `key=value` is claimed whole
-        # before the word patterns could cut into it (or mask it twice).
-        if assignment is not None:
-            self._first.insert(0, _Pass.combined([assignment], words=False))
-        if anywhere:
-            self._first.insert(0, _Pass.combined(anywhere, words=False))
+        # PEM blocks, then `key=value`, then the user's patterns: each is claimed whole
+        # before later passes could cut into it (or mask it twice).
+        ahead = [[assignment] if assignment is not None else [], custom]
+        self._first[:0] = [_Pass.combined(group, words=False) for group in [pem, *ahead] if group]
         self._words = _Pass.combined(words, words=True) if words else None
         # Text without "@" (most text) is scanned without the "@" patterns, whose
         # local-part runs are the dearest thing to try at every word.
@@ -615,6 +636,7 @@ class Redactor:
             # One-character alternatives: sre folds them into one set and scans with it.
             self._trigger = re.compile("|".join(f"[{t}]" for t in triggers if t))
 
+        self._clean: dict[str, None] = {}  # see _text
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -690,12 +712,26 @@ class Redactor:
         return norm in self._exact_keys or norm.endswith(self._suffix_keys)
 
     def _text(self, text: str, tally: dict[str, int]) -> str:
+        short = len(text) <= _CLEAN_CACHE_LENGTH
+        if short and text in self._clean:
+            return text
         if self._trigger is not None and self._trigger.search(text) is None:
             return text
+        out = text
         for scan in self._first:
-            text = _run(scan, text, tally)
-        words = self._words if "@" in text else self._words_no_at
-        return text if words is None else _run(words, text, tally)
+            if not scan.needles or any(needle in out for needle in scan.needles):
+                out = _run(scan, out, tally)
+        words = self._words if "@" in out else self._words_no_at
+        if words is not None:
+            out = _run(words, out, tally)
+        if short and out is text:
+            # Field values repeat (logger and thread names, hosts, ids of a few kinds),
+            # so short strings found clean are remembered.  Only clean ones: the cache
+            # must not become a store of the very secrets it exists to hide.
+            if len(self._clean) >= _CLEAN_CACHE_SIZE:
+                self._clean.clear()
+            self._clean[text] = None
+        return out
 
     def _mapping(
         self, event: Mapping[Any, Any], tally: dict[str, int], depth: int
@@ -782,6 +818,21 @@ def _as_function(replacement: Replacement) -> Callable[[str], str]:
     return replacement
 
 
+_T = TypeVar("_T")
+
+
+def _fail_closed(fn: Callable[[str], _T], fallback: _T) -> Callable[[str], _T]:
+    """Run user code so that a failure masks instead of raising on the handler's worker."""
+
+    def guarded(text: str) -> _T:
+        try:
+            return fn(text)
+        except Exception:
+            return fallback
+
+    return guarded
+
+
 # ------------------------------------------------------------------------------ engine
 
 _WORD_START: Final = "[^A-Za-z0-9]"  # consumed by a word pass, see _Pass
@@ -804,6 +855,7 @@ class _Rule:
     validate: Callable[[str], bool] | None = None
     word_start: bool = False
     needs_at: bool = False
+    needles: tuple[str, ...] = ()  # every match contains one of these
 
 
 @dataclass(frozen=True, eq=False)
@@ -823,12 +875,21 @@ class _Pass:
     at position 0 has something to consume.
     """
 
-    __slots__ = ("branches", "regex", "skip")
+    __slots__ = ("branches", "needles", "regex", "skip")
 
-    def __init__(self, regex: re.Pattern[str], branches: dict[str, _Branch], skip: int) -> None:
+    def __init__(
+        self,
+        regex: re.Pattern[str],
+        branches: dict[str, _Branch],
+        skip: int,
+        needles: tuple[str, ...] = (),
+    ) -> None:
         self.regex = regex
         self.branches = branches
         self.skip = skip  # characters consumed before the real match: 1 in a word pass
+        # Text containing none of these cannot match; a substring test is far cheaper
+        # than starting the regex engine on every short field value.  Empty: always run.
+        self.needles = needles
 
     @classmethod
     def combined(cls, rules: list[_Rule], *, words: bool) -> _Pass:
@@ -849,7 +910,11 @@ class _Pass:
                 fallback = _compile(prefix + _alternation(numbered[k + 1 :]))
             secrets = tuple(marker + name for name in _SECRET_GROUP.findall(alt))
             branches[marker] = _Branch(rule, secrets, fallback)
-        return cls(_compile(prefix + _alternation(numbered)), branches, int(words))
+        needles = tuple(n for rule in rules for n in rule.needles)
+        if not all(rule.needles for rule in rules):
+            needles = ()
+        regex = _compile(prefix + _alternation(numbered))
+        return cls(regex, branches, int(words), needles)
 
     @classmethod
     def alone(cls, rule: _Rule, regex: re.Pattern[str]) -> _Pass:

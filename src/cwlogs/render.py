@@ -215,15 +215,16 @@ def source_labels(groups: Sequence[str]) -> dict[str, str]:
 
 _LEVEL_TAGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
     "trace": ("TRACE", ("dim",)),
-    "debug": ("DEBUG", ("blue",)),
+    "debug": ("DEBUG", ("dim",)),
     "info": ("INFO", ("green",)),
     "notice": ("NOTE", ("cyan",)),
     "warning": ("WARN", ("yellow", "bold")),
     "error": ("ERROR", ("red", "bold")),
     "critical": ("CRIT", ("bright_red", "bold")),
 }
-_LABEL_COLORS: Final = ("cyan", "magenta", "blue", "bright_green", "bright_yellow",
-                        "bright_magenta", "bright_cyan", "bright_blue")  # fmt: skip
+# Blues, cyans and magentas only: green, yellow and red already mean a level.
+_LABEL_COLORS: Final = ("cyan", "magenta", "blue", "bright_cyan", "bright_magenta",
+                        "bright_blue")  # fmt: skip
 _MESSAGE_KEYS: Final = ("message", "msg", "event")
 _LEVEL_KEYS: Final = frozenset({"level", "levelname", "severity", "lvl", "log.level"})
 _TIME_KEYS: Final = frozenset({"timestamp", "time", "@timestamp", "asctime"})
@@ -310,9 +311,7 @@ class EventRenderer:
                 body = orjson.dumps(remaining, default=str, option=orjson.OPT_INDENT_2).decode()
                 lines.extend(_INDENT + part for part in body.splitlines())
         else:
-            pairs = " ".join(
-                paint(key + "=", "dim") + value for key, value in flatten(remaining)
-            )
+            pairs = " ".join(paint(key + "=", "dim") + value for key, value in flatten(remaining))
             lines.append(f"{line} {pairs}" if pairs and first else line + pairs)
         lines.extend(_INDENT + part for part in rest.split("\n") if rest)
         for _key, value in traces:
@@ -358,8 +357,12 @@ def table(
     *,
     color: bool = False,
     max_width: int | None = 60,
+    width: int | None = None,
 ) -> str:
     """A plain aligned table with a heading line; cells longer than ``max_width`` are cut.
+
+    The last column is exempt from ``max_width``; with ``width`` (a terminal's columns)
+    it is cut so that every line fits instead.
 
     >>> print(table([Column("name", "NAME"), Column("n", "N", right=True)],
     ...             [{"name": "a", "n": 10}, {"name": "bb", "n": 2}]))
@@ -367,20 +370,29 @@ def table(
     a     10
     bb     2
     """
-    cells = [[_cell(row.get(c.key), max_width) for c in columns] for row in rows]
+    last = len(columns) - 1
+    cells = [
+        [_cell(row.get(c.key), None if i == last else max_width) for i, c in enumerate(columns)]
+        for row in rows
+    ]
     widths = [
         max([len(c.heading), *(len(line[i]) for line in cells)]) for i, c in enumerate(columns)
     ]
+    if width is not None and columns:
+        room = width - sum(widths[:last]) - 2 * last
+        if room >= len(columns[last].heading) and widths[last] > room:
+            for line in cells:
+                line[last] = _cell(line[last], room)
+            widths[last] = room
     style = Style(color)
 
     def join(values: Sequence[str], heading: bool = False) -> str:
         parts = []
         for i, (col, value) in enumerate(zip(columns, values, strict=True)):
-            last = i == len(columns) - 1
             if col.right:
                 text = value.rjust(widths[i])
             else:
-                text = value if last else value.ljust(widths[i])
+                text = value if i == last else value.ljust(widths[i])
             parts.append(style.paint(text, "bold") if heading else text)
         return "  ".join(parts).rstrip()
 
@@ -391,7 +403,7 @@ def table(
 
 def _cell(value: Any, max_width: int | None) -> str:
     text = "-" if value is None or value == "" else str(value)
-    text = text.replace("\n", " ")
+    text = text.replace("\n", " ").replace("\t", " ")
     if max_width is not None and len(text) > max_width:
         return text[: max_width - 1] + "…"
     return text

@@ -32,8 +32,14 @@ import orjson
 from cwlogs.context import current
 from cwlogs.errors import InvalidParameterError
 from cwlogs.filterpattern import compile_pattern
-from cwlogs.formatting import JsonFormatter, encode, iso_timestamp, snapshot, to_event_dict
-from cwlogs.handler import _excluded
+from cwlogs.formatting import (
+    JsonFormatter,
+    encode,
+    iso_timestamp,
+    record_to_event,
+    render,
+)
+from cwlogs.handler import is_internal_logger, make_redactor
 from cwlogs.limits import MAX_BATCH_EVENTS, plan_batch, sanitize_stream_name
 from cwlogs.manage import call_api, ensure_log_stream, resolve_client
 from cwlogs.query import LogEvent, filter_events, get_events
@@ -351,30 +357,21 @@ class _MemoryHandler(logging.Handler):
         if environment:
             fields["environment"] = environment
         self.static_fields = fields
-        if redact is True:
-            self.redactor: Redactor | None = Redactor()
-        else:
-            self.redactor = redact or None
+        self.redactor: Redactor | None = make_redactor(redact)
         if formatter is not None:
             self.setFormatter(formatter)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if _excluded(record.name):
+            if is_internal_logger(record.name):
                 return
             fmt = self.formatter
             ts = int(record.created * 1000)
-            if fmt is not None and type(fmt) is not JsonFormatter:
-                text = fmt.format(record)
-                message = self.redactor.redact_text(text) if self.redactor else text
-            else:
-                static = self.static_fields
-                if isinstance(fmt, JsonFormatter):
-                    static = {**static, **fmt.static_fields}
-                as_dict = to_event_dict(snapshot(record, current()), static)
-                if self.redactor is not None:
-                    as_dict = self.redactor.redact_event(as_dict)
-                message = encode(as_dict).decode()
+            static = self.static_fields
+            if isinstance(fmt, JsonFormatter):
+                static = {**static, **fmt.static_fields}
+            ev = record_to_event(record, fmt, current())
+            message = render(ev, static, self.redactor)[0].decode()
             stream = sanitize_stream_name(self.memory.stream)
             self.memory.put(LogEvent.from_message(message, ts, self.memory.group, stream))
         except RecursionError:

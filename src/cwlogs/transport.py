@@ -40,7 +40,7 @@ from cwlogs.errors import (
     map_exception,
     policy_for,
 )
-from cwlogs.formatting import Event, encode, fit_message, to_event_dict
+from cwlogs.formatting import Event, render
 from cwlogs.limits import EVENT_OVERHEAD, rejected_indexes
 
 if TYPE_CHECKING:
@@ -187,14 +187,7 @@ class CloudWatchExporter:
             event.stream = self._namer.render(event.logger, event.ts)
         else:  # routed by cwlogs itself (EMF metrics): nothing to redact
             redactor = None
-        if event.preformatted:
-            text = redactor.redact_text(event.message) if redactor is not None else event.message
-            data, truncated = fit_message(text.encode("utf-8", "replace"), None)
-        else:
-            as_dict = to_event_dict(event, self._static)
-            if redactor is not None:
-                as_dict = redactor.redact_event(as_dict)
-            data, truncated = fit_message(encode(as_dict), as_dict)
+        data, truncated = render(event, self._static, redactor)
         event.data = data
         event.nbytes = len(data)
         return truncated

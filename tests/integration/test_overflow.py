@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
+from cwlogs.formatting import Event
 from tests.conftest import read_events
 
 QUEUE = 64 * 1024  # the smallest max_queue_bytes accepted
-# Each "m%04d" record costs len(message) + 100 estimated bytes in the queue.
-COST = 5 + 100
+# What one "m%04d" record counts against max_queue_bytes (the handler's own estimate).
+COST = Event(0.0, logging.INFO, "INFO", "app", "m0000", None, None).cost
 CAPACITY = QUEUE // COST
 
 
@@ -62,7 +63,7 @@ class TestOverflow:
         dropped = handler.stats()["dropped"]["queue_full"]
         stored = _stored(logs, group)
         assert len(stored) == 2000 - dropped == CAPACITY
-        assert stored[-400:] == [f"m{i:04d}" for i in range(1600, 2000)]
+        assert stored[-100:] == [f"m{i:04d}" for i in range(1900, 2000)]
 
     def test_block_waits_at_most_block_timeout_then_drops(
         self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str, proxy: Any

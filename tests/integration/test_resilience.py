@@ -46,7 +46,11 @@ class TestFaults:
     ) -> None:
         """Endpoint down while 50,000 events are logged: all delivered, breaker opened, closed."""
         handler = make_handler(
-            redact=False, flush_interval=0.2, breaker_threshold=2, breaker_reset=1.0
+            redact=False,
+            flush_interval=0.2,
+            breaker_threshold=2,
+            breaker_reset=1.0,
+            max_queue_bytes=64 * 1024 * 1024,  # room for the whole outage
         )
         app_logger.addHandler(handler)
         longest = 0.0
