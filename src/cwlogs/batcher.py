@@ -357,7 +357,7 @@ class Batcher:
             else:
                 ev = normal.popleft()
             out.append(ev)
-            est += ev.nbytes + 26 if ev.data is not None else ev.cost
+            est += ev.nbytes + 26 if ev.data is not None else ev.est
         return out
 
     def _return(self, events: Iterable[Event]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 from itertools import islice
 from typing import Any, Final, Protocol
@@ -45,6 +45,9 @@ RESERVED_ATTRS: Final = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
 )
 
+#: Fields cwlogs writes itself from the record's metadata: never PII, not worth scanning
+#: (an ISO timestamp looks like digits and colons to the redactor's fast checks).
+_OWN_FIELDS: Final = frozenset({"timestamp", "level", "logger", "thread"})
 _PLAIN_RECORD_LEN: Final = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
 _LAST_STANDARD_KEY: Final = list(vars(logging.LogRecord("", 0, "", 0, "", (), None)))[-1]
 _CORE_KEYS: Final = frozenset(
@@ -66,6 +69,7 @@ class Event:
         "cost",
         "created",
         "data",
+        "est",
         "evicted",
         "exc",
         "extras",
@@ -112,14 +116,17 @@ class Event:
         # The queue's memory bound counts this estimate of what a queued event really
         # holds: the snapshot (~330 B of objects + message + ~100 B per extra) plus its
         # encoded JSON once the worker has prepared it. Measured with tracemalloc.
-        cost = 2 * len(message) + 450
+        # ``est`` guesses the encoded JSON size, so the worker can take about one batch
+        # from the queue before encoding; the exact plan is made after encoding.
+        est = len(message) + 130
         if extras:
-            cost += 100 * len(extras)
+            est += 40 * len(extras)
         if exc is not None:
-            cost += 2 * len(exc["stack"])
+            est += len(exc["stack"])
         if stack:
-            cost += 2 * len(stack)
-        self.cost = cost
+            est += len(stack)
+        self.est = est
+        self.cost = est + len(message) + 320 + (60 * len(extras) if extras else 0)
         self.data: bytes | None = None
         self.evicted = False
         self.nbytes = 0
@@ -347,7 +354,9 @@ class Redacts(Protocol):
 
     def redact_text(self, text: str) -> str: ...
 
-    def redact_event(self, event: dict[str, Any]) -> dict[str, Any]: ...
+    def redact_event(
+        self, event: dict[str, Any], skip: Container[str] = ...
+    ) -> dict[str, Any]: ...
 
 
 def record_to_event(
@@ -387,7 +396,7 @@ def render(
         return fit_message(text.encode("utf-8", "replace"), None)
     as_dict = to_event_dict(ev, static)
     if redactor is not None:
-        as_dict = redactor.redact_event(as_dict)
+        as_dict = redactor.redact_event(as_dict, _OWN_FIELDS)
     data, truncated = fit_message(encode(as_dict), as_dict)
     # orjson returns a 4 KiB allocation for a 300-byte event; a queued event keeps its
     # bytes until delivered, so keep an exact-size copy instead.

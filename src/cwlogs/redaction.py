@@ -20,7 +20,7 @@ import functools
 import ipaddress
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 
@@ -528,6 +528,48 @@ def _after(node: _Trie) -> str:
     return f"(?:{rest})?" if "" in node else rest
 
 
+# Every built-in word pattern's match contains one of the literals in _word_gate or
+# matches one of these shapes (see each _Builtin), so text with none of them skips the
+# word pass.
+#: Seven digits close together: phone, card and SSN all need at least seven.
+_GATE_DIGITS: Final = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){6}")
+_GATE_IPV4: Final = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+#: Every IPv6 form has two colons at most one hex group apart.
+_GATE_IPV6: Final = re.compile(r":[0-9A-Fa-f]{0,4}:")
+
+
+def _word_gate(text: str) -> bool:
+    """False when no built-in word pattern can match ``text`` (a superset test, ~1-2 us).
+
+    Written as plain ``in`` tests: each is a C substring search, several times cheaper
+    than one regex alternation over the same literals.
+    """
+    if "@" in text:  # email, url_password
+        return True
+    if "_" in text and (
+        "k_live_" in text or "k_test_" in text or "npm_" in text or "github_pat_" in text
+        or "ghp_" in text or "gho_" in text or "ghu_" in text or "ghs_" in text or "ghr_" in text
+    ):  # fmt: skip
+        return True
+    if "-" in text and ("sk-" in text or "glpat-" in text or "xox" in text):
+        return True
+    if "." in text and ("SG." in text or _GATE_IPV4.search(text) is not None):
+        return True
+    if "eyJ" in text or "AKIA" in text or "ASIA" in text or "AIza" in text:
+        return True
+    low = text.lower()
+    if "bearer" in low or "secret" in low:
+        return True
+    if _GATE_DIGITS.search(text) is not None:
+        return True
+    return ":" in text and _GATE_IPV6.search(text) is not None
+
+
+_SIGNS: Final = re.compile("[:=]")
+#: Reversed text before a sign: blanks, a quote, separators, then the key (reversed).
+_KEY_BEFORE_SIGN: Final = re.compile(r"[ \t]{0,3}[\"']?[-_.]{0,3}([\w.-]{1,64})")
+
+
 # ---------------------------------------------------------------------------- Redactor
 
 
@@ -622,6 +664,10 @@ class Redactor:
         # before later passes could cut into it (or mask it twice).
         ahead = [[assignment] if assignment is not None else [], custom]
         self._first[:0] = [_Pass.combined(group, words=False) for group in [pem, *ahead] if group]
+        self._assignment_pass = next(
+            (p for p in self._first if any(b.rule is assignment for b in p.branches.values())),
+            None,
+        )
         self._words = _Pass.combined(words, words=True) if words else None
         # Text without "@" (most text) is scanned without the "@" patterns, whose
         # local-part runs are the dearest thing to try at every word.
@@ -629,6 +675,15 @@ class Redactor:
         if any(rule.needs_at for rule in words):
             rest = [rule for rule in words if not rule.needs_at]
             self._words_no_at = _Pass.combined(rest, words=True) if rest else None
+
+        # Cheap necessary conditions, checked before the costly passes (built-ins only: a
+        # user's pattern has no known shape, so with one of those every string is scanned).
+        # The word gate is a superset of what any built-in word pattern can match; the
+        # assignment gate finds each "key:" / "key=" and asks is_sensitive_key about it,
+        # the same judgement the assignment regex makes.
+        builtin_only = all(isinstance(p, _Builtin) for p in chosen)
+        self._word_gate = _word_gate if builtin_only else None
+        self._assignment_gate = builtin_only
 
         self._trigger: re.Pattern[str] | None = None
         triggers = [p.trigger for p in chosen]
@@ -654,18 +709,21 @@ class Redactor:
             self._merge(tally)
         return out
 
-    def redact_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def redact_event(
+        self, event: Mapping[str, Any], skip: Container[str] = ()
+    ) -> dict[str, Any]:
         """Return a redacted copy of ``event``; the input and its children are left alone.
 
         Values under a sensitive key become ``"[REDACTED]"``, whatever their type; other
         strings are scanned; dicts, lists, tuples and sets are walked; anything else is
-        kept as is.  Keys themselves are never rewritten.
+        kept as is.  Keys themselves are never rewritten.  Top-level keys in ``skip``
+        are copied unscanned (the handler skips the fields it wrote itself).
 
         >>> Redactor().redact_event({"auth": {"Api-Key": 123}, "to": ["a@b.io"]})
         {'auth': {'Api-Key': '[REDACTED]'}, 'to': ['[EMAIL_REDACTED]']}
         """
         tally: dict[str, int] = {}
-        out = self._mapping(event, tally, 0)
+        out = self._mapping(event, tally, 0, skip)
         if tally:
             self._merge(tally)
         return out
@@ -715,14 +773,17 @@ class Redactor:
         short = len(text) <= _CLEAN_CACHE_LENGTH
         if short and text in self._clean:
             return text
-        if self._trigger is not None and self._trigger.search(text) is None:
+        if self._word_gate is None and self._trigger is not None and not self._trigger.search(text):
             return text
         out = text
         for scan in self._first:
-            if not scan.needles or any(needle in out for needle in scan.needles):
-                out = _run(scan, out, tally)
+            if scan.needles and not any(needle in out for needle in scan.needles):
+                continue
+            if scan is self._assignment_pass and not self._has_sensitive_assignment(out):
+                continue
+            out = _run(scan, out, tally)
         words = self._words if "@" in out else self._words_no_at
-        if words is not None:
+        if words is not None and (self._word_gate is None or self._word_gate(out)):
             out = _run(words, out, tally)
         if short and out is text:
             # Field values repeat (logger and thread names, hosts, ids of a few kinds),
@@ -733,12 +794,31 @@ class Redactor:
             self._clean[text] = None
         return out
 
+    def _has_sensitive_assignment(self, text: str) -> bool:
+        if not self._assignment_gate:
+            return True
+        verdict = self._key_verdict
+        for sign in _SIGNS.finditer(text):
+            # Read the key backwards from the sign: one anchored match per sign, so the
+            # cost follows the number of signs, not the length of the text.
+            at = sign.start()
+            m = _KEY_BEFORE_SIGN.match(text[max(0, at - 72) : at][::-1])
+            if m is not None and verdict(m.group(1)[::-1]):
+                return True
+        return False
+
     def _mapping(
-        self, event: Mapping[Any, Any], tally: dict[str, int], depth: int
+        self,
+        event: Mapping[Any, Any],
+        tally: dict[str, int],
+        depth: int,
+        skip: Container[str] = (),
     ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key, value in event.items():
-            if isinstance(key, str) and self._key_verdict(key):
+            if key in skip:
+                out[key] = value
+            elif isinstance(key, str) and self._key_verdict(key):
                 out[key] = REDACTED
                 label = "key:" + key.lower().replace("-", "_")
                 tally[label] = tally.get(label, 0) + 1

@@ -648,6 +648,11 @@ IDEMPOTENCE_SAMPLES = [
 FULL_SCAN = Redactor(extra_patterns=[Pattern("order", r"ORD-[0-9]{6}")])
 
 
+def survives(secret: str, redacted: str) -> bool:
+    """Whether ``secret`` is still in ``redacted``, not counting the mask tokens themselves."""
+    return secret in re.sub(r"\[[A-Z0-9_]*REDACTED\]", "\0", redacted)
+
+
 def _embedded(secret: str, before: str, after: str) -> str:
     return f"{before} {secret} {after}"
 
@@ -657,32 +662,32 @@ class TestProperties:
     @given(emails(), _SURROUNDING, _SURROUNDING)
     def test_emails_never_survive(self, email: str, before: str, after: str) -> None:
         """An email in any surrounding text does not appear in the output."""
-        assert email not in DEFAULT.redact_text(_embedded(email, before, after))
+        assert not survives(email, DEFAULT.redact_text(_embedded(email, before, after)))
 
     @settings(max_examples=100, deadline=None)
     @given(cards(), _SURROUNDING, _SURROUNDING)
     def test_cards_never_survive(self, card: str, before: str, after: str) -> None:
         """A Luhn-valid card number in any surrounding text does not appear in the output."""
-        assert card not in DEFAULT.redact_text(_embedded(card, before, after))
+        assert not survives(card, DEFAULT.redact_text(_embedded(card, before, after)))
 
     @settings(max_examples=50, deadline=None)
     @given(aws_key_ids(), _SURROUNDING, _SURROUNDING)
     def test_aws_key_ids_never_survive(self, key: str, before: str, after: str) -> None:
         """An AWS access key id in any surrounding text does not appear in the output."""
-        assert key not in DEFAULT.redact_text(_embedded(key, before, after))
+        assert not survives(key, DEFAULT.redact_text(_embedded(key, before, after)))
 
     @settings(max_examples=50, deadline=None)
     @given(jwts(), _SURROUNDING, _SURROUNDING)
     def test_jwts_never_survive(self, token: str, before: str, after: str) -> None:
         """A JWT in any surrounding text does not appear in the output."""
-        assert token not in DEFAULT.redact_text(_embedded(token, before, after))
+        assert not survives(token, DEFAULT.redact_text(_embedded(token, before, after)))
 
     @settings(max_examples=50, deadline=None)
     @given(bearer_tokens(), _SURROUNDING, _SURROUNDING)
     def test_bearer_tokens_never_survive(self, token: str, before: str, after: str) -> None:
         """A bearer token in any surrounding text does not appear in the output."""
         text = _embedded(f"Bearer {token}", before, after)
-        assert token not in DEFAULT.redact_text(text)
+        assert not survives(token, DEFAULT.redact_text(text))
 
     @settings(max_examples=100, deadline=None)
     @given(
