@@ -24,12 +24,14 @@ import platform
 import random
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from cwlogs.formatting import _OWN_FIELDS as OWN_FIELDS
 from cwlogs.redaction import Redactor
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +47,7 @@ def clean_event(i: int) -> dict[str, Any]:
         "message": f"order {81723 + i} placed: {i % 7 + 1} items, total {i % 90}.90 EUR",
         "logger": "shop.orders",
         "thread": "MainThread",
-        "request_id": f"6f1c2a9e-3b7d-4c1e-9a53-{i:012x}",
+        "request_id": str(uuid.UUID(int=random.Random(i).getrandbits(128), version=4)),
         "user_id": 4242 + i,
         "duration_ms": 35.2,
     }
@@ -138,7 +140,8 @@ def bench_events(repeat: int, number: int) -> list[dict[str, Any]]:
             redactor = Redactor()
             start = time.process_time()
             for event in events:
-                orjson.dumps(redactor.redact_event(event))
+                # As the handler calls it: its own timestamp/level/logger are not scanned.
+                orjson.dumps(redactor.redact_event(event, OWN_FIELDS))
             on = min(on, (time.process_time() - start) / number)
         rows.append(
             {

@@ -176,9 +176,9 @@ def snapshot(
         # makeRecord adds extras after the standard attributes, so in the usual layout
         # only the tail needs a look; any other layout takes the full scan.
         if next(islice(d, _PLAIN_RECORD_LEN - 1, None)) == _LAST_STANDARD_KEY:
-            extras = {
-                k: d[k] for k in islice(d, _PLAIN_RECORD_LEN, None) if k not in RESERVED_ATTRS
-            }
+            extras = dict(islice(d.items(), _PLAIN_RECORD_LEN, None))  # no Python frame
+            if not RESERVED_ATTRS.isdisjoint(extras):  # another formatter set "message"
+                extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
         else:
             extras = {k: v for k, v in d.items() if k not in RESERVED_ATTRS}
         extras = extras or None

@@ -23,7 +23,7 @@ from cwlogs.batcher import Batcher
 from cwlogs.config import HandlerConfig, StreamNamer
 from cwlogs.context import current
 from cwlogs.diagnostics import warn_rate_limited
-from cwlogs.formatting import Event, JsonFormatter, encode, record_to_event
+from cwlogs.formatting import Event, JsonFormatter, encode, record_to_event, snapshot
 from cwlogs.metrics import emf_event
 from cwlogs.transport import CloudWatchExporter
 
@@ -213,7 +213,7 @@ class CloudWatchHandler(logging.Handler):
     def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
         # The stdlib takes handler.lock around emit(); our emit is thread-safe on its
         # own (a short private lock), so callers never queue behind each other here.
-        rv = self.filter(record)
+        rv = self.filter(record) if self.filters else True
         if rv:
             if isinstance(rv, logging.LogRecord):
                 record = rv
@@ -228,9 +228,11 @@ class CloudWatchHandler(logging.Handler):
                 excluded = self._excluded_cache[name] = is_internal_logger(name)
             if excluded:
                 return
-            ev = record_to_event(
-                record, self.formatter, current(), with_thread=self._include_thread
-            )
+            fmt = self.formatter
+            if fmt is None:  # the default: skip a call layer on the hot path
+                ev = snapshot(record, current(), with_thread=self._include_thread)
+            else:
+                ev = record_to_event(record, fmt, current(), with_thread=self._include_thread)
             self._batcher.put(ev)
         except RecursionError:
             raise

@@ -531,8 +531,9 @@ def _after(node: _Trie) -> str:
 # Every built-in word pattern's match contains one of the literals in _word_gate or
 # matches one of these shapes (see each _Builtin), so text with none of them skips the
 # word pass.
-#: Seven digits close together: phone, card and SSN all need at least seven.
-_GATE_DIGITS: Final = re.compile(r"[0-9](?:[^0-9]{0,3}[0-9]){6}")
+#: Seven digits with nothing but phone/card separators between (" .-()+", at most three
+#: at a time): phone, card and SSN all need that; UUIDs and hashes mostly don't.
+_GATE_DIGITS: Final = re.compile(r"[0-9](?:[ .()+-]{0,3}[0-9]){6}")
 _GATE_IPV4: Final = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
 #: Every IPv6 form has two colons at most one hex group apart.
 _GATE_IPV6: Final = re.compile(r":[0-9A-Fa-f]{0,4}:")
