@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
-import fnmatch
 import importlib.util
 import inspect
 import io
@@ -27,9 +26,8 @@ import sys
 import threading
 import time
 import typing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -48,12 +46,21 @@ from cwlogs.errors import (
 from cwlogs.manage import (
     apply,
     get_retention,
-    list_log_groups,
     list_log_streams,
     remove_retention,
     set_retention,
 )
-from cwlogs.query import SAVED_QUERIES, LogEvent, by_trace_id, filter_events, insights, tail
+from cwlogs.query import (
+    SAVED_QUERIES,
+    LogEvent,
+    by_trace_id,
+    expand_groups,
+    find_log_groups,
+    insights,
+    not_found_error,
+    read_groups,
+    tail,
+)
 from cwlogs.render import (
     FORMATS,
     Column,
@@ -205,57 +212,6 @@ def _is_glob(text: str) -> bool:
     return any(ch in text for ch in _GLOB_CHARS)
 
 
-def _literal_prefix(spec: str) -> str:
-    """The part of a wildcard before its first ``*``, ``?`` or ``[``."""
-    return re.split(r"[*?\[]", spec, maxsplit=1)[0]
-
-
-def _listed_groups(ctx: _Context, spec: str | None) -> Iterator[dict[str, Any]]:
-    """DescribeLogGroups entries for a prefix, or for a wildcard ('/aws/lambda/*')."""
-    if not spec or not _is_glob(spec):
-        return list_log_groups(spec, client=ctx.client)
-    # The service filters by prefix only: list from the literal part, match the rest here.
-    literal = _literal_prefix(spec)
-    return (
-        g
-        for g in list_log_groups(literal or None, client=ctx.client)
-        if fnmatch.fnmatchcase(str(g["logGroupName"]), spec)
-    )
-
-
-def _matching_groups(ctx: _Context, spec: str) -> list[str]:
-    """Group names for one spec: a wildcard, an exact name, or else a prefix."""
-    names = [str(g["logGroupName"]) for g in _listed_groups(ctx, spec)]
-    # An exact name means that group alone, even when it is also a prefix of others.
-    return [spec] if spec in names else names
-
-
-def _suggest_groups(ctx: _Context, name: str) -> list[str]:
-    """Close matches for a group name that does not exist (presentation: the error hint)."""
-    stem = _literal_prefix(name)
-    parent = stem.rsplit("/", 1)[0] + "/" if "/" in stem.strip("/") else None
-    top = "/" + stem.strip("/").split("/", 1)[0] if stem.startswith("/") else None
-    for prefix in dict.fromkeys((parent, top, None)):
-        candidates = [
-            str(g["logGroupName"]) for g in islice(list_log_groups(prefix, client=ctx.client), 2000)
-        ]
-        found = difflib.get_close_matches(stem, candidates, n=3, cutoff=0.6)
-        if found:
-            return found
-    return []
-
-
-def _not_found(ctx: _Context, name: str, what: str = "log group") -> ResourceNotFoundError:
-    message = f"{what} {name!r} not found"
-    try:
-        close = _suggest_groups(ctx, name)
-    except CwlogsError:
-        close = []
-    if close:
-        message += "; did you mean " + ", ".join(close) + "?"
-    return ResourceNotFoundError(message, code="ResourceNotFoundException")
-
-
 def _resolve(
     ctx: _Context, specs: Sequence[str], *, max_groups: int, streams: bool = True
 ) -> list[_Target]:
@@ -268,9 +224,7 @@ def _resolve(
             group_spec, _, prefix = item.partition(":")
             if prefix and not streams:
                 raise UsageError(f"{item!r}: this command cannot narrow to streams")
-            names = _matching_groups(ctx, group_spec)
-            if not names:
-                raise _not_found(ctx, group_spec)
+            names = expand_groups(group_spec, client=ctx.client)
             if not _is_glob(group_spec) and not group_spec.endswith("/") and names != [group_spec]:
                 ctx.note(f"{group_spec!r} is a prefix of {len(names)} log group(s)")
             for name in names:
@@ -298,23 +252,11 @@ def _read(
     pattern: str | None,
     start: str,
     end: str | None,
-) -> Iterator[LogEvent]:
-    """Events of every target between ``start`` and ``end``, interleaved in time order.
-
-    API gap: cwlogs.query has no time-ordered read of several exact groups with stream
-    prefixes and an end (``search`` takes name prefixes and keeps the newest N), so the
-    per-group reads are merged here. FilterLogEvents does not promise time order across
-    a group's streams (moto returns them stream by stream), hence the sort.
-    """
-    found = chain.from_iterable(
-        filter_events(
-            t.group, pattern, stream_prefix=t.stream_prefix, start=start, end=end, client=ctx.client
-        )
-        for t in targets
-    )
-    # A stable sort on time and group keeps a stream's same-millisecond events in stored
-    # order (event ids do not sort: moto's "10" comes before "9").
-    return iter(sorted(found, key=lambda e: (e.timestamp, e.group)))
+    limit: int | None = None,
+) -> list[LogEvent]:
+    """Events of every target between ``start`` and ``end``, interleaved in time order."""
+    sources = [(t.group, t.stream_prefix) for t in targets]
+    return read_groups(sources, pattern, start, end, limit=limit, client=ctx.client)
 
 
 def _line_filter(args: argparse.Namespace) -> Callable[[LogEvent], bool]:
@@ -355,7 +297,7 @@ def _print_events(
 
 def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
     prefix: str | None = args.prefix
-    groups = list(_listed_groups(ctx, prefix))
+    groups = list(find_log_groups(prefix, client=ctx.client))
     if ctx.format == "json":
         for group in groups:
             ctx.print(ndjson(group))
@@ -395,7 +337,7 @@ def _cmd_streams(ctx: _Context, args: argparse.Namespace) -> int:
     try:
         streams = list(list_log_streams(args.group, args.prefix, client=ctx.client))
     except ResourceNotFoundError:
-        raise _not_found(ctx, args.group) from None
+        raise not_found_error(args.group, client=ctx.client) from None
     if ctx.format == "json":
         for stream in streams:
             ctx.print(ndjson(stream))
@@ -438,17 +380,9 @@ def _cmd_tail(ctx: _Context, args: argparse.Namespace) -> int:
         _print_events(ctx, _read(ctx, targets, args.filter, args.since, args.until), groups,
                       wanted=wanted)  # fmt: skip
         return EXIT_OK
-    prefixes = {t.group: t.stream_prefix for t in targets if t.stream_prefix}
-
-    def in_stream(event: LogEvent) -> bool:
-        # API gap: query.tail follows whole groups, so a GROUP:STREAM_PREFIX argument
-        # is narrowed here, on the events it yields, until tail takes stream prefixes.
-        prefix = prefixes.get(event.group)
-        return (prefix is None or event.stream.startswith(prefix)) and wanted(event)
-
     stop = threading.Event()
     events = tail(
-        groups,
+        [(t.group, t.stream_prefix) for t in targets],
         args.filter,
         since=args.since,
         mode=args.mode,
@@ -458,7 +392,7 @@ def _cmd_tail(ctx: _Context, args: argparse.Namespace) -> int:
     )
     try:
         # Flushed per event: whoever reads a pipe from `tail -f` wants lines as they come.
-        _print_events(ctx, events, groups, wanted=in_stream, flush=True)
+        _print_events(ctx, events, groups, wanted=wanted, flush=True)
     finally:
         stop.set()
     return EXIT_OK
@@ -466,9 +400,7 @@ def _cmd_tail(ctx: _Context, args: argparse.Namespace) -> int:
 
 def _cmd_search(ctx: _Context, args: argparse.Namespace) -> int:
     targets = _resolve(ctx, args.group, max_groups=args.max_groups)
-    events: Iterable[LogEvent] = _read(ctx, targets, args.pattern, args.since, args.until)
-    if args.limit:
-        events = islice(events, args.limit)
+    events = _read(ctx, targets, args.pattern, args.since, args.until, args.limit or None)
     count = _print_events(ctx, events, [t.group for t in targets])
     if count == 0 and ctx.format == "pretty":
         ctx.note(f"no events match in {len(targets)} log group(s)")
@@ -549,12 +481,12 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
     progress = Progress(ctx.err)
     started = time.monotonic()
 
-    def wait(seconds: float) -> None:
-        # insights() polls GetQueryResults and sleeps between polls; each sleep redraws
-        # the status line, so no thread is needed for the indicator.
-        progress.update(f"running query on {len(targets)} log group(s)… "
+    def polled(status: str, stats: Mapping[str, float]) -> None:
+        # Called after each GetQueryResults poll, so no thread is needed for the indicator.
+        scanned = stats.get("recordsScanned")
+        records = f", {int(scanned)} records scanned" if scanned is not None else ""
+        progress.update(f"{status.lower()}: query on {len(targets)} log group(s){records}… "
                         f"{time.monotonic() - started:.0f}s")  # fmt: skip
-        time.sleep(seconds)
 
     progress.update("starting query…")
     try:
@@ -566,7 +498,7 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
             limit=args.limit,
             timeout=args.timeout,
             client=ctx.client,
-            sleep=wait,
+            progress=polled,
         )
     finally:
         progress.clear()
@@ -624,7 +556,7 @@ def _cmd_retention(ctx: _Context, args: argparse.Namespace) -> int:
             set_retention(group, args.days, client=ctx.client)
         days = get_retention(group, client=ctx.client)
     except ResourceNotFoundError:
-        raise _not_found(ctx, group) from None
+        raise not_found_error(group, client=ctx.client) from None
     if ctx.format == "json":
         ctx.print(ndjson({"group": group, "retention_days": days}))
     elif ctx.format == "raw":

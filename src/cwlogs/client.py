@@ -11,15 +11,25 @@ profile and endpoint fall back to boto3's own resolution (``AWS_REGION``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import boto3
 from botocore.config import Config
 
+from cwlogs.errors import CwlogsError, RetryPolicy, map_exception, policy_for
+
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-__all__ = ["DEFAULT_REGION", "NO_RETRIES", "make_client"]
+__all__ = ["DEFAULT_REGION", "NO_RETRIES", "call_api", "make_client", "resolve_client"]
+
+_T = TypeVar("_T")
 
 #: Used when neither an argument, the environment nor the profile names a region,
 #: so that a local endpoint works without any AWS configuration.
@@ -64,3 +74,81 @@ def make_client(
     return session.client(
         "logs", region_name=resolved_region, endpoint_url=endpoint_url, config=base
     )
+
+
+# --------------------------------------------------------------------------- shared plumbing
+
+_ENV_KEYS: Final = (
+    "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+)
+_default_lock = threading.Lock()
+_default_client: tuple[tuple[str | None, ...], CloudWatchLogsClient] | None = None
+
+
+def resolve_client(client: CloudWatchLogsClient | None = None) -> CloudWatchLogsClient:
+    """``client`` if given, else one shared :func:`make_client` client.
+
+    The shared client is rebuilt when the endpoint, region or profile variables change,
+    so a test that points ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` elsewhere is honoured.
+
+    >>> resolve_client().meta.service_model.service_name  # doctest: +SKIP
+    'logs'
+    """
+    global _default_client
+    if client is not None:
+        return client
+    key = tuple(os.environ.get(name) for name in _ENV_KEYS)
+    with _default_lock:
+        if _default_client is None or _default_client[0] != key:
+            _default_client = (key, make_client())
+        return _default_client[1]
+
+
+@contextmanager
+def _mapped(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except CwlogsError:
+        raise
+    except Exception as exc:
+        raise map_exception(exc, operation) from exc
+
+
+def _backoff(policy: RetryPolicy, attempt: int, rng: Callable[[], float]) -> float:
+    # Same schedule as cwlogs.transport.backoff_delay; transport imports this module,
+    # so importing it here would be a cycle.
+    if policy.backoff == "none":
+        return 0.0
+    ceiling = float(min(policy.cap, policy.base * 2 ** (attempt - 1)))
+    return ceiling * rng() if policy.backoff == "full_jitter" else ceiling
+
+
+def call_api(
+    operation: str,
+    call: Callable[[], _T],
+    *,
+    retry: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+) -> _T:
+    """Run one AWS call, mapping errors to the taxonomy and retrying by :func:`policy_for`.
+
+    botocore's retries are off in :func:`make_client`, so this is the only retry layer.
+
+    >>> call_api("DescribeLogGroups", lambda: client.describe_log_groups())  # doctest: +SKIP
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with _mapped(operation):
+                return call()
+        except CwlogsError as err:
+            policy = policy_for(err)
+            if not retry or attempt >= policy.max_attempts:
+                raise
+            sleep(_backoff(policy, attempt, rng))

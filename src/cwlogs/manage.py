@@ -15,32 +15,24 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 from urllib.parse import urlsplit
 
 import boto3
 
-from cwlogs.client import make_client
+from cwlogs.client import call_api, resolve_client
 from cwlogs.errors import (
     ConfigurationError,
-    CwlogsError,
     InvalidParameterError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
-    map_exception,
-    policy_for,
 )
 from cwlogs.filterpattern import validate_pattern
 from cwlogs.limits import RETENTION_DAYS
-from cwlogs.transport import backoff_delay
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -82,75 +74,7 @@ __all__ = [
     "validate_retention",
 ]
 
-_T = TypeVar("_T")
-
 # --------------------------------------------------------------------------- plumbing
-
-_ENV_KEYS: Final = (
-    "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-    "AWS_ENDPOINT_URL",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_PROFILE",
-)
-_default_lock = threading.Lock()
-_default_client: tuple[tuple[str | None, ...], CloudWatchLogsClient] | None = None
-
-
-def resolve_client(client: CloudWatchLogsClient | None = None) -> CloudWatchLogsClient:
-    """``client`` if given, else one shared :func:`~cwlogs.client.make_client` client.
-
-    The shared client is rebuilt when the endpoint, region or profile variables change,
-    so a test that points ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` elsewhere is honoured.
-
-    >>> resolve_client().meta.service_model.service_name  # doctest: +SKIP
-    'logs'
-    """
-    global _default_client
-    if client is not None:
-        return client
-    key = tuple(os.environ.get(name) for name in _ENV_KEYS)
-    with _default_lock:
-        if _default_client is None or _default_client[0] != key:
-            _default_client = (key, make_client())
-        return _default_client[1]
-
-
-@contextmanager
-def _mapped(operation: str) -> Iterator[None]:
-    try:
-        yield
-    except CwlogsError:
-        raise
-    except Exception as exc:
-        raise map_exception(exc, operation) from exc
-
-
-def call_api(
-    operation: str,
-    call: Callable[[], _T],
-    *,
-    retry: bool = True,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: Callable[[], float] = random.random,
-) -> _T:
-    """Run one AWS call, mapping errors to the taxonomy and retrying by :func:`policy_for`.
-
-    botocore's retries are off in :func:`make_client`, so this is the only retry layer.
-
-    >>> call_api("DescribeLogGroups", lambda: client.describe_log_groups())  # doctest: +SKIP
-    """
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with _mapped(operation):
-                return call()
-        except CwlogsError as err:
-            policy = policy_for(err)
-            if not retry or attempt >= policy.max_attempts:
-                raise
-            sleep(backoff_delay(policy, attempt, rng))
 
 
 def _is_aws_endpoint(url: str | None) -> bool:

@@ -1,10 +1,12 @@
-"""Read CloudWatch Logs back: typed events, pagination done right, tail, Insights, correlation.
+"""Read CloudWatch Logs back: typed events, pagination done right, merged reads, tail.
 
 Every function takes an optional ``client=`` (default: the shared
 :func:`~cwlogs.client.make_client` client) and time arguments in any form
 :mod:`cwlogs.timeparse` accepts (``"15m"``, ``"1h ago"``, ISO-8601, epoch ms, datetimes).
 Filter patterns are validated locally before they are sent and applied again to what
 comes back, so an endpoint that ignores a pattern (moto, LocalStack) never returns strangers.
+Logs Insights, correlation, statistics and the saved queries live in :mod:`cwlogs.insights`
+and are re-exported here.
 
 >>> for event in filter_events("/shop/api", '{ $.level = "error" }', start="15m"):  # doctest: +SKIP
 ...     print(event.timestamp, event.service, event.message)
@@ -12,6 +14,8 @@ comes back, so an endpoint that ignores a pattern (moto, LocalStack) never retur
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import logging
 import os
 import random
@@ -20,46 +24,69 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, Literal
+from datetime import datetime
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import orjson
 from botocore.config import Config
 
-from cwlogs.client import make_client
+from cwlogs.client import call_api, make_client, resolve_client
 from cwlogs.errors import (
     CwlogsError,
     InvalidParameterError,
-    QueryError,
-    QueryFailedError,
-    QueryTimeoutError,
     RateLimitError,
     ResourceNotFoundError,
     ServerError,
     map_exception,
 )
 from cwlogs.filterpattern import FilterPattern, compile_pattern
-from cwlogs.manage import _is_aws_endpoint, call_api, list_log_groups, resolve_client
+from cwlogs.manage import _is_aws_endpoint, list_log_groups
 from cwlogs.timeparse import TimeLike, from_epoch_ms, parse_duration, to_epoch_ms
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
+    from cwlogs.insights import (
+        SAVED_QUERIES,
+        QueryProgress,
+        QueryResult,
+        SavedQuery,
+        StatsKey,
+        by_request_id,
+        by_trace_id,
+        correlate,
+        error_count_by_tenant,
+        insights,
+        one_trace,
+        recent_errors,
+        responses_5xx,
+        slow_requests,
+        statistics,
+        top_error_messages,
+    )
+
 __all__ = [
     "SAVED_QUERIES",
     "LogEvent",
+    "QueryProgress",
     "QueryResult",
     "RateLimiter",
     "SavedQuery",
+    "StatsKey",
     "by_request_id",
     "by_trace_id",
     "correlate",
     "error_count_by_tenant",
+    "expand_groups",
     "filter_events",
+    "find_log_groups",
     "get_events",
     "insights",
+    "not_found_error",
     "one_trace",
     "parse_fields",
+    "read_groups",
     "read_limiter",
     "recent_errors",
     "responses_5xx",
@@ -67,6 +94,7 @@ __all__ = [
     "set_read_rate",
     "slow_requests",
     "statistics",
+    "suggest_groups",
     "tail",
     "top_error_messages",
 ]
@@ -216,8 +244,12 @@ class LogEvent:
         }
 
 
-def _sort_key(event: LogEvent) -> tuple[datetime, str, str, str]:
-    return (event.timestamp, event.group, event.stream, event.event_id or "")
+def _sort_key(event: LogEvent) -> tuple[datetime, str]:
+    """Merge order for a stable sort: time, then group; ties keep the order they were read in.
+
+    Event ids are not a tie-breaker: they do not sort as text (moto's "10" precedes "9").
+    """
+    return (event.timestamp, event.group)
 
 
 # --------------------------------------------------------------------------- rate limiting
@@ -488,6 +520,72 @@ def _wanted(
     return matcher is None or matcher.matches(event.message)
 
 
+#: A group to read: its name, or ``(name, stream_prefix)`` with ``None`` for every stream.
+Source: TypeAlias = str | tuple[str, str | None]
+
+
+def _sources(sources: str | Iterable[Source]) -> dict[str, str | None]:
+    """Group name -> stream prefix (None: the whole group), first-seen order."""
+    items: Iterable[Source] = [sources] if isinstance(sources, str) else sources
+    out: dict[str, str | None] = {}
+    for item in items:
+        group, prefix = (item, None) if isinstance(item, str) else item
+        prefix = prefix or None
+        if group not in out:
+            out[group] = prefix
+        elif out[group] is not None and prefix is not None and out[group] != prefix:
+            # FilterLogEvents takes one stream prefix per group.
+            raise InvalidParameterError(
+                f"{group}: give at most one stream prefix per group, got "
+                f"{out[group]!r} and {prefix!r}"
+            )
+        elif prefix is None:
+            out[group] = None  # asking for a whole group wins over asking for part of it
+    if not out:
+        raise InvalidParameterError("name at least one log group")
+    return out
+
+
+def read_groups(
+    sources: str | Iterable[Source],
+    pattern: str | None = None,
+    start: TimeLike = "1h",
+    end: TimeLike | None = None,
+    *,
+    limit: int | None = None,
+    client: CloudWatchLogsClient | None = None,
+    rate_limiter: RateLimiter | None = None,
+) -> list[LogEvent]:
+    """Events of several exact groups between ``start`` and ``end``, merged oldest first.
+
+    Each source is a group name or ``(group, stream_prefix)``. FilterLogEvents does not
+    promise time order across a group's streams (moto returns them stream by stream), so
+    the reads are merged with a stable sort on (timestamp, group): events of one group in
+    the same millisecond keep their stored order. ``limit`` keeps the oldest ``limit``.
+
+    >>> read_groups(["/shop/api", ("/shop/worker", "i-0")], "ERROR")  # doctest: +SKIP
+    """
+    wanted = _sources(sources)
+    _compile(pattern)
+    c = resolve_client(client)
+    out: list[LogEvent] = []
+    for group, prefix in wanted.items():
+        out.extend(
+            filter_events(
+                group,
+                pattern,
+                stream_prefix=prefix,
+                start=start,
+                end=end,
+                client=c,
+                rate_limiter=rate_limiter,
+            )
+        )
+    out.sort(key=_sort_key)
+    return out[: max(limit, 0)] if limit is not None else out
+
+
+
 # --------------------------------------------------------------------------- tail
 
 
@@ -545,7 +643,7 @@ def _group_from_identifier(identifier: str, arns: Mapping[str, str]) -> str:
 class _Tail:
     def __init__(
         self,
-        groups: list[str],
+        groups: Mapping[str, str | None],
         pattern: str | None,
         since_ms: int,
         *,
@@ -561,7 +659,8 @@ class _Tail:
         max_backoff: float,
         rng: Callable[[], float],
     ) -> None:
-        self.groups = groups
+        self.groups = list(groups)
+        self.prefixes = dict(groups)
         self.pattern = pattern
         self.matcher = _compile(pattern)
         self.since_ms = since_ms
@@ -624,6 +723,7 @@ class _Tail:
             for event in filter_events(
                 group,
                 self.pattern,
+                stream_prefix=self.prefixes.get(group),
                 start=start,
                 client=self.client,
                 rate_limiter=self.limiter,
@@ -713,6 +813,9 @@ class _Tail:
         )
         if event.timestamp_ms < self.since_ms or not _wanted(event, self.matcher, None, None):
             return None
+        prefix = self.prefixes.get(group)
+        if prefix is not None and not event.stream.startswith(prefix):
+            return None
         if not self.seen.add(event):
             return None
         if group in self.cursor:
@@ -721,7 +824,7 @@ class _Tail:
 
 
 def tail(
-    groups: str | Sequence[str],
+    groups: str | Iterable[Source],
     pattern: str | None = None,
     since: TimeLike = "1m",
     *,
@@ -743,14 +846,13 @@ def tail(
     FilterLogEvents polling (every ``poll_interval`` s, paced by the shared read limiter,
     backing off on throttling instead of exiting). Events are de-duplicated, and polling
     re-reads ``lookback`` seconds so late-ingested events are not missed. Ends when
-    ``stop`` is set, after ``duration``, or when the caller stops iterating.
+    ``stop`` is set, after ``duration``, or when the caller stops iterating. A group given
+    as ``(group, stream_prefix)`` is followed only in streams whose names start with it.
 
     >>> for event in tail(["/shop/prod/api", "/shop/prod/worker"], "ERROR"):  # doctest: +SKIP
     ...     print(event.group, event.message)
     """
-    names = [groups] if isinstance(groups, str) else list(groups)
-    if not names:
-        raise InvalidParameterError("tail needs at least one log group")
+    names = _sources(groups)
     if mode not in ("auto", "live", "poll"):
         raise InvalidParameterError(f"mode must be 'auto', 'live' or 'poll', not {mode!r}")
     deadline = None
@@ -776,479 +878,104 @@ def tail(
         rng=rng,
     ).run()
 
+# --------------------------------------------------------------------------- group discovery
 
-# --------------------------------------------------------------------------- Logs Insights
-
-_TERMINAL: Final = frozenset({"Complete", "Failed", "Cancelled", "Timeout"})
+_GLOB_CHARS: Final = "*?["
 
 
-@dataclass(frozen=True)
-class QueryResult:
-    """What a Logs Insights query returned: rows as dicts, ``@ptr`` kept aside in ``pointers``.
+def _is_glob(text: str) -> bool:
+    return any(ch in text for ch in _GLOB_CHARS)
 
-    >>> result = QueryResult("q-1", "Complete", [{"level": "error", "n": "3"}], [None], {})
-    >>> result.rows[0]["n"]
-    '3'
+
+def _literal_prefix(spec: str) -> str:
+    """The part of a wildcard before its first ``*``, ``?`` or ``[``."""
+    return re.split(r"[*?\[]", spec, maxsplit=1)[0]
+
+
+def find_log_groups(
+    spec: str | None = None, *, client: CloudWatchLogsClient | None = None
+) -> Iterator[dict[str, Any]]:
+    """DescribeLogGroups entries whose names start with ``spec``, or match it as a wildcard.
+
+    The service filters by prefix only, so a wildcard (``/aws/lambda/*-prod``) is listed
+    from its literal part and matched here with :func:`fnmatch.fnmatchcase`.
+
+    >>> [g["logGroupName"] for g in find_log_groups("/aws/lambda/*-prod")]  # doctest: +SKIP
+    ['/aws/lambda/checkout-prod']
     """
-
-    query_id: str
-    status: str
-    rows: list[dict[str, str]]
-    pointers: list[str | None]
-    statistics: dict[str, float]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[dict[str, str]]:
-        return iter(self.rows)
-
-    def events(self, default_group: str = "") -> list[LogEvent]:
-        """Rows that carry ``@timestamp`` and ``@message``, as :class:`LogEvent`."""
-        out: list[LogEvent] = []
-        for row in self.rows:
-            event = _row_event(row, default_group)
-            if event is not None:
-                out.append(event)
-        return out
+    if not spec or not _is_glob(spec):
+        return list_log_groups(spec or None, client=client)
+    literal = _literal_prefix(spec)
+    return (
+        g
+        for g in list_log_groups(literal or None, client=client)
+        if fnmatch.fnmatchcase(str(g["logGroupName"]), spec)
+    )
 
 
-def _insights_time(value: str) -> int | None:
-    # AWS prints "2024-05-01 12:00:00.000" (UTC); moto prints epoch milliseconds.
-    try:
-        return to_epoch_ms(value.strip())
-    except CwlogsError:
-        return None
+def suggest_groups(
+    name: str, *, n: int = 3, client: CloudWatchLogsClient | None = None
+) -> list[str]:
+    """Existing group names close to ``name`` (a typo, a missing segment), best first.
 
+    Looks among the siblings first, then under the top-level segment, then everywhere
+    (at most 2,000 names each).
 
-def _row_event(row: Mapping[str, str], default_group: str) -> LogEvent | None:
-    ts = _insights_time(row.get("@timestamp", ""))
-    message = row.get("@message")
-    if ts is None or message is None:
-        return None
-    group = row.get("@log") or default_group
-    # @log reads "123456789012:/my/group" on AWS and "/my/group" on moto.
-    account, sep, rest = group.partition(":")
-    if sep and account.isdigit():
-        group = rest
-    return LogEvent.from_message(message, ts, group, row.get("@logStream", ""))
-
-
-def insights(
-    groups: str | Sequence[str],
-    query: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
-    limit: int | None = None,
-    timeout: float = 60.0,
-    *,
-    poll_interval: float = 0.2,
-    max_poll_interval: float = 2.0,
-    client: CloudWatchLogsClient | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> QueryResult:
-    """Run a Logs Insights query and wait for it: StartQuery, then GetQueryResults with back-off.
-
-    A malformed query raises :class:`~cwlogs.errors.MalformedQueryError` with the service's
-    message; a ``Failed`` query :class:`~cwlogs.errors.QueryFailedError`. After ``timeout``
-    seconds (or on KeyboardInterrupt) the query is stopped and
-    :class:`~cwlogs.errors.QueryTimeoutError` raised. Not every endpoint evaluates every
-    command (moto ignores ``filter`` and ``stats``): results are returned as served.
-
-    >>> result = insights("/shop/prod/api", "stats count(*) by level", start="1h")  # doctest: +SKIP
-    >>> result.rows  # doctest: +SKIP
-    [{'level': 'error', 'count(*)': '12'}, {'level': 'info', 'count(*)': '480'}]
+    >>> suggest_groups("/shop/prod/apii")  # doctest: +SKIP
+    ['/shop/prod/api']
     """
-    names = [groups] if isinstance(groups, str) else list(groups)
-    if not names:
-        raise InvalidParameterError("insights needs at least one log group")
+    stem = _literal_prefix(name)
+    parent = stem.rsplit("/", 1)[0] + "/" if "/" in stem.strip("/") else None
+    top = "/" + stem.strip("/").split("/", 1)[0] if stem.startswith("/") else None
     c = resolve_client(client)
-    start_s = to_epoch_ms(start) // 1000
-    end_s = -(-to_epoch_ms(end if end is not None else "now") // 1000)
-    kwargs: dict[str, Any] = {
-        "logGroupNames": names,
-        "startTime": start_s,
-        "endTime": end_s,
-        "queryString": query,
-    }
-    if limit is not None:
-        kwargs["limit"] = limit
-    started = call_api("StartQuery", lambda: c.start_query(**kwargs), retry=False)
-    query_id = started["queryId"]
-    deadline = time.monotonic() + timeout
-    interval = poll_interval
-    try:
-        while True:
-            response = call_api("GetQueryResults", lambda: c.get_query_results(queryId=query_id))
-            status = str(response.get("status", "Unknown"))
-            if status in _TERMINAL:
-                return _finish(query_id, status, response)
-            if time.monotonic() >= deadline:
-                _stop_query(c, query_id)
-                raise QueryTimeoutError(
-                    f"query {query_id} still {status} after {timeout:g} s; stopped it",
-                    operation="GetQueryResults",
-                )
-            sleep(min(interval, max(0.0, deadline - time.monotonic())))
-            interval = min(max_poll_interval, interval * 2)
-    except KeyboardInterrupt:
-        _stop_query(c, query_id)
-        raise
-
-
-def _stop_query(client: CloudWatchLogsClient, query_id: str) -> None:
-    try:
-        call_api("StopQuery", lambda: client.stop_query(queryId=query_id), retry=False)
-    except CwlogsError as err:
-        # The query ends on its own within the service's limit; failing to stop it early
-        # must not hide why we stopped (moto, for one, does not implement StopQuery).
-        _log.warning("could not stop Logs Insights query %s: %s", query_id, err)
-
-
-def _finish(query_id: str, status: str, response: Mapping[str, Any]) -> QueryResult:
-    if status == "Failed":
-        raise QueryFailedError(f"query {query_id} failed", code="Failed", operation="StartQuery")
-    if status == "Timeout":
-        raise QueryTimeoutError(
-            f"query {query_id} timed out in the service", code="Timeout", operation="StartQuery"
-        )
-    if status == "Cancelled":
-        raise QueryError(f"query {query_id} was cancelled", code="Cancelled", operation="StopQuery")
-    rows: list[dict[str, str]] = []
-    pointers: list[str | None] = []
-    for raw in response.get("results", []):
-        row = {str(cell.get("field", "")): str(cell.get("value", "")) for cell in raw}
-        pointers.append(row.pop("@ptr", None))
-        rows.append(row)
-    stats = {str(k): float(v) for k, v in (response.get("statistics") or {}).items()}
-    return QueryResult(query_id, status, rows, pointers, stats)
-
-
-# --------------------------------------------------------------------------- correlation
-
-_FIELD_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
-_MAX_INSIGHTS_ROWS: Final = 10_000
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _check_correlation(field_name: str, value: str) -> None:
-    if not _FIELD_RE.match(field_name):
-        raise InvalidParameterError(f"not a JSON field name: {field_name!r}")
-    if not value or any(ch in value for ch in '*"\\\n'):
-        # A wildcard would match other ids in the JSON pattern; quotes cannot be escaped
-        # the same way in both query languages.
-        raise InvalidParameterError(f"not an id to correlate on: {value!r}")
-
-
-def _verified(event: LogEvent, field_name: str, value: str) -> bool:
-    found = event.get(field_name)
-    return found is not None and str(found) == value
-
-
-def correlate(
-    groups: str | Sequence[str],
-    field_name: str,
-    value: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
-    *,
-    use_insights: bool | Literal["auto"] = "auto",
-    timeout: float = 30.0,
-    client: CloudWatchLogsClient | None = None,
-) -> list[LogEvent]:
-    """Every event in ``groups`` whose JSON ``field_name`` equals ``value``, sorted by time.
-
-    Tries Logs Insights first (``use_insights``); if the endpoint cannot run it, or returns
-    rows that fail the client-side check (it ignored the ``filter``), it falls back to
-    FilterLogEvents with ``{ $.field = "value" }`` in each group. Every returned event is
-    checked client-side, so no endpoint can return strangers.
-
-    >>> correlate(["/shop/api", "/shop/payments"], "order_id", "o-42")  # doctest: +SKIP
-    """
-    names = [groups] if isinstance(groups, str) else list(groups)
-    _check_correlation(field_name, value)
-    c = resolve_client(client)
-    if use_insights is not False:
-        found = _correlate_insights(names, field_name, value, start, end, timeout, c)
-        if found is not None:
+    for prefix in dict.fromkeys((parent, top, None)):
+        candidates = [
+            str(g["logGroupName"]) for g in islice(list_log_groups(prefix, client=c), 2000)
+        ]
+        found = difflib.get_close_matches(stem, candidates, n=n, cutoff=0.6)
+        if found:
             return found
-    pattern = f"{{ $.{field_name} = {_quote(value)} }}"
-    out: list[LogEvent] = []
-    for group in names:
-        out.extend(
-            e
-            for e in filter_events(group, pattern, start=start, end=end, client=c)
-            if _verified(e, field_name, value)
-        )
-    out.sort(key=_sort_key)
-    return out
+    return []
 
 
-def _correlate_insights(
-    names: list[str],
-    field_name: str,
-    value: str,
-    start: TimeLike,
-    end: TimeLike | None,
-    timeout: float,
-    client: CloudWatchLogsClient,
-) -> list[LogEvent] | None:
-    query = (
-        "fields @timestamp, @message, @logStream, @log"
-        f" | filter {field_name} = {_quote(value)}"
-        f" | sort @timestamp asc | limit {_MAX_INSIGHTS_ROWS}"
-    )
+def not_found_error(
+    name: str, *, what: str = "log group", client: CloudWatchLogsClient | None = None
+) -> ResourceNotFoundError:
+    """A :class:`~cwlogs.errors.ResourceNotFoundError` for ``name`` naming close matches.
+
+    >>> raise not_found_error("/shop/prod/apii")  # doctest: +SKIP
+    ResourceNotFoundError: log group '/shop/prod/apii' not found; did you mean /shop/prod/api?
+    """
+    message = f"{what} {name!r} not found"
     try:
-        result = insights(names, query, start, end, timeout=timeout, client=client)
-    except CwlogsError as err:
-        _log.debug("correlate: Insights unavailable (%s); using FilterLogEvents", err)
-        return None
-    events = result.events(names[0] if len(names) == 1 else "")
-    if len(events) != len(result.rows) or len(result.rows) >= _MAX_INSIGHTS_ROWS:
-        return None
-    if not all(_verified(e, field_name, value) and e.group for e in events):
-        _log.debug("correlate: the endpoint did not evaluate the filter; using FilterLogEvents")
-        return None
-    events.sort(key=_sort_key)
-    return events
+        close = suggest_groups(name, client=client)
+    except CwlogsError:
+        close = []
+    if close:
+        message += "; did you mean " + ", ".join(close) + "?"
+    return ResourceNotFoundError(message, code="ResourceNotFoundException")
 
 
-def by_trace_id(
-    groups: str | Sequence[str],
-    trace_id: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
-    *,
-    field_name: str = "trace_id",
-    use_insights: bool | Literal["auto"] = "auto",
-    client: CloudWatchLogsClient | None = None,
-) -> list[LogEvent]:
-    """One trace across services: events from every group with ``trace_id``, merged by time.
+def expand_groups(
+    specs: str | Iterable[str], *, client: CloudWatchLogsClient | None = None
+) -> list[str]:
+    """Distinct group names for exact names, name prefixes and wildcards, in the order given.
 
-    >>> for e in by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35"):  # doctest: +SKIP
-    ...     print(e.timestamp, e.group, e.service, e.level, e.message)
+    An exact name means that group alone, even when it is also a prefix of others. A spec
+    that matches nothing raises :class:`~cwlogs.errors.ResourceNotFoundError` naming the
+    closest existing groups (:func:`suggest_groups`).
+
+    >>> expand_groups(["/shop/prod/", "/aws/lambda/*-prod"])  # doctest: +SKIP
+    ['/shop/prod/api', '/shop/prod/worker', '/aws/lambda/checkout-prod']
     """
-    return correlate(
-        groups, field_name, trace_id, start, end, use_insights=use_insights, client=client
-    )
-
-
-def by_request_id(
-    groups: str | Sequence[str],
-    request_id: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
-    *,
-    field_name: str = "request_id",
-    use_insights: bool | Literal["auto"] = "auto",
-    client: CloudWatchLogsClient | None = None,
-) -> list[LogEvent]:
-    """One request across services, like :func:`by_trace_id` but on ``request_id``.
-
-    >>> by_request_id("/shop/api", "r-123", start="1d")  # doctest: +SKIP
-    """
-    return correlate(
-        groups, field_name, request_id, start, end, use_insights=use_insights, client=client
-    )
-
-
-# --------------------------------------------------------------------------- saved queries
-
-
-@dataclass(frozen=True)
-class SavedQuery:
-    """A named Logs Insights query plus, where one exists, the equivalent filter pattern.
-
-    The pattern lets the same question be asked of FilterLogEvents (and checked locally)
-    where Insights is unavailable.
-
-    >>> q = slow_requests(500)
-    >>> q.pattern
-    '{ $.duration_ms > 500 }'
-    """
-
-    name: str
-    query: str
-    pattern: str | None
-    description: str
-
-
-def recent_errors(limit: int = 100) -> SavedQuery:
-    """The latest error events."""
-    return SavedQuery(
-        "recent_errors",
-        "fields @timestamp, @log, @logStream, service, message, trace_id"
-        ' | filter level = "error" or level = "critical"'
-        f" | sort @timestamp desc | limit {int(limit)}",
-        '{ $.level = "error" || $.level = "critical" }',
-        "the latest error and critical events",
-    )
-
-
-def one_trace(trace_id: str, field_name: str = "trace_id") -> SavedQuery:
-    """Every event of one trace, oldest first."""
-    _check_correlation(field_name, trace_id)
-    return SavedQuery(
-        "one_trace",
-        "fields @timestamp, @log, service, level, message"
-        f" | filter {field_name} = {_quote(trace_id)} | sort @timestamp asc",
-        f"{{ $.{field_name} = {_quote(trace_id)} }}",
-        f"all events with {field_name} {trace_id}",
-    )
-
-
-def slow_requests(threshold_ms: float = 1000, limit: int = 100) -> SavedQuery:
-    """Requests whose ``duration_ms`` is over ``threshold_ms``, slowest first."""
-    threshold = f"{threshold_ms:g}"
-    return SavedQuery(
-        "slow_requests",
-        "fields @timestamp, service, path, status, duration_ms, trace_id"
-        f" | filter duration_ms > {threshold} | sort duration_ms desc | limit {int(limit)}",
-        f"{{ $.duration_ms > {threshold} }}",
-        f"requests slower than {threshold} ms",
-    )
-
-
-def error_count_by_tenant() -> SavedQuery:
-    """Error counts per ``tenant_id``, most first."""
-    return SavedQuery(
-        "error_count_by_tenant",
-        'filter level = "error" | stats count(*) as errors by tenant_id | sort errors desc',
-        '{ $.level = "error" && $.tenant_id = * }',
-        "errors per tenant",
-    )
-
-
-def responses_5xx(limit: int = 100) -> SavedQuery:
-    """Requests answered with a 5xx status."""
-    return SavedQuery(
-        "responses_5xx",
-        "fields @timestamp, service, method, path, status, trace_id"
-        f" | filter status >= 500 | sort @timestamp desc | limit {int(limit)}",
-        "{ $.status >= 500 }",
-        "responses with status 500-599",
-    )
-
-
-def top_error_messages(limit: int = 10) -> SavedQuery:
-    """The most frequent error messages."""
-    return SavedQuery(
-        "top_error_messages",
-        'filter level = "error" | stats count(*) as occurrences by message'
-        f" | sort occurrences desc | limit {int(limit)}",
-        '{ $.level = "error" }',
-        "the most frequent error messages",
-    )
-
-
-#: The saved queries by name, for menus and tools.
-SAVED_QUERIES: Final[Mapping[str, Callable[..., SavedQuery]]] = {
-    "recent_errors": recent_errors,
-    "one_trace": one_trace,
-    "slow_requests": slow_requests,
-    "error_count_by_tenant": error_count_by_tenant,
-    "responses_5xx": responses_5xx,
-    "top_error_messages": top_error_messages,
-}
-
-
-# --------------------------------------------------------------------------- statistics
-
-StatsKey = Literal["level", "minute", "hour", "stream"]
-_STATS_BY: Final[Mapping[str, str]] = {
-    "level": "level",
-    "minute": "bin(1m)",
-    "hour": "bin(1h)",
-    "stream": "@logStream",
-}
-
-
-def _bucket(ms: int, width_s: int) -> str:
-    floored = ms // (width_s * 1000) * width_s
-    return datetime.fromtimestamp(floored, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _stats_key(event: LogEvent, by: str) -> str:
-    if by == "level":
-        return event.level or "unknown"
-    if by == "minute":
-        return _bucket(event.timestamp_ms, 60)
-    if by == "hour":
-        return _bucket(event.timestamp_ms, 3600)
-    return event.stream
-
-
-def statistics(
-    group: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
-    by: StatsKey = "level",
-    *,
-    use_insights: bool | Literal["auto"] = "auto",
-    timeout: float = 30.0,
-    client: CloudWatchLogsClient | None = None,
-) -> dict[str, int]:
-    """Event counts grouped by ``level``, ``minute``, ``hour`` (UTC bucket starts) or ``stream``.
-
-    Uses Insights ``stats count(*) by ...`` where the endpoint evaluates it; when the
-    results lack the stats columns (moto ignores ``stats``) the counts are computed from
-    FilterLogEvents instead. Keys are sorted.
-
-    >>> statistics("/shop/prod/api", start="1h", by="level")  # doctest: +SKIP
-    {'error': 12, 'info': 480, 'warning': 7}
-    """
-    if by not in _STATS_BY:
-        raise InvalidParameterError(f"by must be one of {sorted(_STATS_BY)}, not {by!r}")
     c = resolve_client(client)
-    if use_insights is not False:
-        counted = _statistics_insights(group, start, end, by, timeout, c)
-        if counted is not None:
-            return counted
-    counts: dict[str, int] = {}
-    for event in filter_events(group, start=start, end=end, client=c):
-        key = _stats_key(event, by)
-        counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def _statistics_insights(
-    group: str,
-    start: TimeLike,
-    end: TimeLike | None,
-    by: str,
-    timeout: float,
-    client: CloudWatchLogsClient,
-) -> dict[str, int] | None:
-    column = _STATS_BY[by]
-    query = f"stats count(*) as events by {column}"
-    try:
-        result = insights(group, query, start, end, timeout=timeout, client=client)
-    except CwlogsError as err:
-        _log.debug("statistics: Insights unavailable (%s); counting client-side", err)
-        return None
-    # An endpoint that ignored `stats` returns raw rows, or nothing: neither has the columns.
-    if not result.rows or not all("events" in row for row in result.rows):
-        return None
-    counts: dict[str, int] = {}
-    for row in result.rows:
-        raw_key = row.get(column)
-        if by == "level":
-            key = _normalise_level(raw_key) or "unknown"
-        elif by in ("minute", "hour"):
-            ms = _insights_time(raw_key or "")
-            if ms is None:
-                return None
-            key = _bucket(ms, 60 if by == "minute" else 3600)
-        else:
-            key = raw_key or ""
-        try:
-            counts[key] = counts.get(key, 0) + int(float(row["events"]))
-        except ValueError:
-            return None
-    return dict(sorted(counts.items()))
+    out: dict[str, None] = {}
+    for spec in [specs] if isinstance(specs, str) else specs:
+        names = [str(g["logGroupName"]) for g in find_log_groups(spec, client=c)]
+        if not names:
+            raise not_found_error(spec, client=c)
+        out.update(dict.fromkeys([spec] if spec in names else names))
+    return list(out)
 
 
 # --------------------------------------------------------------------------- search
@@ -1290,3 +1017,38 @@ def search(
         out.extend(filter_events(name, pattern, start=start, end=end, client=c))
     out.sort(key=_sort_key)
     return out[-limit:] if limit and len(out) > limit else out
+
+
+# --------------------------------------------------------------------------- re-exports
+
+# Logs Insights, correlation, statistics and the saved queries moved to cwlogs.insights,
+# which imports this module; they are re-exported lazily (PEP 562) so that importing
+# either module first works.
+_INSIGHTS_NAMES: Final = frozenset(
+    {
+        "SAVED_QUERIES",
+        "QueryProgress",
+    "QueryResult",
+        "SavedQuery",
+        "StatsKey",
+        "by_request_id",
+        "by_trace_id",
+        "correlate",
+        "error_count_by_tenant",
+        "insights",
+        "one_trace",
+        "recent_errors",
+        "responses_5xx",
+        "slow_requests",
+        "statistics",
+        "top_error_messages",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INSIGHTS_NAMES:
+        from cwlogs import insights as _insights
+
+        return getattr(_insights, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

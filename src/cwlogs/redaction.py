@@ -68,6 +68,8 @@ DEFAULT_SENSITIVE_KEYS: Final[frozenset[str]] = frozenset(
     }
 )  # fmt: skip
 
+_ATOMS: Final = frozenset({int, float, bool, type(None)})
+_VERDICT_CACHE_SIZE: Final = 4096
 _KEY_STRIP: Final = str.maketrans("", "", "-_. ")
 _MAX_DEPTH: Final = 64
 _CLEAN_CACHE_LENGTH: Final = 128  # characters; longer strings rarely repeat exactly
@@ -609,6 +611,8 @@ class Redactor:
         ) | frozenset(self._suffix_keys)
         # Event keys repeat endlessly; remembering each verdict keeps dict walks cheap.
         self._key_verdict = functools.lru_cache(maxsize=4096)(self._judge_key)
+        # The same few keys come in every event: a plain dict lookup beats the lru_cache.
+        self._verdicts: dict[Any, bool] = {}
 
         chosen = _select(disable, extra_patterns)
         styles = dict(styles or {})
@@ -778,8 +782,12 @@ class Redactor:
             return text
         out = text
         for scan in self._first:
-            if scan.needles and not any(needle in out for needle in scan.needles):
-                continue
+            if scan.needles:
+                for needle in scan.needles:  # a plain loop: no generator on the hot path
+                    if needle in out:
+                        break
+                else:
+                    continue
             if scan is self._assignment_pass and not self._has_sensitive_assignment(out):
                 continue
             out = _run(scan, out, tally)
@@ -816,13 +824,24 @@ class Redactor:
         skip: Container[str] = (),
     ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
+        verdicts = self._verdicts
         for key, value in event.items():
             if key in skip:
                 out[key] = value
-            elif isinstance(key, str) and self._key_verdict(key):
+                continue
+            sensitive = verdicts.get(key)
+            if sensitive is None:
+                sensitive = isinstance(key, str) and self._key_verdict(key)
+                if len(verdicts) < _VERDICT_CACHE_SIZE:
+                    verdicts[key] = sensitive
+            if sensitive:
                 out[key] = REDACTED
                 label = "key:" + key.lower().replace("-", "_")
                 tally[label] = tally.get(label, 0) + 1
+            elif type(value) is str:
+                out[key] = self._text(value, tally)
+            elif type(value) in _ATOMS:
+                out[key] = value
             else:
                 out[key] = self._value(value, tally, depth + 1)
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import orjson
 import pytest
 
+from cwlogs.cli import main
 from cwlogs.client import make_client
 from cwlogs.testing import Fault, StrictProxy, free_port
 
@@ -436,6 +438,43 @@ class TestQuery:
         proxy.inject("StartQuery", Fault.error("MalformedQueryException", 400, "bad token |"))
         done = cli.run("query", "fields | |", "-g", shop.api)
         assert (done.returncode, "bad token |" in done.stderr) == (2, True)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def in_process(
+    endpoint: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., tuple[int, str, str]]]:
+    """Run ``main()`` in this process with a terminal-like stderr; the logger is restored."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CWLOGS_CONFIG", raising=False)
+    logger = logging.getLogger("cwlogs")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), _Terminal()
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+        code = main(["--endpoint-url", endpoint.url, *args])
+        return code, out.getvalue(), err.getvalue()
+
+    yield run
+    logger.handlers[:] = saved[0]
+    logger.setLevel(saved[1])
+    logger.propagate = saved[2]
+
+
+class TestQueryProgress:
+    def test_terminal_shows_each_polled_status(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """On a terminal, `query` redraws its status line from every GetQueryResults poll."""
+        code, _, err = in_process("query", TestQuery.QUERY, "-g", shop.worker, "--format", "json")
+        assert (0, True) == (code, "complete: query on 1 log group(s)" in err)
 
 
 class TestTrace:

@@ -20,15 +20,15 @@ import pytest
 
 from cwlogs.client import make_client
 from cwlogs.context import bind
+from cwlogs.errors import ResourceNotFoundError
+from cwlogs.insights import by_request_id, by_trace_id, insights, statistics
 from cwlogs.query import (
-    by_request_id,
-    by_trace_id,
+    expand_groups,
     filter_events,
     get_events,
-    insights,
+    read_groups,
     read_limiter,
     search,
-    statistics,
     tail,
 )
 from cwlogs.testing import Fault, StrictProxy
@@ -228,6 +228,20 @@ class TestInsights:
             any("@ptr" in row for row in result.rows),
         )
 
+    def test_progress_reports_every_poll_until_complete(self, logs: Any, group: str) -> None:
+        """The progress callback sees each polled status; the last one is Complete."""
+        put(logs, group, "a", ["first"])
+        statuses: list[str] = []
+        insights(
+            group,
+            "fields @message",
+            "5m",
+            client=logs,
+            poll_interval=0.01,
+            progress=lambda status, _stats: statuses.append(status),
+        )
+        assert "Complete" == statuses[-1]
+
 
 class TestStatistics:
     def test_counts_by_level_are_computed_client_side(self, logs: Any, group: str) -> None:
@@ -275,6 +289,51 @@ class TestSearch:
         assert expected == [e.message for e in found]
 
 
+class TestReadGroups:
+    def test_interleaves_groups_in_time_order(self, logs: Any, group: str) -> None:
+        """Two groups written at alternating times come back as one timeline."""
+        other = f"{group}-other"
+        t0 = now_ms() - 60_000
+        for i in range(3):
+            put(logs, group, "a", [f"a{i}"], t0 + 10 * i)
+            put(logs, other, "b", [f"b{i}"], t0 + 10 * i + 5)
+        found = [e.message for e in read_groups([group, other], start="5m", client=logs)]
+        assert ["a0", "b0", "a1", "b1", "a2", "b2"] == found
+
+    def test_stream_prefix_and_end_narrow_one_group(self, logs: Any, group: str) -> None:
+        """Only the prefixed streams, and nothing after the end, are read from that group."""
+        t0 = now_ms() - 60_000
+        put(logs, group, "web-1", ["web early", "web late"], t0)
+        put(logs, group, "db-1", ["db early"], t0)
+        found = read_groups([(group, "web-")], start=t0, end=t0, client=logs)
+        assert ["web early"] == [e.message for e in found]
+
+    def test_same_millisecond_events_keep_stored_order(self, logs: Any, group: str) -> None:
+        """Eleven events in one millisecond come back in the order they were stored."""
+        t0 = now_ms() - 60_000
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="a")
+        batch = [{"timestamp": t0, "message": f"m{i}"} for i in range(11)]
+        logs.put_log_events(logGroupName=group, logStreamName="a", logEvents=batch)
+        found = [e.message for e in read_groups(group, start="5m", client=logs)]
+        assert [f"m{i}" for i in range(11)] == found
+
+
+class TestExpandGroups:
+    def test_wildcard_and_prefix_expand_to_existing_groups(self, logs: Any, group: str) -> None:
+        """A wildcard and a prefix select the groups that exist, each once."""
+        for suffix in ("api-prod", "api-dev", "worker-prod"):
+            put(logs, f"{group}/{suffix}", "a", ["x"])
+        found = expand_groups([f"{group}/*-prod", f"{group}/api"], client=logs)
+        assert [f"{group}/api-prod", f"{group}/worker-prod", f"{group}/api-dev"] == found
+
+    def test_unknown_group_suggests_the_close_one(self, logs: Any, group: str) -> None:
+        """A typo raises not-found naming the group that was meant."""
+        put(logs, f"{group}/payments", "a", ["x"])
+        with pytest.raises(ResourceNotFoundError, match="did you mean"):
+            expand_groups(f"{group}/paymnets", client=logs)
+
+
 class TestTail:
     def test_follows_new_events_after_live_tail_ends(
         self, logs: Any, group: str, proxy: StrictProxy
@@ -318,6 +377,17 @@ class TestTail:
         first = next(follow)
         follow.close()
         assert 2 == first.get("n")
+
+    def test_stream_prefix_narrows_a_followed_group(self, logs: Any, group: str) -> None:
+        """A (group, prefix) source follows only the streams with that prefix."""
+        put(logs, group, "db-1", ["db"])
+        put(logs, group, "web-1", ["web"])
+        follow = tail(
+            [(group, "web-")], since="5m", mode="poll", poll_interval=0.01, duration=20, client=logs
+        )
+        first = next(follow)
+        follow.close()
+        assert ("web-1", "web") == (first.stream, first.message)
 
 
 class TestTools:

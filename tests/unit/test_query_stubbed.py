@@ -16,7 +16,10 @@ import orjson
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cwlogs.client import make_client
+import cwlogs.insights
+import cwlogs.manage
+import cwlogs.query
+from cwlogs.client import call_api, make_client, resolve_client
 from cwlogs.errors import (
     InvalidParameterError,
     MalformedQueryError,
@@ -26,17 +29,17 @@ from cwlogs.errors import (
     ThrottlingError,
 )
 from cwlogs.filterpattern import FilterPatternError, compile_pattern
-from cwlogs.manage import call_api
+from cwlogs.insights import SAVED_QUERIES, by_trace_id, insights, statistics
 from cwlogs.query import (
-    SAVED_QUERIES,
     LogEvent,
     RateLimiter,
-    by_trace_id,
+    expand_groups,
     filter_events,
+    find_log_groups,
     get_events,
-    insights,
+    read_groups,
     read_limiter,
-    statistics,
+    suggest_groups,
     tail,
 )
 
@@ -598,3 +601,158 @@ class TestSavedQueries:
         assert saved.pattern is not None
         pattern = compile_pattern(saved.pattern)
         assert (True, False) == (pattern.matches(hit), pattern.matches(miss))
+
+
+def groups_page(*names: str) -> dict[str, Any]:
+    return {"logGroups": [{"logGroupName": n} for n in names]}
+
+
+class TestReadGroups:
+    def test_merges_groups_by_time(self, client: Any, stub: Stubber) -> None:
+        """Events of several groups come back as one oldest-first sequence."""
+        stub.add_response("filter_log_events", {"events": [ev(1), ev(3)]})
+        stub.add_response("filter_log_events", {"events": [ev(2)]})
+        found = read_groups(["/a", "/b"], start=T0, client=client)
+        assert [("/a", 1), ("/b", 2), ("/a", 3)] == [(e.group, e.get("n")) for e in found]
+
+    def test_same_millisecond_events_keep_stored_order(self, client: Any, stub: Stubber) -> None:
+        """Ties on timestamp keep the stored order, even where event ids sort differently."""
+        same = [{**ev(0, f"m{i}"), "eventId": str(i)} for i in (9, 10, 11)]
+        stub.add_response("filter_log_events", {"events": same})
+        found = read_groups("/a", start=T0, client=client)
+        assert ["m9", "m10", "m11"] == [e.message for e in found]
+
+    def test_ties_across_groups_order_by_group(self, client: Any, stub: Stubber) -> None:
+        """Same-millisecond events of different groups are ordered by group name."""
+        stub.add_response("filter_log_events", {"events": [ev(0, "from b")]})
+        stub.add_response("filter_log_events", {"events": [ev(0, "from a")]})
+        found = read_groups(["/b", "/a"], start=T0, client=client)
+        assert ["from a", "from b"] == [e.message for e in found]
+
+    def test_sends_each_groups_stream_prefix_and_the_end(self, client: Any, stub: Stubber) -> None:
+        """A (group, prefix) source narrows that group only; the end time reaches the service."""
+        expected = {"startTime": T0, "endTime": T0 + 10}
+        stub.add_response(
+            "filter_log_events",
+            {"events": []},
+            {"logGroupName": "/a", "logStreamNamePrefix": "web-", **expected},
+        )
+        stub.add_response("filter_log_events", {"events": []}, {"logGroupName": "/b", **expected})
+        assert [] == read_groups([("/a", "web-"), "/b"], start=T0, end=T0 + 10, client=client)
+
+    def test_limit_keeps_the_oldest(self, client: Any, stub: Stubber) -> None:
+        """``limit`` cuts the merged sequence after its oldest events."""
+        stub.add_response("filter_log_events", {"events": [ev(1), ev(2), ev(3)]})
+        found = read_groups("/a", start=T0, limit=2, client=client)
+        assert [1, 2] == [e.get("n") for e in found]
+
+    def test_two_prefixes_for_one_group_are_refused(self, client: Any) -> None:
+        """FilterLogEvents takes one stream prefix per group, so two is a caller error."""
+        with pytest.raises(InvalidParameterError):
+            read_groups([("/a", "x"), ("/a", "y")], client=client)
+
+    def test_a_whole_group_wins_over_a_prefix(self, client: Any, stub: Stubber) -> None:
+        """Asking for a group and for part of it reads the whole group once."""
+        stub.add_response(
+            "filter_log_events", {"events": []}, {"logGroupName": "/a", "startTime": T0}
+        )
+        assert [] == read_groups([("/a", "x"), "/a"], start=T0, client=client)
+
+
+class TestTailStreamPrefixes:
+    def test_polling_sends_the_groups_stream_prefix(self, client: Any, stub: Stubber) -> None:
+        """A (group, prefix) source polls FilterLogEvents with that prefix."""
+        stub.add_response(
+            "filter_log_events",
+            {"events": [ev(1, stream="web-1")]},
+            {"logGroupName": "/g", "logStreamNamePrefix": "web-", "startTime": ANY},
+        )
+        follow = tail([("/g", "web-")], since=T0, mode="poll", client=client)
+        assert "web-1" == next(follow).stream
+        follow.close()
+
+    def test_events_of_other_streams_are_dropped(self, client: Any, stub: Stubber) -> None:
+        """An endpoint that ignores the prefix cannot leak other streams into the tail."""
+        page = {"events": [ev(1, stream="db-1"), ev(2, stream="web-1")]}
+        stub.add_response("filter_log_events", page)
+        follow = tail([("/g", "web-")], since=T0, mode="poll", client=client)
+        assert 2 == next(follow).get("n")
+        follow.close()
+
+
+class TestInsightsProgress:
+    def test_progress_is_called_after_each_poll(self, client: Any, stub: Stubber) -> None:
+        """Every GetQueryResults poll reports its status and statistics."""
+        stub.add_response("start_query", {"queryId": "q1"})
+        running = {"recordsMatched": 1.0, "recordsScanned": 5.0, "bytesScanned": 50.0}
+        stub.add_response(
+            "get_query_results", {"status": "Running", "results": [], "statistics": running}
+        )
+        stub.add_response("get_query_results", {"status": "Complete", "results": []})
+        seen: list[tuple[str, float | None]] = []
+        insights(
+            "/g",
+            "fields @message",
+            T0,
+            T0 + 1,
+            client=client,
+            sleep=lambda _: None,
+            progress=lambda status, stats: seen.append((status, stats.get("recordsScanned"))),
+        )
+        assert [("Running", 5.0), ("Complete", None)] == seen
+
+
+class TestGroupDiscovery:
+    def test_an_exact_name_means_that_group_alone(self, client: Any, stub: Stubber) -> None:
+        """A name that exists is not widened to the groups it is a prefix of."""
+        stub.add_response("describe_log_groups", groups_page("/shop/api", "/shop/api-v2"))
+        assert ["/shop/api"] == expand_groups("/shop/api", client=client)
+
+    def test_a_prefix_expands_to_every_group_under_it(self, client: Any, stub: Stubber) -> None:
+        """A spec that is not a group name selects the groups that start with it."""
+        stub.add_response("describe_log_groups", groups_page("/shop/api", "/shop/worker"))
+        assert ["/shop/api", "/shop/worker"] == expand_groups("/shop/", client=client)
+
+    def test_a_wildcard_lists_from_its_literal_part(self, client: Any, stub: Stubber) -> None:
+        """The service filters by prefix; the rest of the wildcard is matched locally."""
+        stub.add_response(
+            "describe_log_groups",
+            groups_page("/aws/lambda/a-prod", "/aws/lambda/a-dev"),
+            {"logGroupNamePrefix": "/aws/lambda/"},
+        )
+        found = [g["logGroupName"] for g in find_log_groups("/aws/lambda/*-prod", client=client)]
+        assert ["/aws/lambda/a-prod"] == found
+
+    def test_duplicates_across_specs_are_dropped(self, client: Any, stub: Stubber) -> None:
+        """Each group appears once, in the order first named."""
+        stub.add_response("describe_log_groups", groups_page("/a", "/b"))
+        stub.add_response("describe_log_groups", groups_page("/b"))
+        assert ["/a", "/b"] == expand_groups(["/", "/b"], client=client)
+
+    def test_an_unknown_group_raises_with_close_matches(self, client: Any, stub: Stubber) -> None:
+        """A spec that matches nothing names the closest existing groups."""
+        stub.add_response("describe_log_groups", groups_page())
+        stub.add_response("describe_log_groups", groups_page("/shop/api", "/shop/worker"))
+        with pytest.raises(ResourceNotFoundError, match="did you mean /shop/api"):
+            expand_groups("/shop/apii", client=client)
+
+    def test_suggestions_fall_back_to_every_group(self, client: Any, stub: Stubber) -> None:
+        """With nothing close among the siblings, every group is searched."""
+        stub.add_response("describe_log_groups", groups_page(), {"logGroupNamePrefix": "/x/"})
+        stub.add_response("describe_log_groups", groups_page(), {"logGroupNamePrefix": "/x"})
+        stub.add_response("describe_log_groups", groups_page("/x-svc/api"), {})
+        assert ["/x-svc/api"] == suggest_groups("/x/api", client=client)
+
+
+class TestModuleLayout:
+    @pytest.mark.parametrize("name", sorted(cwlogs.insights.__all__))
+    def test_insights_names_are_re_exported_from_query(self, name: str) -> None:
+        """Code that imported Insights names from cwlogs.query keeps working."""
+        assert getattr(cwlogs.insights, name) is getattr(cwlogs.query, name)
+
+    @pytest.mark.parametrize("name", ["call_api", "resolve_client"])
+    def test_plumbing_is_re_exported_from_manage(self, name: str) -> None:
+        """call_api and resolve_client live in cwlogs.client and still import from manage."""
+        moved = {"call_api": call_api, "resolve_client": resolve_client}[name]
+        assert moved is getattr(cwlogs.manage, name)
+
