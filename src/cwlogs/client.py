@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import boto3
 from botocore.config import Config
 
-from cwlogs.errors import CwlogsError, RetryPolicy, map_exception, policy_for
+from cwlogs.errors import CwlogsError, backoff_delay, map_exception, policy_for
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -118,15 +118,6 @@ def _mapped(operation: str) -> Iterator[None]:
         raise map_exception(exc, operation) from exc
 
 
-def _backoff(policy: RetryPolicy, attempt: int, rng: Callable[[], float]) -> float:
-    # Same schedule as cwlogs.transport.backoff_delay; transport imports this module,
-    # so importing it here would be a cycle.
-    if policy.backoff == "none":
-        return 0.0
-    ceiling = float(min(policy.cap, policy.base * 2 ** (attempt - 1)))
-    return ceiling * rng() if policy.backoff == "full_jitter" else ceiling
-
-
 def call_api(
     operation: str,
     call: Callable[[], _T],
@@ -151,4 +142,4 @@ def call_api(
             policy = policy_for(err)
             if not retry or attempt >= policy.max_attempts:
                 raise
-            sleep(_backoff(policy, attempt, rng))
+            sleep(backoff_delay(policy, attempt, rng))

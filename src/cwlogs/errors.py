@@ -10,6 +10,7 @@ the class it maps to, so the transport never grows a scattered ``if code == ...`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -57,6 +58,7 @@ __all__ = [
     "ThrottlingError",
     "TooManyRequestsError",
     "UnrecognizedClientError",
+    "backoff_delay",
     "map_client_error",
     "map_exception",
     "policy_for",
@@ -352,3 +354,17 @@ def policy_for(err: CwlogsError) -> RetryPolicy:
         if policy is not None:
             return policy
     return NO_RETRY
+
+
+def backoff_delay(policy: RetryPolicy, attempt: int, rng: Callable[[], float]) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based) under ``policy``.
+
+    >>> backoff_delay(TRANSIENT, 2, lambda: 0.5)
+    0.4
+    """
+    if policy.backoff == "none":
+        return 0.0
+    ceiling = float(min(policy.cap, policy.base * 2 ** (attempt - 1)))
+    if policy.backoff == "full_jitter":
+        return ceiling * rng()
+    return ceiling

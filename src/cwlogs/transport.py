@@ -37,6 +37,7 @@ from cwlogs.errors import (
     ResourceNotFoundError,
     RetryPolicy,
     ThrottlingError,
+    backoff_delay,
     map_exception,
     policy_for,
 )
@@ -49,21 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["CloudWatchExporter", "backoff_delay"]
 
 _TARGET = "Logs_20140328.PutLogEvents"
-
-
-def backoff_delay(policy: RetryPolicy, attempt: int, rng: Callable[[], float]) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based) under ``policy``.
-
-    >>> from cwlogs.errors import TRANSIENT
-    >>> backoff_delay(TRANSIENT, 2, lambda: 0.5)
-    0.4
-    """
-    if policy.backoff == "none":
-        return 0.0
-    ceiling = float(min(policy.cap, policy.base * 2 ** (attempt - 1)))
-    if policy.backoff == "full_jitter":
-        return ceiling * rng()
-    return ceiling
 
 
 class _FastPut:
