@@ -102,6 +102,9 @@ class Batcher:
         self._flush_interval_ms = int(flush_interval * 1000)
         self._max_batch_events = max_batch_events
         self._max_batch_bytes = max_batch_bytes
+        # The queue counts memory (``Event.cost``), about 2.5x an event's encoded size, so
+        # a full batch's worth of encoded bytes is queued once the cost reaches this.
+        self._full_batch_cost = max_batch_bytes * 5 // 2
         self.shutdown_timeout = shutdown_timeout
         self._retention_days = retention_days
         self._on_drop = on_drop
@@ -156,7 +159,7 @@ class Batcher:
                 after = self._queued_bytes = before + cost
                 n = self._queued_events = self._queued_events + 1
                 if n == 1 or n == self._max_batch_events or (
-                    before < self._max_batch_bytes <= after
+                    before < self._full_batch_cost <= after
                 ):
                     self._work.notify()
                 return True
@@ -180,7 +183,7 @@ class Batcher:
         self._queued_events = n = self._queued_events + 1
         # Edge-triggered: the first event starts the flush timer; a full batch sends now.
         # While the worker is busy it re-checks on its own, so no need to notify again.
-        if n == 1 or n == self._max_batch_events or (before < self._max_batch_bytes <= after):
+        if n == 1 or n == self._max_batch_events or (before < self._full_batch_cost <= after):
             self._work.notify()
 
     def _overflowing(self, ev: Event, cost: int) -> tuple[list[Event], str]:
@@ -338,7 +341,7 @@ class Batcher:
                     self._closing
                     or (head is not None and head <= self._flush_upto)
                     or self._queued_events >= self._max_batch_events
-                    or self._queued_bytes >= self._max_batch_bytes
+                    or self._queued_bytes >= self._full_batch_cost
                     or age_wait <= 0
                 )
                 if due:

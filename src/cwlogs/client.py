@@ -15,7 +15,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -27,7 +27,7 @@ from cwlogs.errors import CwlogsError, backoff_delay, map_exception, policy_for
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-__all__ = ["DEFAULT_REGION", "NO_RETRIES", "call_api", "make_client", "resolve_client"]
+__all__ = ["DEFAULT_REGION", "NO_RETRIES", "call_api", "make_client", "paginate", "resolve_client"]
 
 _T = TypeVar("_T")
 
@@ -143,3 +143,29 @@ def call_api(
             if not retry or attempt >= policy.max_attempts:
                 raise
             sleep(backoff_delay(policy, attempt, rng))
+
+
+def paginate(
+    operation: str,
+    method: Callable[..., Mapping[str, Any]],
+    items_key: str,
+    kwargs: Mapping[str, Any],
+) -> Iterator[dict[str, Any]]:
+    """Every item of a ``nextToken``-paginated call, each page through :func:`call_api`.
+
+    Stops on a missing or repeated token (some endpoints repeat the last one).
+
+    >>> names = [g["logGroupName"] for g in paginate(
+    ...     "DescribeLogGroups", client.describe_log_groups, "logGroups", {})]  # doctest: +SKIP
+    """
+    args = dict(kwargs)
+    seen: set[str] = set()
+    while True:
+        page = call_api(operation, lambda: method(**args))
+        for item in page.get(items_key, []):
+            yield dict(item)
+        token = page.get("nextToken")
+        if not token or token in seen:
+            return
+        seen.add(token)
+        args["nextToken"] = token

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from cwlogs.client import call_api, resolve_client
+from cwlogs.client import call_api, paginate, resolve_client
 from cwlogs.errors import (
     ConfigurationError,
     InvalidParameterError,
@@ -141,16 +141,7 @@ def list_log_groups(
         kwargs["logGroupNamePrefix"] = prefix
     if page_size is not None:
         kwargs["limit"] = page_size
-    seen_tokens: set[str] = set()
-    while True:
-        page = call_api("DescribeLogGroups", lambda: c.describe_log_groups(**kwargs))
-        for group in page.get("logGroups", []):
-            yield dict(group)
-        token = page.get("nextToken")
-        if not token or token in seen_tokens:
-            return
-        seen_tokens.add(token)
-        kwargs["nextToken"] = token
+    yield from paginate("DescribeLogGroups", c.describe_log_groups, "logGroups", kwargs)
 
 
 def create_log_group(
@@ -306,16 +297,7 @@ def list_log_streams(
         kwargs["logStreamNamePrefix"] = prefix
     if page_size is not None:
         kwargs["limit"] = page_size
-    seen_tokens: set[str] = set()
-    while True:
-        page = call_api("DescribeLogStreams", lambda: c.describe_log_streams(**kwargs))
-        for stream in page.get("logStreams", []):
-            yield dict(stream)
-        token = page.get("nextToken")
-        if not token or token in seen_tokens:
-            return
-        seen_tokens.add(token)
-        kwargs["nextToken"] = token
+    yield from paginate("DescribeLogStreams", c.describe_log_streams, "logStreams", kwargs)
 
 
 def ensure_log_stream(
@@ -499,16 +481,9 @@ def describe_metric_filters(
     kwargs: dict[str, Any] = {"logGroupName": group}
     if prefix:
         kwargs["filterNamePrefix"] = prefix
-    out: list[dict[str, Any]] = []
-    seen_tokens: set[str] = set()
-    while True:
-        page = call_api("DescribeMetricFilters", lambda: c.describe_metric_filters(**kwargs))
-        out.extend(dict(f) for f in page.get("metricFilters", []))
-        token = page.get("nextToken")
-        if not token or token in seen_tokens:
-            return out
-        seen_tokens.add(token)
-        kwargs["nextToken"] = token
+    return list(
+        paginate("DescribeMetricFilters", c.describe_metric_filters, "metricFilters", kwargs)
+    )
 
 
 def delete_metric_filter(
@@ -576,18 +551,14 @@ def describe_subscription_filters(
     kwargs: dict[str, Any] = {"logGroupName": group}
     if prefix:
         kwargs["filterNamePrefix"] = prefix
-    out: list[dict[str, Any]] = []
-    seen_tokens: set[str] = set()
-    while True:
-        page = call_api(
-            "DescribeSubscriptionFilters", lambda: c.describe_subscription_filters(**kwargs)
+    return list(
+        paginate(
+            "DescribeSubscriptionFilters",
+            c.describe_subscription_filters,
+            "subscriptionFilters",
+            kwargs,
         )
-        out.extend(dict(f) for f in page.get("subscriptionFilters", []))
-        token = page.get("nextToken")
-        if not token or token in seen_tokens:
-            return out
-        seen_tokens.add(token)
-        kwargs["nextToken"] = token
+    )
 
 
 def delete_subscription_filter(
