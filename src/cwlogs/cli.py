@@ -46,6 +46,7 @@ from cwlogs.errors import (
 from cwlogs.manage import (
     apply,
     get_retention,
+    last_event_time,
     list_log_streams,
     remove_retention,
     set_retention,
@@ -312,6 +313,9 @@ def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
                 "stored": format_bytes(g.get("storedBytes")),
                 "retention": _retention_text(g.get("retentionInDays")),
                 "class": g.get("logGroupClass"),
+                "last": format_time(
+                    last_event_time(g["logGroupName"], client=ctx.client), local=local
+                ),
                 "created": format_time(g.get("creationTime"), local=local),
             }
             for g in groups
@@ -321,6 +325,7 @@ def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
             Column("stored", "STORED", right=True),
             Column("retention", "RETENTION", right=True),
             Column("class", "CLASS"),
+            Column("last", "LAST EVENT"),
             Column("created", "CREATED"),
         ]
         ctx.print(table(columns, rows, color=ctx.color, max_width=None))

@@ -58,6 +58,7 @@ __all__ = [
     "ensure_log_stream",
     "error_count_filter",
     "get_retention",
+    "last_event_time",
     "list_log_groups",
     "list_log_streams",
     "load_config",
@@ -277,6 +278,28 @@ def delete_log_stream(
             raise
         return False
     return True
+
+
+def last_event_time(group: str, *, client: CloudWatchLogsClient | None = None) -> int | None:
+    """Epoch ms of the newest event in ``group`` (None for an empty group).
+
+    DescribeLogGroups does not say; the streams do. Asks for the streams ordered by last
+    event and takes the maximum of the first page itself, so an endpoint that ignores
+    the ordering (moto) still answers right for groups of up to 50 streams.
+
+    >>> last_event_time("/shop/staging/api")  # doctest: +SKIP
+    1795465056348
+    """
+    c = resolve_client(client)
+    page = call_api(
+        "DescribeLogStreams",
+        lambda: c.describe_log_streams(
+            logGroupName=group, orderBy="LastEventTime", descending=True, limit=50
+        ),
+    )
+    times = [s.get("lastEventTimestamp") for s in page.get("logStreams", [])]
+    latest = max((t for t in times if t), default=None)
+    return int(latest) if latest is not None else None
 
 
 def list_log_streams(

@@ -533,9 +533,9 @@ def _after(node: _Trie) -> str:
 # Every built-in word pattern's match contains one of the literals in _word_gate or
 # matches one of these shapes (see each _Builtin), so text with none of them skips the
 # word pass.
-#: Seven digits with nothing but phone/card separators between (" .-()+", at most three
-#: at a time): phone, card and SSN all need that; UUIDs and hashes mostly don't.
-_GATE_DIGITS: Final = re.compile(r"[0-9](?:[ .()+-]{0,3}[0-9]){6}")
+#: A run of digits and phone/card separators (" .-()+"); phone, card and SSN matches all
+#: lie inside one such run holding at least seven digits. UUIDs and hashes mostly don't.
+_GATE_DIGIT_RUN: Final = re.compile(r"[0-9][0-9 .()+-]{6,}")
 _GATE_IPV4: Final = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
 #: Every IPv6 form has two colons at most one hex group apart.
 _GATE_IPV6: Final = re.compile(r":[0-9A-Fa-f]{0,4}:")
@@ -563,12 +563,12 @@ def _word_gate(text: str) -> bool:
     low = text.lower()
     if "bearer" in low or "secret" in low:
         return True
-    if _GATE_DIGITS.search(text) is not None:
-        return True
+    for run in _GATE_DIGIT_RUN.findall(text):
+        if sum(map(str.isdigit, run)) >= 7:
+            return True
     return ":" in text and _GATE_IPV6.search(text) is not None
 
 
-_SIGNS: Final = re.compile("[:=]")
 #: Reversed text before a sign: blanks, a quote, separators, then the key (reversed).
 _KEY_BEFORE_SIGN: Final = re.compile(r"[ \t]{0,3}[\"']?[-_.]{0,3}([\w.-]{1,64})")
 
@@ -807,13 +807,15 @@ class Redactor:
         if not self._assignment_gate:
             return True
         verdict = self._key_verdict
-        for sign in _SIGNS.finditer(text):
-            # Read the key backwards from the sign: one anchored match per sign, so the
-            # cost follows the number of signs, not the length of the text.
-            at = sign.start()
-            m = _KEY_BEFORE_SIGN.match(text[max(0, at - 72) : at][::-1])
-            if m is not None and verdict(m.group(1)[::-1]):
-                return True
+        for sign in ":=":
+            at = text.find(sign)
+            while at != -1:
+                # Read the key backwards from the sign: one anchored match per sign, so
+                # the cost follows the number of signs, not the length of the text.
+                m = _KEY_BEFORE_SIGN.match(text[max(0, at - 72) : at][::-1])
+                if m is not None and verdict(m.group(1)[::-1]):
+                    return True
+                at = text.find(sign, at + 1)
         return False
 
     def _mapping(

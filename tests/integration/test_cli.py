@@ -25,6 +25,7 @@ import pytest
 
 from cwlogs.cli import main
 from cwlogs.client import make_client
+from cwlogs.render import format_time
 from cwlogs.testing import Fault, StrictProxy, free_port
 
 _SCRIPT = shutil.which("cwlogs", path=str(Path(sys.executable).parent))
@@ -182,10 +183,25 @@ def _messages(events: list[dict[str, Any]]) -> list[str]:
 
 
 class TestGroups:
+    def test_pretty_table_shows_last_event_time(
+        self, cli: Cli, shop: Shop, endpoint: Any
+    ) -> None:
+        """`groups` shows each group's newest event time, the newest across its streams."""
+        lines = cli.pretty("groups", shop.base).splitlines()
+        header = lines[0]
+        rows = {line.split()[0]: line for line in lines[1:]}
+        client = make_client(endpoint_url=endpoint.url)
+        streams = client.describe_log_streams(logGroupName=shop.api)["logStreams"]
+        newest = max(s["lastEventTimestamp"] for s in streams)
+        column = header.index("LAST EVENT")
+        assert rows[shop.api][column:].split()[0] == format_time(newest)
+
     def test_pretty_table_shows_size_and_retention(self, cli: Cli, shop: Shop) -> None:
         """`groups PREFIX` prints a table with stored bytes and retention per group."""
         lines = cli.pretty("groups", shop.base).splitlines()
-        assert lines[0].split() == ["LOG", "GROUP", "STORED", "RETENTION", "CLASS", "CREATED"]
+        assert lines[0].split() == [
+            "LOG", "GROUP", "STORED", "RETENTION", "CLASS", "LAST", "EVENT", "CREATED"
+        ]  # fmt: skip
         rows = {line.split()[0]: line for line in lines[1:]}
         assert (set(rows), "30 d" in rows[shop.api], "never expires" in rows[shop.worker]) == (
             {shop.api, shop.worker},
