@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -77,10 +78,29 @@ def proxy(endpoint: Endpoint) -> Iterator[StrictProxy]:
         endpoint.proxy.set_down(False)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def logs(endpoint: Endpoint) -> Any:
-    """A boto3 logs client on the test endpoint (botocore retries off)."""
+    """A boto3 logs client on the test endpoint (botocore retries off); one per session,
+    since building one costs ~0.3 s."""
     return make_client(endpoint_url=endpoint.url)
+
+
+@pytest.fixture
+def fast_reads() -> Iterator[None]:
+    """Lift the shared read rate limiter (5 TPS, the account quota) for a test: the local
+    endpoint has no such quota. Use with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    from cwlogs.query import read_limiter
+
+    limiter = read_limiter()
+    saved = (limiter.rate, limiter.burst)
+    limiter.configure(10_000)
+    yield
+    limiter.configure(*saved)
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return int(time.time() * 1000)
 
 
 @pytest.fixture

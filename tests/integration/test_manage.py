@@ -9,7 +9,6 @@ from typing import Any
 import boto3
 import pytest
 
-from cwlogs.client import make_client
 from cwlogs.errors import (
     ConfigurationError,
     InvalidParameterError,
@@ -47,11 +46,6 @@ from cwlogs.manage import (
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b1f4b1c-1111-2222-3333-444455556666"
 
-
-@pytest.fixture(scope="module")
-def logs(endpoint: Any) -> Any:
-    """One client for the module: building one costs ~0.3 s per test otherwise."""
-    return make_client(endpoint_url=endpoint.url)
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
 import orjson
 import pytest
 
-from cwlogs.client import make_client
 from cwlogs.context import bind
 from cwlogs.errors import ResourceNotFoundError
 from cwlogs.insights import by_request_id, by_trace_id, insights, statistics
@@ -27,32 +25,15 @@ from cwlogs.query import (
     filter_events,
     get_events,
     read_groups,
-    read_limiter,
     search,
     tail,
 )
 from cwlogs.testing import Fault, StrictProxy
 from cwlogs.tools import dispatch
+from tests.conftest import now_ms
 
+pytestmark = pytest.mark.usefixtures("fast_reads")
 
-@pytest.fixture(scope="module")
-def logs(endpoint: Any) -> Any:
-    """One client for the module: building one costs ~0.3 s per test otherwise."""
-    return make_client(endpoint_url=endpoint.url)
-
-
-@pytest.fixture(autouse=True)
-def _fast_reads() -> Iterator[None]:
-    # The shared limiter paces at the account's 5 TPS; moto has no such quota.
-    limiter = read_limiter()
-    saved = (limiter.rate, limiter.burst)
-    limiter.configure(10_000)
-    yield
-    limiter.configure(*saved)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def put(logs: Any, group: str, stream: str, messages: list[Any], t0: int | None = None) -> int:

@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from cwlogs.client import make_client
 from cwlogs.context import bind
-from cwlogs.query import LogEvent, by_trace_id, filter_events, read_limiter
+from cwlogs.query import LogEvent, by_trace_id, filter_events
 from cwlogs.simulate import MemoryLogStream, generate_events, replay, write_ndjson
 from cwlogs.testing import StrictProxy
+from tests.conftest import now_ms
 
+pytestmark = pytest.mark.usefixtures("fast_reads")
 
-@pytest.fixture(scope="module")
-def logs(endpoint: Any) -> Any:
-    """One client for the module: building one costs ~0.3 s per test otherwise."""
-    return make_client(endpoint_url=endpoint.url)
-
-
-@pytest.fixture(autouse=True)
-def _fast_reads() -> Iterator[None]:
-    limiter = read_limiter()
-    saved = (limiter.rate, limiter.burst)
-    limiter.configure(10_000)
-    yield
-    limiter.configure(*saved)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class TestReplay:

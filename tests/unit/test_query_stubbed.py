@@ -38,7 +38,6 @@ from cwlogs.query import (
     find_log_groups,
     get_events,
     read_groups,
-    read_limiter,
     suggest_groups,
     tail,
 )
@@ -46,13 +45,7 @@ from cwlogs.query import (
 T0 = 1_714_564_800_000  # 2024-05-01T12:00:00Z
 
 
-@pytest.fixture(autouse=True)
-def _fast_reads() -> Iterator[None]:
-    limiter = read_limiter()
-    saved = (limiter.rate, limiter.burst)
-    limiter.configure(10_000)
-    yield
-    limiter.configure(*saved)
+pytestmark = pytest.mark.usefixtures("fast_reads")
 
 
 @pytest.fixture(scope="module")
