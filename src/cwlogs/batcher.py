@@ -147,21 +147,8 @@ class Batcher:
         cost = ev.cost
         with self._lock:
             self._emitted += 1
-            before = self._queued_bytes
-            if not self._closed and before + cost <= self._max_queue_bytes:
-                # _append, inlined: this is the caller's hot path.
-                self._seq = seq = self._seq + 1
-                ev.seq = seq
-                if ev.levelno >= self._protect_level:
-                    self._protected.append(ev)
-                else:
-                    self._normal.append(ev)
-                after = self._queued_bytes = before + cost
-                n = self._queued_events = self._queued_events + 1
-                if n == 1 or n == self._max_batch_events or (
-                    before < self._full_batch_cost <= after
-                ):
-                    self._work.notify()
+            if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
+                self._append(ev, cost)
                 return True
             dropped, reason = self._overflowing(ev, cost)
             if ev.seq == 0:  # room was made: the newcomer stays

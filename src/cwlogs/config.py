@@ -17,7 +17,7 @@ import socket
 import string
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -274,5 +274,3 @@ def _granularity(specs: list[str]) -> int:
         return 3_600_000
     return 86_400_000
 
-
-OnDrop = Callable[[list[dict[str, Any]], str], None]

@@ -1024,31 +1024,10 @@ def search(
 # Logs Insights, correlation, statistics and the saved queries moved to cwlogs.insights,
 # which imports this module; they are re-exported lazily (PEP 562) so that importing
 # either module first works.
-_INSIGHTS_NAMES: Final = frozenset(
-    {
-        "SAVED_QUERIES",
-        "QueryProgress",
-    "QueryResult",
-        "SavedQuery",
-        "StatsKey",
-        "by_request_id",
-        "by_trace_id",
-        "correlate",
-        "error_count_by_tenant",
-        "insights",
-        "one_trace",
-        "recent_errors",
-        "responses_5xx",
-        "slow_requests",
-        "statistics",
-        "top_error_messages",
-    }
-)
-
-
 def __getattr__(name: str) -> Any:
-    if name in _INSIGHTS_NAMES:
+    if not name.startswith("_"):
         from cwlogs import insights as _insights
 
-        return getattr(_insights, name)
+        if name in _insights.__all__:
+            return getattr(_insights, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
