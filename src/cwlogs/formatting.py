@@ -396,7 +396,11 @@ def render(
         return fit_message(text.encode("utf-8", "replace"), None)
     as_dict = to_event_dict(ev, static)
     if redactor is not None:
-        as_dict = redactor.redact_event(as_dict, _OWN_FIELDS)
+        in_place = getattr(redactor, "redact_event_in_place", None)
+        if in_place is not None:  # as_dict is ours alone: no need for a redacted copy
+            in_place(as_dict, _OWN_FIELDS)
+        else:
+            as_dict = redactor.redact_event(as_dict, _OWN_FIELDS)
     data, truncated = fit_message(encode(as_dict), as_dict)
     # orjson returns a 4 KiB allocation for a 300-byte event; a queued event keeps its
     # bytes until delivered, so keep an exact-size copy instead.

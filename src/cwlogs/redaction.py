@@ -74,6 +74,8 @@ _KEY_STRIP: Final = str.maketrans("", "", "-_. ")
 _MAX_DEPTH: Final = 64
 _CLEAN_CACHE_LENGTH: Final = 128  # characters; longer strings rarely repeat exactly
 _CLEAN_CACHE_SIZE: Final = 4096  # entries, so at most ~1 MB; emptied when full
+_SHAPE_MAX_LENGTH: Final = 1024  # characters
+_SHAPE_CACHE_SIZE: Final = 2048  # entries, so at most ~2-8 MB; emptied when full
 
 
 @dataclass(frozen=True)
@@ -532,20 +534,28 @@ def _after(node: _Trie) -> str:
 
 # Every built-in word pattern's match contains one of the literals in _word_gate or
 # matches one of these shapes (see each _Builtin), so text with none of them skips the
-# word pass.
-#: A run of digits and phone/card separators (" .-()+"); phone, card and SSN matches all
-#: lie inside one such run holding at least seven digits. UUIDs and hashes mostly don't.
-_GATE_DIGIT_RUN: Final = re.compile(r"[0-9][0-9 .()+-]{6,}")
-_GATE_IPV4: Final = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+# word pass.  Under CPython the gate's cost is the number of passes over the text, and
+# sre tries a leading character class at every position through a function call (~50
+# instructions a character), so no shape test starts with one: the IPv4 and IPv6 tests
+# start with a literal, which sre finds in a tight loop, and digit runs are found by a
+# byte translation, a table lookup a character.
+#: Every IPv4 match holds a dot followed by two more dotted digit groups.
+_GATE_IPV4: Final = re.compile(r"\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
 #: Every IPv6 form has two colons at most one hex group apart.
 _GATE_IPV6: Final = re.compile(r":[0-9A-Fa-f]{0,4}:")
+#: Phone, card and SSN matches each lie inside one run of digits and the separators
+#: " .()+-" holding at least seven digits.  With digits made "0" and those separators
+#: deleted, such a run always leaves "0000000" behind.
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
+_NUMBER_SEPARATORS: Final = b" .()+-"
+_SEVEN_DIGITS: Final = b"0" * 7
 
 
 def _word_gate(text: str) -> bool:
-    """False when no built-in word pattern can match ``text`` (a superset test, ~1-2 us).
+    """False when no built-in word pattern can match ``text`` (a superset test).
 
-    Written as plain ``in`` tests: each is a C substring search, several times cheaper
-    than one regex alternation over the same literals.
+    Each test is one C loop over the text, and a test for a rare character guards the
+    tests for the literals that contain it.
     """
     if "@" in text:  # email, url_password
         return True
@@ -558,19 +568,21 @@ def _word_gate(text: str) -> bool:
         return True
     if "." in text and ("SG." in text or _GATE_IPV4.search(text) is not None):
         return True
-    if "eyJ" in text or "AKIA" in text or "ASIA" in text or "AIza" in text:
+    if "J" in text and "eyJ" in text:
+        return True
+    if "A" in text and ("AKIA" in text or "ASIA" in text or "AIza" in text):
         return True
     low = text.lower()
     if "bearer" in low or "secret" in low:
         return True
-    for run in _GATE_DIGIT_RUN.findall(text):
-        if sum(map(str.isdigit, run)) >= 7:
-            return True
+    digits = text.encode("ascii", "replace").translate(_DIGITS_AS_ZERO, _NUMBER_SEPARATORS)
+    if _SEVEN_DIGITS in digits:
+        return True
     return ":" in text and _GATE_IPV6.search(text) is not None
 
 
-#: Reversed text before a sign: blanks, a quote, separators, then the key (reversed).
-_KEY_BEFORE_SIGN: Final = re.compile(r"[ \t]{0,3}[\"']?[-_.]{0,3}([\w.-]{1,64})")
+#: In reversed text, what may follow a sign (blanks, a quote, separators), then the key.
+_REVERSED_KEY: Final = re.compile(r"[ \t]{0,3}[\"']?[-_.]{0,3}([\w.-]{1,64})")
 
 
 # ---------------------------------------------------------------------------- Redactor
@@ -613,6 +625,8 @@ class Redactor:
         self._key_verdict = functools.lru_cache(maxsize=4096)(self._judge_key)
         # The same few keys come in every event: a plain dict lookup beats the lru_cache.
         self._verdicts: dict[Any, bool] = {}
+        # The same, for keys found reversed in text (see _has_sensitive_assignment).
+        self._reversed_verdicts: dict[str, bool] = {}
 
         chosen = _select(disable, extra_patterns)
         styles = dict(styles or {})
@@ -697,6 +711,13 @@ class Redactor:
             self._trigger = re.compile("|".join(f"[{t}]" for t in triggers if t))
 
         self._clean: dict[str, None] = {}  # see _text
+        # Also see _text.  Only where every pre-check is exact about digits: with a user's
+        # pattern there are none, and a sensitive key with a digit in it ("pin2") could
+        # share its shape with a harmless one ("pin3").
+        no_digit_keys = not any(ch.isdigit() for key in self._exact_keys for ch in key)
+        self._shapes: dict[bytes, None] | None = (
+            {} if builtin_only and no_digit_keys else None
+        )
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -732,6 +753,44 @@ class Redactor:
         if tally:
             self._merge(tally)
         return out
+
+    def redact_event_in_place(
+        self, event: MutableMapping[str, Any], skip: Container[str] = ()
+    ) -> None:
+        """Redact the top-level values of ``event`` itself; for a dict nobody else holds.
+
+        Masks exactly what :meth:`redact_event` masks, without copying the event (nested
+        containers are still copied, as there).  The handler uses it on the event dict it
+        has just built.
+
+        >>> event = {"msg": "to a@b.io", "n": 1}
+        >>> Redactor().redact_event_in_place(event)
+        >>> event
+        {'msg': 'to [EMAIL_REDACTED]', 'n': 1}
+        """
+        tally: dict[str, int] = {}
+        verdicts = self._verdicts
+        clean = self._clean
+        for key, value in event.items():  # values change, keys don't: iteration is safe
+            if key in skip:
+                continue
+            sensitive = verdicts.get(key)
+            if sensitive is None:
+                sensitive = isinstance(key, str) and self._key_verdict(key)
+                if len(verdicts) < _VERDICT_CACHE_SIZE:
+                    verdicts[key] = sensitive
+            if sensitive:
+                event[key] = REDACTED
+                label = "key:" + key.lower().replace("-", "_")
+                tally[label] = tally.get(label, 0) + 1
+            elif type(value) is str:
+                # Known-clean short strings skip the call; long ones are never in the cache.
+                if len(value) > _CLEAN_CACHE_LENGTH or value not in clean:
+                    event[key] = self._text(value, tally)
+            elif type(value) not in _ATOMS:
+                event[key] = self._value(value, tally, 1)
+        if tally:
+            self._merge(tally)
 
     def __call__(
         self, logger: object, method_name: str, event_dict: MutableMapping[str, Any]
@@ -780,7 +839,17 @@ class Redactor:
             return text
         if self._word_gate is None and self._trigger is not None and not self._trigger.search(text):
             return text
+        shape: bytes | None = None
+        shapes = self._shapes
+        if shapes is not None and len(text) <= _SHAPE_MAX_LENGTH:
+            # Log lines repeat their template with other numbers in it.  No pre-check
+            # looks at which digit stands where, only at where digits stand, so a text
+            # whose digits-as-"0" form was ruled out before is ruled out again.
+            shape = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
+            if shape in shapes:
+                return text
         out = text
+        scanned = False
         for scan in self._first:
             if scan.needles:
                 for needle in scan.needles:  # a plain loop: no generator on the hot path
@@ -791,9 +860,17 @@ class Redactor:
             if scan is self._assignment_pass and not self._has_sensitive_assignment(out):
                 continue
             out = _run(scan, out, tally)
+            scanned = True
         words = self._words if "@" in out else self._words_no_at
         if words is not None and (self._word_gate is None or self._word_gate(out)):
             out = _run(words, out, tally)
+            scanned = True
+        if shapes is not None and shape is not None and not scanned:
+            # Only shapes the pre-checks ruled out: a scan that found nothing (a number
+            # failing its Luhn check, say) says nothing about other digits in its place.
+            if len(shapes) >= _SHAPE_CACHE_SIZE:
+                shapes.clear()
+            shapes[shape] = None
         if short and out is text:
             # Field values repeat (logger and thread names, hosts, ids of a few kinds),
             # so short strings found clean are remembered.  Only clean ones: the cache
@@ -804,18 +881,27 @@ class Redactor:
         return out
 
     def _has_sensitive_assignment(self, text: str) -> bool:
+        """False when no ``key=value`` or ``key: value`` in ``text`` has a sensitive key."""
         if not self._assignment_gate:
             return True
-        verdict = self._key_verdict
+        # The key sits before its sign: reversed once, the text reads sign then key, so
+        # each key is one anchored match, and the cost follows the number of signs.
+        backwards = text[::-1]
+        known = self._reversed_verdicts
         for sign in ":=":
-            at = text.find(sign)
+            at = backwards.find(sign)
             while at != -1:
-                # Read the key backwards from the sign: one anchored match per sign, so
-                # the cost follows the number of signs, not the length of the text.
-                m = _KEY_BEFORE_SIGN.match(text[max(0, at - 72) : at][::-1])
-                if m is not None and verdict(m.group(1)[::-1]):
-                    return True
-                at = text.find(sign, at + 1)
+                m = _REVERSED_KEY.match(backwards, at + 1)
+                if m is not None:
+                    key = m.group(1)
+                    sensitive = known.get(key)
+                    if sensitive is None:
+                        sensitive = self._key_verdict(key[::-1])
+                        if len(known) < _VERDICT_CACHE_SIZE:
+                            known[key] = sensitive
+                    if sensitive:
+                        return True
+                at = backwards.find(sign, at + 1)
         return False
 
     def _mapping(

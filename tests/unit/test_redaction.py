@@ -409,12 +409,57 @@ class TestRedactEvent:
         flat = json.dumps(out)
         assert REDACTED in flat
 
+    def test_in_place_masks_what_a_copy_masks(self) -> None:
+        """redact_event_in_place leaves the dict as redact_event's copy, skips included,
+        and counts the same."""
+        event = {
+            "timestamp": "a@b.io",
+            "message": "to c@d.io",
+            "Password": "p",
+            "nested": {"token": 1, "to": ["e@f.io"]},
+            "n": 7,
+            "host": "web-1",
+        }
+        by_copy, in_place = Redactor(), Redactor()
+        expected = by_copy.redact_event(event, skip={"timestamp"})
+        in_place.redact_event_in_place(event, skip={"timestamp"})
+        assert event == expected
+        assert event["timestamp"] == "a@b.io"
+        counts = {"key:password": 1, "key:token": 1, "email": 2}
+        assert in_place.stats() == by_copy.stats() == counts
+
     def test_structlog_processor(self) -> None:
         """An instance works as a structlog processor on event and fields."""
         structlog = pytest.importorskip("structlog")
         log = structlog.wrap_logger(structlog.ReturnLogger(), processors=[Redactor()])
         _, kwargs = log.info("mail bob@example.com", token="abc")
         assert kwargs == {"event": "mail [EMAIL_REDACTED]", "token": REDACTED}
+
+
+class TestShapeMemory:
+    """A text the pre-checks ruled out is remembered with its digits masked."""
+
+    def test_same_template_with_other_numbers_is_still_clean(self) -> None:
+        r = Redactor()
+        for i in range(3):
+            text = f"order {i:06d} shipped in 2 boxes"
+            assert r.redact_text(text) == text
+
+    def test_a_number_that_failed_its_check_does_not_vouch_for_others(self) -> None:
+        """A Luhn-invalid number was scanned, so its shape is not remembered as clean."""
+        r = Redactor()
+        assert r.redact_text("paid with 4111 1111 1111 1112 today") == (
+            "paid with 4111 1111 1111 1112 today"
+        )
+        assert r.redact_text("paid with 4111 1111 1111 1111 today") == (
+            "paid with [CREDIT_CARD_REDACTED] today"
+        )
+
+    def test_sensitive_keys_with_digits_turn_it_off(self) -> None:
+        """"pin3" and "pin2" share a shape, but only one of them is a sensitive key."""
+        r = Redactor(extra_keys=["pin2"])
+        assert r.redact_text("pin3=1234 ok") == "pin3=1234 ok"
+        assert r.redact_text("pin2=1234 ok") == "pin2=[REDACTED] ok"
 
 
 class TestConfiguration:
@@ -657,6 +702,20 @@ def _embedded(secret: str, before: str, after: str) -> str:
     return f"{before} {secret} {after}"
 
 
+_GATE_ALPHABET = "0123456789 .-()+:@_='\"aAeEkKsSyYJ/"
+_GATE_FRAGMENTS = [
+    "4111", "1111", "555", "123-45-", "6789", "+1 ", "(555) ", "192.168.", "10.0.0.",
+    "::", "fe80:", "2001:db8", "AKIA", "ASIA", "IOSFODNN7EXAMPLE", "eyJhbGciOi", ".eyJzdWIi",
+    "Bearer ", "bearer\t", "sk_live_", "sk-", "ghp_", "xoxb-", "AIza", "SG.", "npm_",
+    "password", "Pass_Word", "api-key", "X-Api.Key", "db_password", "secret", "token",
+    "Authorization", "Cookie", "session_id", "set-cookie", "pwd", "aws_secret_access_key",
+    "https://user:", "@example.com", "jane.doe", "-----BEGIN PRIVATE KEY-----", "\u212a",
+    "\u00e9", "max_tokens", "next_token", "seq=", "order #", "129.90", "x" * 20,
+    "=", ": ", "='", "+1234567", "555 1234", "hunter2", "PASSWORD", "API_KEY", "Secret",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+]  # fmt: skip
+
+
 class TestProperties:
     @settings(max_examples=100, deadline=None)
     @given(emails(), _SURROUNDING, _SURROUNDING)
@@ -716,6 +775,27 @@ class TestProperties:
     def test_full_scan_leaves_harmless_text_unchanged(self, text: str) -> None:
         """With the pre-check off (a custom pattern has no trigger), nothing changes either."""
         assert FULL_SCAN.redact_text(text) == text
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(_GATE_FRAGMENTS) | st.text(_GATE_ALPHABET, max_size=3),
+                st.sampled_from(["", "", " ", "=", ": "]),
+            ),
+            max_size=30,
+        ).map(lambda pieces: "".join(a + b for a, b in pieces))
+    )
+    def test_cheap_pre_checks_never_skip_a_match(self, text: str) -> None:
+        """The default redactor (which skips scans its pre-checks rule out, and remembers
+        the digit-masked shape of text they ruled out) masks exactly what a full scan of
+        every pattern masks, on text dense with near-misses, and on the same text with
+        other digits in it."""
+        assert DEFAULT.redact_text(text) == FULL_SCAN.redact_text(text)
+        other_digits = text.translate(str.maketrans("0123456789", "4111111111"))
+        assert DEFAULT.redact_text(other_digits) == FULL_SCAN.redact_text(other_digits)
+
+
 
 
 # ------------------------------------------------------------------- cost of a scan
