@@ -18,11 +18,11 @@ import time
 import traceback
 from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
-from itertools import islice
 from typing import Any, Final, Protocol
 
 import orjson
 
+from cwlogs.diagnostics import warn_rate_limited
 from cwlogs.limits import MAX_MESSAGE_BYTES, truncate_utf8
 
 __all__ = [
@@ -55,6 +55,9 @@ _CORE_KEYS: Final = frozenset(
 )
 _ORJSON_OPTS: Final = orjson.OPT_NON_STR_KEYS
 _TRUNCATED_SUFFIX: Final = " ...[truncated]"
+_LogRecord: Final = logging.LogRecord
+#: Argument types whose "%" rendering can't change after the log call (see snapshot).
+_IMMUTABLE: Final = frozenset({int, float, str, bool, bytes, type(None)})
 
 
 class Event:
@@ -65,6 +68,8 @@ class Event:
     """
 
     __slots__ = (
+        "_args",
+        "_message",
         "context",
         "cost",
         "created",
@@ -76,7 +81,6 @@ class Event:
         "levelname",
         "levelno",
         "logger",
-        "message",
         "nbytes",
         "preformatted",
         "seq",
@@ -99,13 +103,17 @@ class Event:
         stack: str | None = None,
         thread: str | None = None,
         preformatted: bool = False,
+        args: tuple[Any, ...] | None = None,
     ) -> None:
         self.created = created
         self.ts = int(created * 1000)
         self.levelno = levelno
         self.levelname = levelname
         self.logger = logger
-        self.message = message
+        # With ``args`` (immutable values only, see snapshot) ``message`` is a %-format
+        # template, rendered on the worker the first time ``message`` is read.
+        self._message = message if args is None else None
+        self._args = None if args is None else (message, args)
         self.extras = extras
         self.context = context
         self.exc = exc
@@ -119,6 +127,8 @@ class Event:
         # ``est`` guesses the encoded JSON size, so the worker can take about one batch
         # from the queue before encoding; the exact plan is made after encoding.
         est = len(message) + 130
+        if args is not None:
+            est += 24 * len(args)  # a guess: the exact size is known once encoded
         if extras:
             est += 40 * len(extras)
         if exc is not None:
@@ -131,6 +141,15 @@ class Event:
         self.evicted = False
         self.nbytes = 0
         self.stream: str | None = None
+
+    @property
+    def message(self) -> str:
+        text = self._message
+        if text is None:
+            template, args = self._args or ("", ())
+            text = self._message = _format_deferred(template, args)
+            self._args = None
+        return text
 
     def __repr__(self) -> str:
         return (
@@ -173,27 +192,56 @@ def snapshot(
     d = record.__dict__
     extras = None
     if len(d) > _PLAIN_RECORD_LEN:
-        # makeRecord adds extras after the standard attributes, so in the usual layout
-        # only the tail needs a look; any other layout takes the full scan.
-        if next(islice(d, _PLAIN_RECORD_LEN - 1, None)) == _LAST_STANDARD_KEY:
-            extras = dict(islice(d.items(), _PLAIN_RECORD_LEN, None))  # no Python frame
-            if not RESERVED_ATTRS.isdisjoint(extras):  # another formatter set "message"
-                extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
-        else:
-            extras = {k: v for k, v in d.items() if k not in RESERVED_ATTRS}
+        # makeRecord adds extras after the standard attributes, so reading backwards
+        # to the last standard one finds them; in any other layout the reserved names
+        # read on the way are filtered out below.
+        keys = []
+        for key in reversed(d):
+            if key == _LAST_STANDARD_KEY:
+                break
+            keys.append(key)
+        keys.reverse()
+        extras = {key: d[key] for key in keys}
+        if not RESERVED_ATTRS.isdisjoint(keys):  # e.g. another formatter set "message"
+            extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
         extras = extras or None
+    msg, args = record.msg, record.args
+    deferred = None
+    if type(msg) is str and type(record) is _LogRecord:
+        if not args:
+            message = msg  # what getMessage returns, without the call
+        elif type(args) is tuple and _IMMUTABLE.issuperset(map(type, args)):
+            # The values can't change, so "%" gives the same text on the worker: the
+            # caller's thread is spared the formatting.
+            message, deferred = msg, args
+        else:
+            message = record.getMessage()
+    else:
+        message = record.getMessage()
     return Event(
         record.created,
         record.levelno,
         record.levelname,
         record.name,
-        record.getMessage(),
+        message,
         extras,
         context,
         exception_fields(record.exc_info) if record.exc_info else None,
         record.stack_info,
         record.threadName if with_thread else None,
+        False,
+        deferred,
     )
+
+
+def _format_deferred(template: str, args: tuple[Any, ...]) -> str:
+    try:
+        return template % args
+    except Exception as exc:  # the stdlib would print a "Logging error" and lose it
+        warn_rate_limited(
+            "format", f"cwlogs: log message {template!r} % {args!r} failed: {exc!r}"
+        )
+        return f"{template} {args!r} [formatting failed: {type(exc).__name__}: {exc}]"
 
 
 _ts_cache: tuple[int, str] = (-1, "")

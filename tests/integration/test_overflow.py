@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
-from cwlogs.formatting import Event
+from cwlogs.formatting import snapshot
 from tests.conftest import read_events
 
 QUEUE = 64 * 1024  # the smallest max_queue_bytes accepted
 # What one "m%04d" record counts against max_queue_bytes (the handler's own estimate).
-COST = Event(0.0, logging.INFO, "INFO", "app", "m0000", None, None).cost
+COST = snapshot(logging.LogRecord("app", logging.INFO, "", 0, "m%04d", (0,), None), None).cost
 CAPACITY = QUEUE // COST
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from cwlogs.diagnostics import INTERNAL_LOGGER, reset_rate_limits
 from cwlogs.formatting import (
     JsonFormatter,
     encode,
@@ -33,6 +34,27 @@ class TestSnapshot:
         ev = snapshot(rec, None)
         args.append(2)
         assert ev.message == "v=[1]"
+
+    def test_immutable_args_render_the_same_text_later(self) -> None:
+        """Numbers and strings are formatted on the worker, to the text getMessage gives."""
+        rec = _record("seq=%06d total %.2f by %s %r", (7, 129.9, "u42", None))
+        ev = snapshot(rec, None)
+        assert ev.message == rec.getMessage() == "seq=000007 total 129.90 by u42 None"
+
+    def test_bad_format_arguments_are_kept_visibly(self) -> None:
+        """A format that does not fit its arguments is shipped with the failure noted
+        (and reported on stderr), not lost."""
+        reported: list[logging.LogRecord] = []
+        listener = logging.Handler()
+        listener.emit = reported.append  # type: ignore[method-assign]
+        INTERNAL_LOGGER.addHandler(listener)
+        reset_rate_limits()
+        try:
+            ev = snapshot(_record("count %d of %d", ("many",)), None)
+            assert ev.message.startswith("count %d of %d ('many',) [formatting failed: TypeError")
+        finally:
+            INTERNAL_LOGGER.removeHandler(listener)
+        assert ["'count %d of %d' % ('many',) failed" in r.getMessage() for r in reported] == [True]
 
     def test_extras_copied_in_caller_order(self) -> None:
         """Only user extras are kept, in the order given."""
