@@ -127,8 +127,14 @@ class Event:
         # ``est`` guesses the encoded JSON size, so the worker can take about one batch
         # from the queue before encoding; the exact plan is made after encoding.
         est = len(message) + 130
-        if args is not None:
-            est += 24 * len(args)  # a guess: the exact size is known once encoded
+        if args is None:  # held: what the event keeps alive besides itself
+            held = len(message)
+        else:
+            held = 40 + 36 * len(args)
+            for arg in args:
+                if type(arg) is str or type(arg) is bytes:
+                    held += len(arg)
+            est += held  # a guess at the rendered size: exact once encoded
         if extras:
             est += 40 * len(extras)
         if exc is not None:
@@ -136,7 +142,7 @@ class Event:
         if stack:
             est += len(stack)
         self.est = est
-        self.cost = est + len(message) + 320 + (60 * len(extras) if extras else 0)
+        self.cost = est + held + 320 + (60 * len(extras) if extras else 0)
         self.data: bytes | None = None
         self.evicted = False
         self.nbytes = 0
@@ -146,9 +152,11 @@ class Event:
     def message(self) -> str:
         text = self._message
         if text is None:
-            template, args = self._args or ("", ())
-            text = self._message = _format_deferred(template, args)
-            self._args = None
+            pending = self._args
+            if pending is None:  # another thread formatted it just now
+                return self._message or ""
+            text = self._message = _format_deferred(*pending)
+            self._args = None  # after _message is set: see the check above
         return text
 
     def __repr__(self) -> str:
@@ -200,10 +208,13 @@ def snapshot(
             if key == _LAST_STANDARD_KEY:
                 break
             keys.append(key)
-        keys.reverse()
-        extras = {key: d[key] for key in keys}
-        if not RESERVED_ATTRS.isdisjoint(keys):  # e.g. another formatter set "message"
-            extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
+        if len(keys) == len(d) - _PLAIN_RECORD_LEN:
+            keys.reverse()
+            extras = {key: d[key] for key in keys}
+            if not RESERVED_ATTRS.isdisjoint(keys):  # e.g. another formatter set "message"
+                extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
+        else:  # a record factory or filter moved things: look at every attribute
+            extras = {k: v for k, v in d.items() if k not in RESERVED_ATTRS}
         extras = extras or None
     msg, args = record.msg, record.args
     deferred = None

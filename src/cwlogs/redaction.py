@@ -573,6 +573,8 @@ def _word_gate(text: str) -> bool:
     if "A" in text and ("AKIA" in text or "ASIA" in text or "AIza" in text):
         return True
     low = text.lower()
+    if "\u017f" in low:  # U+017F, the long s, is an "s" to the case-insensitive regexes
+        low = low.replace("\u017f", "s")
     if "bearer" in low or "secret" in low:
         return True
     digits = text.encode("ascii", "replace").translate(_DIGITS_AS_ZERO, _NUMBER_SEPARATORS)
@@ -581,6 +583,7 @@ def _word_gate(text: str) -> bool:
     return ":" in text and _GATE_IPV6.search(text) is not None
 
 
+_GATEABLE_KEY: Final = re.compile(r"\w{1,30}")
 #: In reversed text, what may follow a sign (blanks, a quote, separators), then the key.
 _REVERSED_KEY: Final = re.compile(r"[ \t]{0,3}[\"']?[-_.]{0,3}([\w.-]{1,64})")
 
@@ -702,7 +705,12 @@ class Redactor:
         # the same judgement the assignment regex makes.
         builtin_only = all(isinstance(p, _Builtin) for p in chosen)
         self._word_gate = _word_gate if builtin_only else None
-        self._assignment_gate = builtin_only
+        # The gate reads at most 64 key characters of [\w.-] before a sign: a key with
+        # other characters, or long enough to reach past that with separators in it,
+        # turns it off.
+        self._assignment_gate = builtin_only and all(
+            _GATEABLE_KEY.fullmatch(key) for key in self._exact_keys
+        )
 
         self._trigger: re.Pattern[str] | None = None
         triggers = [p.trigger for p in chosen]
@@ -769,26 +777,7 @@ class Redactor:
         {'msg': 'to [EMAIL_REDACTED]', 'n': 1}
         """
         tally: dict[str, int] = {}
-        verdicts = self._verdicts
-        clean = self._clean
-        for key, value in event.items():  # values change, keys don't: iteration is safe
-            if key in skip:
-                continue
-            sensitive = verdicts.get(key)
-            if sensitive is None:
-                sensitive = isinstance(key, str) and self._key_verdict(key)
-                if len(verdicts) < _VERDICT_CACHE_SIZE:
-                    verdicts[key] = sensitive
-            if sensitive:
-                event[key] = REDACTED
-                label = "key:" + key.lower().replace("-", "_")
-                tally[label] = tally.get(label, 0) + 1
-            elif type(value) is str:
-                # Known-clean short strings skip the call; long ones are never in the cache.
-                if len(value) > _CLEAN_CACHE_LENGTH or value not in clean:
-                    event[key] = self._text(value, tally)
-            elif type(value) not in _ATOMS:
-                event[key] = self._value(value, tally, 1)
+        self._in_place(event, tally, 0, skip)
         if tally:
             self._merge(tally)
 
@@ -911,11 +900,21 @@ class Redactor:
         depth: int,
         skip: Container[str] = (),
     ) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
+        out = dict(event)
+        self._in_place(out, tally, depth, skip)
+        return out
+
+    def _in_place(
+        self,
+        event: MutableMapping[Any, Any],
+        tally: dict[str, int],
+        depth: int,
+        skip: Container[str] = (),
+    ) -> None:
         verdicts = self._verdicts
-        for key, value in event.items():
+        clean = self._clean
+        for key, value in event.items():  # values change, keys don't: iteration is safe
             if key in skip:
-                out[key] = value
                 continue
             sensitive = verdicts.get(key)
             if sensitive is None:
@@ -923,16 +922,15 @@ class Redactor:
                 if len(verdicts) < _VERDICT_CACHE_SIZE:
                     verdicts[key] = sensitive
             if sensitive:
-                out[key] = REDACTED
+                event[key] = REDACTED
                 label = "key:" + key.lower().replace("-", "_")
                 tally[label] = tally.get(label, 0) + 1
             elif type(value) is str:
-                out[key] = self._text(value, tally)
-            elif type(value) in _ATOMS:
-                out[key] = value
-            else:
-                out[key] = self._value(value, tally, depth + 1)
-        return out
+                # Known-clean short strings skip the call; long ones are never in the cache.
+                if len(value) > _CLEAN_CACHE_LENGTH or value not in clean:
+                    event[key] = self._text(value, tally)
+            elif type(value) not in _ATOMS:
+                event[key] = self._value(value, tally, depth + 1)
 
     def _value(self, value: Any, tally: dict[str, int], depth: int) -> Any:
         if isinstance(value, str):

@@ -56,6 +56,23 @@ class TestSnapshot:
             INTERNAL_LOGGER.removeHandler(listener)
         assert ["'count %d of %d' % ('many',) failed" in r.getMessage() for r in reported] == [True]
 
+    def test_a_big_argument_counts_against_the_queue(self) -> None:
+        """A 5 MB argument held for later formatting weighs 5 MB in the memory bound."""
+        ev = snapshot(_record("payload %s", ("x" * 5_000_000,)), None)
+        assert ev.cost > 10_000_000  # held once, and once more when rendered
+
+    def test_extras_set_by_a_record_factory_are_kept(self) -> None:
+        """An attribute a LogRecord subclass sets before the standard ones is an extra too."""
+
+        class Stamped(logging.LogRecord):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                self.request_id = "req-1"
+                super().__init__(*args, **kwargs)
+
+        rec = Stamped("a", logging.INFO, "f.py", 1, "hi", (), None)
+        rec.user = "bob"
+        assert snapshot(rec, None).extras == {"request_id": "req-1", "user": "bob"}
+
     def test_extras_copied_in_caller_order(self) -> None:
         """Only user extras are kept, in the order given."""
         ev = snapshot(_record(z=1, a=2), None)

@@ -436,6 +436,22 @@ class TestRedactEvent:
         assert kwargs == {"event": "mail [EMAIL_REDACTED]", "token": REDACTED}
 
 
+class TestPreChecksEdgeCases:
+    """Inputs a pre-check once let through unscanned although a pattern matches."""
+
+    def test_long_s_in_secret_keyword(self) -> None:
+        """The case-insensitive keyword regex reads U+017F (long s) as "s"."""
+        text = f"aws_\u017fecret {AWS_SECRET}"
+        assert DEFAULT.redact_text(text) == FULL_SCAN.redact_text(text)
+        assert AWS_SECRET not in DEFAULT.redact_text(text)
+
+    @pytest.mark.parametrize("key", ["pass+word", "k" * 70])
+    def test_custom_keys_the_gate_cannot_read(self, key: str) -> None:
+        """Keys with characters outside [\\w.-], or very long ones, are still masked."""
+        r = Redactor(extra_keys=[key])
+        assert r.redact_text(f"{key}=hunter2 ok") == f"{key}=[REDACTED] ok"
+
+
 class TestShapeMemory:
     """A text the pre-checks ruled out is remembered with its digits masked."""
 
