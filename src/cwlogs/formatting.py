@@ -130,11 +130,12 @@ class Event:
         if args is None:  # held: what the event keeps alive besides itself
             held = len(message)
         else:
-            held = 40 + 36 * len(args)
+            texts = 0
             for arg in args:
                 if type(arg) is str or type(arg) is bytes:
-                    held += len(arg)
-            est += held  # a guess at the rendered size: exact once encoded
+                    texts += len(arg)
+            est += texts + 8 * len(args)  # a guess at the rendered size: exact once encoded
+            held = texts + 40 + 36 * len(args)
         if extras:
             est += 40 * len(extras)
         if exc is not None:
