@@ -105,6 +105,9 @@ class Batcher:
         # The queue counts memory (``Event.cost``), about 2.5x an event's encoded size, so
         # a full batch's worth of encoded bytes is queued once the cost reaches this.
         self._full_batch_cost = max_batch_bytes * 5 // 2
+        # Encoded size / Event.est, as last measured: est is a rough guess made on the
+        # caller's thread, so this scales it to fill batches without overshooting much.
+        self._est_scale = 1.0
         self.shutdown_timeout = shutdown_timeout
         self._retention_days = retention_days
         self._on_drop = on_drop
@@ -352,15 +355,23 @@ class Batcher:
         """Pop up to one batch worth of events (by estimate), oldest sequence first."""
         normal, protected = self._normal, self._protected
         out: list[Event] = []
-        est = 0
+        exact = guessed = 0
+        scale = self._est_scale
         limit_events, limit_bytes = self._max_batch_events, self._max_batch_bytes
-        while len(out) < limit_events and est < limit_bytes and (normal or protected):
+        while (
+            len(out) < limit_events
+            and exact + guessed * scale < limit_bytes
+            and (normal or protected)
+        ):
             if protected and (not normal or protected[0].seq < normal[0].seq):
                 ev = protected.popleft()
             else:
                 ev = normal.popleft()
             out.append(ev)
-            est += ev.nbytes + 26 if ev.data is not None else ev.est
+            if ev.data is not None:
+                exact += ev.nbytes + 26
+            else:
+                guessed += ev.est
         return out
 
     def _return(self, events: Iterable[Event]) -> None:
@@ -372,9 +383,17 @@ class Batcher:
     def _process(self, batch: list[Event]) -> None:
         exporter = self._exporter
         truncated = 0
+        guessed = encoded = 0
         for ev in batch:
-            if ev.data is None and exporter.prepare(ev):
-                truncated += 1
+            if ev.data is None:
+                if exporter.prepare(ev):
+                    truncated += 1
+                guessed += ev.est
+                encoded += ev.nbytes + 26
+        if guessed:
+            # Whatever does not fit goes back to the queue, already encoded, so a scale
+            # that is a little off costs a requeue, never a limit.
+            self._est_scale = min(max(encoded / guessed, 0.1), 10.0)
         now_ms = int(time.time() * 1000)
         rejected: dict[str, list[Event]] = {}
         keep: list[Event] = []

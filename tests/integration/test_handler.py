@@ -137,6 +137,23 @@ class TestLimits:
         assert handler.stats()["sent"] == 25_040
         assert len(read_events(logs, group)) == 25_040
 
+    def test_batches_are_filled_to_the_byte_limit(
+        self, make_handler: Any, app_logger: logging.Logger, proxy: Any
+    ) -> None:
+        """A backlog goes out in about as few calls as the 1 MiB limit allows: the
+        worker's size guess calibrates itself on what it encodes (one short batch at most)."""
+        handler = make_handler(max_queue_bytes=64 * 1024 * 1024, flush_interval=60, redact=False)
+        app_logger.addHandler(handler)
+        # Many small extras: the caller-side guess overestimates these events 2-3x.
+        fields = {f"f{k}": k for k in range(10)}
+        for i in range(25_000):
+            app_logger.info("fill %05d", i, extra=fields)
+        assert handler.flush(timeout=60)
+        calls = [c for c in proxy.calls("PutLogEvents") if c.status == 200]
+        total = sum(c.batch_bytes for c in calls)
+        assert sum(c.n_events for c in calls) == 25_000
+        assert len(calls) <= -(-total // MAX_BATCH_BYTES) + 1
+
     def test_oversize_event_is_truncated_to_valid_json(
         self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str
     ) -> None:
