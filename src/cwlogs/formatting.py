@@ -202,8 +202,8 @@ def snapshot(
     extras = None
     if len(d) > _PLAIN_RECORD_LEN:
         # makeRecord adds extras after the standard attributes, so reading backwards
-        # to the last standard one finds them; in any other layout the reserved names
-        # read on the way are filtered out below.
+        # to the last standard one finds them; a record laid out otherwise (a factory's
+        # own attributes, a filter that re-set a standard one) takes the full scan.
         keys = []
         for key in reversed(d):
             if key == _LAST_STANDARD_KEY:
