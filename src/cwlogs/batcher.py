@@ -151,7 +151,14 @@ class Batcher:
         with self._lock:
             self._emitted += 1
             if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
-                self._append(ev, cost)
+                # _append, inlined: this is every log call's path.
+                self._seq = ev.seq = self._seq + 1
+                (self._protected if ev.levelno >= self._protect_level else self._normal).append(ev)
+                before = self._queued_bytes
+                self._queued_bytes = after = before + cost
+                self._queued_events = n = self._queued_events + 1
+                if n == 1 or n == self._max_batch_events or before < self._full_batch_cost <= after:
+                    self._work.notify()
                 return True
             dropped, reason = self._overflowing(ev, cost)
             if ev.seq == 0:  # room was made: the newcomer stays
@@ -242,7 +249,7 @@ class Batcher:
         """Warn (rate-limited) and hand the events to ``on_drop`` on the worker thread."""
         warn_rate_limited(
             f"drop:{reason}",
-            f"{self._name}: dropped {len(events)} event(s): {reason}; "
+            lambda: f"{self._name}: dropped {len(events)} event(s): {reason}; "
             f"dropped so far: {dict(self._dropped)}, rejected: {dict(self._rejected)}",
         )
         if self._on_drop is None or not events:

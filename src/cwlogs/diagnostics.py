@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Final
 
 __all__ = ["INTERNAL_LOGGER", "warn_rate_limited"]
@@ -30,12 +31,17 @@ _last: dict[str, tuple[float, int]] = {}
 
 
 def warn_rate_limited(
-    key: str, message: str, *, interval: float = 30.0, level: int = logging.WARNING
+    key: str,
+    message: str | Callable[[], str],
+    *,
+    interval: float = 30.0,
+    level: int = logging.WARNING,
 ) -> bool:
     """Write ``message`` to stderr unless the same ``key`` was written less than ``interval`` ago.
 
     Returns True when the message was shown. Suppressed repeats are counted and the
-    count is appended to the next message shown for that key.
+    count is appended to the next message shown for that key. A callable ``message`` is
+    only called when shown: overflow reports one drop per log call.
     """
     now = time.monotonic()
     with _lock:
@@ -44,9 +50,11 @@ def warn_rate_limited(
             _last[key] = (last, suppressed + 1)
             return False
         _last[key] = (now, 0)
-    if suppressed:
-        message = f"{message} ({suppressed} similar messages suppressed)"
     try:
+        if callable(message):
+            message = message()
+        if suppressed:
+            message = f"{message} ({suppressed} similar messages suppressed)"
         INTERNAL_LOGGER.log(level, message)
     except Exception:  # diagnostics must never take the application down
         return False

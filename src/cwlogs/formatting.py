@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
+from itertools import islice
 from typing import Any, Final, Protocol
 
 import orjson
@@ -190,7 +191,6 @@ def _safe_str(value: object) -> str:
 def snapshot(
     record: logging.LogRecord,
     context: Mapping[str, Any] | None,
-    *,
     with_thread: bool = False,
 ) -> Event:
     """Copy what is valid only on the caller's thread out of ``record``.
@@ -201,20 +201,15 @@ def snapshot(
     d = record.__dict__
     extras = None
     if len(d) > _PLAIN_RECORD_LEN:
-        # makeRecord adds extras after the standard attributes, so reading backwards
-        # to the last standard one finds them; a record laid out otherwise (a factory's
-        # own attributes, a filter that re-set a standard one) takes the full scan.
-        keys = []
-        for key in reversed(d):
-            if key == _LAST_STANDARD_KEY:
-                break
-            keys.append(key)
-        if len(keys) == len(d) - _PLAIN_RECORD_LEN:
-            keys.reverse()
-            extras = {key: d[key] for key in keys}
-            if not RESERVED_ATTRS.isdisjoint(keys):  # e.g. another formatter set "message"
+        # makeRecord adds extras after the standard attributes, so whatever follows the
+        # last standard one is an extra; a record laid out otherwise (a factory's own
+        # attributes, a filter that deleted one) takes the full scan.
+        items = islice(d.items(), _PLAIN_RECORD_LEN - 1, None)
+        if next(items)[0] == _LAST_STANDARD_KEY:
+            extras = dict(items)
+            if not RESERVED_ATTRS.isdisjoint(extras):  # e.g. another formatter set "message"
                 extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
-        else:  # a record factory or filter moved things: look at every attribute
+        else:
             extras = {k: v for k, v in d.items() if k not in RESERVED_ATTRS}
         extras = extras or None
     msg, args = record.msg, record.args
@@ -250,9 +245,7 @@ def _format_deferred(template: str, args: tuple[Any, ...]) -> str:
     try:
         return template % args
     except Exception as exc:  # the stdlib would print a "Logging error" and lose it
-        warn_rate_limited(
-            "format", f"cwlogs: log message {template!r} % {args!r} failed: {exc!r}"
-        )
+        warn_rate_limited("format", f"cwlogs: log message {template!r} % {args!r} failed: {exc!r}")
         return f"{template} {args!r} [formatting failed: {type(exc).__name__}: {exc}]"
 
 
@@ -414,9 +407,7 @@ class Redacts(Protocol):
 
     def redact_text(self, text: str) -> str: ...
 
-    def redact_event(
-        self, event: dict[str, Any], skip: Container[str] = ...
-    ) -> dict[str, Any]: ...
+    def redact_event(self, event: dict[str, Any], skip: Container[str] = ...) -> dict[str, Any]: ...
 
 
 def record_to_event(

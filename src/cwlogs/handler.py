@@ -199,9 +199,7 @@ class CloudWatchHandler(logging.Handler):
 
     # ------------------------------------------------------------------ logging.Handler
     def setFormatter(self, fmt: logging.Formatter | None) -> None:
-        if (
-            type(fmt) is logging.Formatter and fmt._fmt == logging.BASIC_FORMAT
-        ):
+        if type(fmt) is logging.Formatter and fmt._fmt == logging.BASIC_FORMAT:
             # logging.basicConfig(handlers=[...]) stamps its default text format on every
             # handler without one; nobody chose it, so keep the JSON default.
             fmt = None
@@ -230,7 +228,7 @@ class CloudWatchHandler(logging.Handler):
                 return
             fmt = self.formatter
             if fmt is None:  # the default: skip a call layer on the hot path
-                ev = snapshot(record, current(), with_thread=self._include_thread)
+                ev = snapshot(record, current(), self._include_thread)
             else:
                 ev = record_to_event(record, fmt, current(), with_thread=self._include_thread)
             self._batcher.put(ev)

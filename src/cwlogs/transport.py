@@ -67,20 +67,16 @@ class _FastPut:
         self._user_agent = client.meta.config.user_agent or "cwlogs"
 
     def __call__(self, group: str, stream: str, events: list[Event]) -> dict[str, Any]:
-        dumps = orjson.dumps
-        body = b"".join(
-            (
-                b'{"logGroupName":',
-                dumps(group),
-                b',"logStreamName":',
-                dumps(stream),
-                b',"logEvents":[',
-                b",".join(
-                    b'{"timestamp":%d,"message":%s}' % (e.ts, dumps((e.data or b"").decode()))
-                    for e in events
-                ),
-                b"]}",
-            )
+        # One orjson pass over the whole batch: the events are JSON already, and orjson
+        # escapes them into the body faster than a join of per-event fragments.
+        body = orjson.dumps(
+            {
+                "logGroupName": group,
+                "logStreamName": stream,
+                "logEvents": [
+                    {"timestamp": e.ts, "message": (e.data or b"").decode()} for e in events
+                ],
+            }
         )
         request = AWSRequest(
             method="POST",

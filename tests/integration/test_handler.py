@@ -342,6 +342,37 @@ class TestFeedback:
         loggers = {m["logger"] for m in _messages(logs, group)}
         assert loggers == {"feedback.app"}
 
+    def test_records_logged_while_sending_are_not_shipped(
+        self, make_handler: Any, logs: Any, group: str
+    ) -> None:
+        """Code that logs from inside a send (a botocore hook, a credential provider) runs
+        on the handler's worker thread: its records are not queued, so they cannot loop."""
+        handler = make_handler(redact=False)
+        signed_on: list[str] = []
+
+        def hook(**_: Any) -> None:
+            signed_on.append(threading.current_thread().name)
+            logging.getLogger("feedback.hook").warning("signing a request")
+
+        handler.client.meta.events.register("before-sign", hook)
+        names = ("feedback.app", "feedback.hook")
+        for name in names:
+            logging.getLogger(name).addHandler(handler)
+            logging.getLogger(name).setLevel(logging.INFO)
+        try:
+            logging.getLogger("feedback.app").info("from the app")
+            assert handler.flush(timeout=10)
+            logging.getLogger("feedback.app").info("second")
+            assert handler.flush(timeout=10)
+        finally:
+            for name in names:
+                logging.getLogger(name).removeHandler(handler)
+                logging.getLogger(name).setLevel(logging.NOTSET)
+        assert any(name.endswith("-worker") for name in signed_on), signed_on
+        messages = _messages(logs, group)
+        assert [m["message"] for m in messages] == ["from the app", "second"]
+        assert handler.stats()["sent"] == 2
+
 
 class TestStreams:
     def test_logger_template_gives_one_stream_per_logger(

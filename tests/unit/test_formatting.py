@@ -178,3 +178,32 @@ class TestFit:
         data, cut = fit_message(text, None)
         assert cut and len(data) <= MAX_MESSAGE_BYTES
         assert data.decode().endswith("[truncated]")
+
+
+class TestDiagnostics:
+    def test_a_lazy_message_is_built_only_when_shown(self) -> None:
+        """Overflow reports a drop per log call: the text is built once per interval, and
+        a message that fails to build is not an error for the application."""
+        from cwlogs.diagnostics import warn_rate_limited
+
+        reported: list[logging.LogRecord] = []
+        listener = logging.Handler()
+        listener.emit = reported.append  # type: ignore[method-assign]
+        INTERNAL_LOGGER.addHandler(listener)
+        reset_rate_limits()
+        built: list[int] = []
+
+        def text() -> str:
+            built.append(1)
+            return f"dropped {len(built)}"
+
+        def broken() -> str:
+            raise RuntimeError("dictionary changed size during iteration")
+
+        try:
+            shown = [warn_rate_limited("lazy", text) for _ in range(1000)]
+            assert warn_rate_limited("lazy-broken", broken) is False
+        finally:
+            INTERNAL_LOGGER.removeHandler(listener)
+        assert shown.count(True) == 1 and len(built) == 1
+        assert [r.getMessage() for r in reported] == ["dropped 1"]
