@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import os
+import queue
 import resource
 import sys
 import threading
@@ -186,6 +188,18 @@ def _build(spec: dict[str, Any]) -> tuple[logging.Handler, Callable[[], dict[str
     kind, options = spec["kind"], dict(spec.get("options") or {})
     if kind == "null":
         return logging.NullHandler(), dict
+    if kind == "queue":
+        # The stdlib's own non-blocking pair, with a listener that discards: what a
+        # record copy, a queue and a second thread cost before any encoding or sending.
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        listener = logging.handlers.QueueListener(records, logging.NullHandler())
+        listener.start()
+
+        def drain_queue() -> dict[str, Any]:
+            listener.stop()
+            return {}
+
+        return logging.handlers.QueueHandler(records), drain_queue
     if kind == "stream":
         stream = open(os.devnull, "w")  # noqa: SIM115 - closed with the handler
         handler: logging.Handler = logging.StreamHandler(stream)

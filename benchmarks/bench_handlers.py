@@ -81,6 +81,12 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant("NullHandler", "null", stored=False, note="caller-cost floor; nothing stored"),
     Variant(
+        "QueueHandler",
+        "queue",
+        stored=False,
+        note="stdlib QueueHandler + QueueListener(NullHandler): queue + thread, nothing sent",
+    ),
+    Variant(
         "StreamHandler+json",
         "stream",
         stored=False,
@@ -327,6 +333,25 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["duplicated"] = row.get("duplicated")
         entry["meets"] = _meets(entry)
         out.append(entry)
+    return out
+
+
+def floor_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stdlib QueueHandler's caller cost against NullHandler: the ``caller_vs_null``
+    of a handler that only copies a record to a queue read by a thread doing nothing."""
+    by_key = {(r["variant"], r["threads"]): r for r in rows}
+    out = []
+    for (name, t), row in by_key.items():
+        if name != "QueueHandler":
+            continue
+        null = by_key.get(("NullHandler", t), {})
+        out.append(
+            {
+                "variant": name,
+                "threads": t,
+                "caller_vs_null": _ratio(row.get("caller_us"), null.get("caller_us")),
+            }
+        )
     return out
 
 
@@ -588,6 +613,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("ratios (vs watchtower default; watchtower-tuned in parentheses):")
     print(render_ratios(ratio_entries))
+    floors = floor_ratios(rows)
+    for entry in floors:
+        print(
+            f"floor: stdlib QueueHandler+QueueListener(NullHandler) {entry['threads']}t "
+            f"caller/Null = {_fmt(entry['caller_vs_null'])}"
+        )
     _print_notes(rows)
     if args.markdown:
         print()
@@ -614,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         | {"lost_dup_zero": "== 0"},
         "rows": rows,
         "ratios": ratio_entries,
+        "floor": floors,
         "runs": {f"{name}/{t}t": rs for (name, t), rs in runs.items()},
         "elapsed_s": elapsed,
     }
