@@ -18,12 +18,12 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from cwlogs.diagnostics import warn_rate_limited
-from cwlogs.formatting import Event
+from cwlogs.formatting import ITEM_COST, ITEM_SEQ, ITEM_TS, Event, event_from_item
 from cwlogs.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, check_timestamp, plan_batch
 
 __all__ = ["Batcher", "ExportResult", "Exporter"]
@@ -120,8 +120,9 @@ class Batcher:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # the worker waits here
         self._done = threading.Condition(self._lock)  # flush() and blocked callers wait here
-        self._normal: deque[Event] = deque()
-        self._protected: deque[Event] = deque()
+        # Items are Events, or plain tuples queued by put_fields (see snapshot_fields).
+        self._normal: deque[Event | tuple[Any, ...]] = deque()
+        self._protected: deque[Event | tuple[Any, ...]] = deque()
         self._queued_bytes = 0
         self._queued_events = 0
         self._inflight_min_seq: int | None = None
@@ -138,7 +139,7 @@ class Batcher:
         self._counters: Counter[str] = Counter()
         self._dropped: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
-        self._pending_drops: list[tuple[list[Event], str]] = []
+        self._pending_drops: list[tuple[list[Event | tuple[Any, ...]], str]] = []
 
     # ------------------------------------------------------------------ caller side
     def put(self, ev: Event) -> bool:
@@ -151,14 +152,7 @@ class Batcher:
         with self._lock:
             self._emitted += 1
             if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
-                # _append, inlined: this is every log call's path.
-                self._seq = ev.seq = self._seq + 1
-                (self._protected if ev.levelno >= self._protect_level else self._normal).append(ev)
-                before = self._queued_bytes
-                self._queued_bytes = after = before + cost
-                self._queued_events = n = self._queued_events + 1
-                if n == 1 or n == self._max_batch_events or before < self._full_batch_cost <= after:
-                    self._work.notify()
+                self._append(ev, cost)
                 return True
             dropped, reason = self._overflowing(ev, cost)
             if ev.seq == 0:  # room was made: the newcomer stays
@@ -167,30 +161,49 @@ class Batcher:
             self._report_drop(dropped, reason)
         return ev.seq > 0
 
+    def put_fields(self, fields: tuple[Any, ...]) -> bool:
+        """:meth:`put` for :func:`~cwlogs.formatting.snapshot_fields`: every log call's path."""
+        if self._thread is None:
+            self._start()
+        if threading.get_ident() == self._worker_ident:
+            return False
+        cost = fields[0]
+        with self._lock:
+            if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
+                self._emitted += 1
+                self._seq = seq = self._seq + 1
+                if fields[2] >= self._protect_level:
+                    self._protected.append((seq, *fields))
+                else:
+                    self._normal.append((seq, *fields))
+                self._grew(cost)
+                return True
+        # No room: the overflow policy works on Events (rare, so the cost is fine).
+        return self.put(event_from_item((0, *fields)))
+
     def _append(self, ev: Event, cost: int) -> None:
-        """Queue ``ev`` (under the lock) and wake the worker on a threshold crossing only."""
-        self._seq = seq = self._seq + 1
-        ev.seq = seq
-        if ev.levelno >= self._protect_level:
-            self._protected.append(ev)
-        else:
-            self._normal.append(ev)
+        self._seq = ev.seq = self._seq + 1
+        (self._protected if ev.levelno >= self._protect_level else self._normal).append(ev)
+        self._grew(cost)
+
+    def _grew(self, cost: int) -> None:
+        """Count one queued event (under the lock); wake the worker on a threshold crossing."""
         before = self._queued_bytes
         self._queued_bytes = after = before + cost
         self._queued_events = n = self._queued_events + 1
         # Edge-triggered: the first event starts the flush timer; a full batch sends now.
         # While the worker is busy it re-checks on its own, so no need to notify again.
-        if n == 1 or n == self._max_batch_events or (before < self._full_batch_cost <= after):
+        if n == 1 or n == self._max_batch_events or before < self._full_batch_cost <= after:
             self._work.notify()
 
-    def _overflowing(self, ev: Event, cost: int) -> tuple[list[Event], str]:
+    def _overflowing(self, ev: Event, cost: int) -> tuple[list[Event | tuple[Any, ...]], str]:
         if self._closed:
             self._dropped["closed"] += 1
             ev.seq = -1
             return [ev], "closed"
         return self._make_room(ev, cost)
 
-    def _make_room(self, ev: Event, cost: int) -> tuple[list[Event], str]:
+    def _make_room(self, ev: Event, cost: int) -> tuple[list[Event | tuple[Any, ...]], str]:
         """Apply the overflow policy under the lock; returns what was dropped and why.
 
         When the newcomer itself is dropped its ``seq`` is set to -1 so ``put`` skips it.
@@ -215,13 +228,13 @@ class Batcher:
             ev.seq = -1
             return [ev], "queue_full"
         # drop_oldest (or a protected newcomer under drop_newest): evict unprotected first.
-        evicted: list[Event] = []
+        evicted: list[Event | tuple[Any, ...]] = []
         while self._queued_bytes + cost > self._max_queue_bytes:
             source = self._normal or (self._protected if protected else None)
             if not source:
                 break
             old = source.popleft()
-            self._queued_bytes -= old.cost
+            self._queued_bytes -= _cost(old)
             self._queued_events -= 1
             evicted.append(old)
         if self._queued_bytes + cost > self._max_queue_bytes:
@@ -245,7 +258,7 @@ class Batcher:
         self._done.notify_all()
         return evicted, "queue_full"
 
-    def _report_drop(self, events: list[Event], reason: str) -> None:
+    def _report_drop(self, events: Sequence[Event | tuple[Any, ...]], reason: str) -> None:
         """Warn (rate-limited) and hand the events to ``on_drop`` on the worker thread."""
         warn_rate_limited(
             f"drop:{reason}",
@@ -258,15 +271,15 @@ class Batcher:
             # Never run a user's callback on the application's thread; keep the hand-off
             # bounded so a stuck worker cannot make it grow without limit.
             if len(self._pending_drops) < _MAX_PENDING_DROPS:
-                self._pending_drops.append((events, reason))
+                self._pending_drops.append((list(events), reason))
             return
         self._call_on_drop(events, reason)
 
-    def _call_on_drop(self, events: list[Event], reason: str) -> None:
+    def _call_on_drop(self, events: Sequence[Event | tuple[Any, ...]], reason: str) -> None:
         if self._on_drop is None:
             return
         try:
-            self._on_drop(events, reason)
+            self._on_drop([_event(e) for e in events], reason)
         except Exception as exc:  # a user's callback must not break delivery
             warn_rate_limited("on_drop", f"{self._name}: on_drop callback failed: {exc!r}")
 
@@ -303,8 +316,8 @@ class Batcher:
                 time.sleep(0.05)
 
     def _head_seq(self) -> int | None:
-        n = self._normal[0].seq if self._normal else None
-        p = self._protected[0].seq if self._protected else None
+        n = _seq(self._normal[0]) if self._normal else None
+        p = _seq(self._protected[0]) if self._protected else None
         if n is None:
             return p
         if p is None:
@@ -313,7 +326,7 @@ class Batcher:
 
     def _next_batch(self) -> list[Event] | None:
         """Wait until a batch is due and take it; None tells the worker to stop."""
-        drops: list[tuple[list[Event], str]] = []
+        drops: list[tuple[list[Event | tuple[Any, ...]], str]] = []
         with self._lock:
             while True:
                 if self._pending_drops:
@@ -352,8 +365,8 @@ class Batcher:
         return []
 
     def _oldest_ts(self) -> int:
-        n = self._normal[0].ts if self._normal else None
-        p = self._protected[0].ts if self._protected else None
+        n = _ts(self._normal[0]) if self._normal else None
+        p = _ts(self._protected[0]) if self._protected else None
         if n is None:
             return p if p is not None else 0
         return n if p is None else min(n, p)
@@ -370,10 +383,11 @@ class Batcher:
             and exact + guessed * scale < limit_bytes
             and (normal or protected)
         ):
-            if protected and (not normal or protected[0].seq < normal[0].seq):
-                ev = protected.popleft()
+            if protected and (not normal or _seq(protected[0]) < _seq(normal[0])):
+                item = protected.popleft()
             else:
-                ev = normal.popleft()
+                item = normal.popleft()
+            ev = event_from_item(item) if isinstance(item, tuple) else item
             out.append(ev)
             if ev.data is not None:
                 exact += ev.nbytes + 26
@@ -567,6 +581,22 @@ class Batcher:
         # The parent keeps (and sends) what it queued; the child starts empty.
         self._init_state()
         self._exporter.reset_after_fork()
+
+
+def _seq(item: Event | tuple[Any, ...]) -> int:
+    return item[ITEM_SEQ] if isinstance(item, tuple) else item.seq
+
+
+def _ts(item: Event | tuple[Any, ...]) -> int:
+    return item[ITEM_TS] if isinstance(item, tuple) else item.ts
+
+
+def _cost(item: Event | tuple[Any, ...]) -> int:
+    return item[ITEM_COST] if isinstance(item, tuple) else item.cost
+
+
+def _event(item: Event | tuple[Any, ...]) -> Event:
+    return event_from_item(item) if isinstance(item, tuple) else item
 
 
 def _seq_key(ev: Event) -> int:

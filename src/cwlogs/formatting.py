@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Mapping, Sized
 from decimal import Decimal
 from itertools import islice
 from typing import Any, Final, Protocol
@@ -32,12 +32,14 @@ __all__ = [
     "JsonFormatter",
     "Redacts",
     "encode",
+    "event_from_item",
     "exception_fields",
     "fit_message",
     "iso_timestamp",
     "record_to_event",
     "render",
     "snapshot",
+    "snapshot_fields",
     "to_event_dict",
 ]
 
@@ -122,29 +124,7 @@ class Event:
         self.thread = thread
         self.preformatted = preformatted
         self.seq = 0
-        # The queue's memory bound counts this estimate of what a queued event really
-        # holds: the snapshot (~330 B of objects + message + ~100 B per extra) plus its
-        # encoded JSON once the worker has prepared it. Measured with tracemalloc.
-        # ``est`` guesses the encoded JSON size, so the worker can take about one batch
-        # from the queue before encoding; the exact plan is made after encoding.
-        est = len(message) + 130
-        if args is None:  # held: what the event keeps alive besides itself
-            held = len(message)
-        else:
-            texts = 0
-            for arg in args:
-                if type(arg) is str or type(arg) is bytes:
-                    texts += len(arg)
-            est += texts + 8 * len(args)  # a guess at the rendered size: exact once encoded
-            held = texts + 40 + 36 * len(args)
-        if extras:
-            est += 40 * len(extras)
-        if exc is not None:
-            est += len(exc["stack"])
-        if stack:
-            est += len(stack)
-        self.est = est
-        self.cost = est + held + 320 + (60 * len(extras) if extras else 0)
+        self.est, self.cost = _sizes(message, args, extras, exc, stack)
         self.data: bytes | None = None
         self.evicted = False
         self.nbytes = 0
@@ -165,6 +145,79 @@ class Event:
         return (
             f"Event(seq={self.seq}, ts={self.ts}, level={self.levelname}, msg={self.message!r:.60})"
         )
+
+
+def _sizes(
+    message: str,
+    args: tuple[Any, ...] | None,
+    extras: Sized | None,
+    exc: dict[str, str] | None,
+    stack: str | None,
+) -> tuple[int, int]:
+    """``(est, cost)`` of an event: its guessed JSON size, and what it weighs queued.
+
+    The queue's memory bound counts ``cost``, an estimate of what a queued event really
+    holds: the snapshot (~330 B of objects + message + ~100 B per extra) plus its
+    encoded JSON once the worker has prepared it. Measured with tracemalloc. ``est``
+    guesses the encoded JSON size, so the worker can take about one batch from the
+    queue before encoding; the exact plan is made after encoding.
+    """
+    est = len(message) + 130
+    if args is None:  # held: what the event keeps alive besides itself
+        held = len(message)
+    else:
+        texts = 0
+        for arg in args:
+            if type(arg) is str or type(arg) is bytes:
+                texts += len(arg)
+        est += texts + 8 * len(args)  # a guess at the rendered size: exact once encoded
+        held = texts + 40 + 36 * len(args)
+    if extras:
+        est += 40 * len(extras)
+        held += 60 * len(extras)
+    if exc is not None:
+        est += len(exc["stack"])
+    if stack:
+        est += len(stack)
+    return est, est + held + 320
+
+
+#: Where :func:`snapshot_fields` puts what the queue needs before the worker reads the rest.
+ITEM_SEQ: Final = 0
+ITEM_COST: Final = 1
+ITEM_TS: Final = 2
+ITEM_LEVELNO: Final = 3
+_new_event = object.__new__
+
+
+def event_from_item(item: tuple[Any, ...]) -> Event:
+    """The :class:`Event` for a queue item, ``(seq, *snapshot_fields(...))``."""
+    ev: Event = _new_event(Event)
+    (
+        ev.seq,
+        ev.cost,
+        ev.ts,
+        ev.levelno,
+        ev.est,
+        ev.created,
+        ev.levelname,
+        ev.logger,
+        message,
+        ev.extras,
+        ev.context,
+        ev.exc,
+        ev.stack,
+        ev.thread,
+        args,
+    ) = item
+    ev._message = message if args is None else None
+    ev._args = None if args is None else (message, args)
+    ev.preformatted = False
+    ev.data = None
+    ev.evicted = False
+    ev.nbytes = 0
+    ev.stream = None
+    return ev
 
 
 def exception_fields(exc_info: Any) -> dict[str, str] | None:
@@ -195,8 +248,22 @@ def snapshot(
 ) -> Event:
     """Copy what is valid only on the caller's thread out of ``record``.
 
-    The message is rendered now (its args may change later); extras are copied
-    shallowly; the exception is rendered to text now (its frames will not survive).
+    The message is rendered now if its args could change later (otherwise on the
+    worker); extras are copied shallowly; the exception is rendered to text now (its
+    frames will not survive).
+    """
+    return event_from_item((0, *snapshot_fields(record, context, with_thread)))
+
+
+def snapshot_fields(
+    record: logging.LogRecord,
+    context: Mapping[str, Any] | None,
+    with_thread: bool = False,
+) -> tuple[Any, ...]:
+    """:func:`snapshot` as a plain tuple, which is what the handler queues.
+
+    One tuple is cheaper to build on the caller's thread than an :class:`Event`; the
+    worker builds the Event when it takes the item from the queue.
     """
     d = record.__dict__
     extras = None
@@ -213,31 +280,34 @@ def snapshot(
             extras = {k: v for k, v in d.items() if k not in RESERVED_ATTRS}
         extras = extras or None
     msg, args = record.msg, record.args
-    deferred = None
     if type(msg) is str and type(record) is _LogRecord:
         if not args:
-            message = msg  # what getMessage returns, without the call
-        elif type(args) is tuple and _IMMUTABLE.issuperset(map(type, args)):
-            # The values can't change, so "%" gives the same text on the worker: the
-            # caller's thread is spared the formatting.
-            message, deferred = msg, args
-        else:
-            message = record.getMessage()
+            args = None  # getMessage would return msg as it is
+        elif not (type(args) is tuple and _IMMUTABLE.issuperset(map(type, args))):
+            msg, args = record.getMessage(), None
+        # else: the values can't change, so "%" gives the same text on the worker, and
+        # the caller's thread is spared the formatting.
     else:
-        message = record.getMessage()
-    return Event(
-        record.created,
+        msg, args = record.getMessage(), None
+    exc = exception_fields(record.exc_info) if record.exc_info else None
+    stack = record.stack_info
+    created = record.created
+    est, cost = _sizes(msg, args, extras, exc, stack)
+    return (
+        cost,
+        int(created * 1000),
         record.levelno,
+        est,
+        created,
         record.levelname,
         record.name,
-        message,
+        msg,
         extras,
         context,
-        exception_fields(record.exc_info) if record.exc_info else None,
-        record.stack_info,
+        exc,
+        stack,
         record.threadName if with_thread else None,
-        False,
-        deferred,
+        args,
     )
 
 

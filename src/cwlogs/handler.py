@@ -23,7 +23,7 @@ from cwlogs.batcher import Batcher
 from cwlogs.config import HandlerConfig, StreamNamer
 from cwlogs.context import current
 from cwlogs.diagnostics import warn_rate_limited
-from cwlogs.formatting import Event, JsonFormatter, encode, record_to_event, snapshot
+from cwlogs.formatting import Event, JsonFormatter, encode, record_to_event, snapshot_fields
 from cwlogs.metrics import emf_event
 from cwlogs.transport import CloudWatchExporter
 
@@ -227,11 +227,12 @@ class CloudWatchHandler(logging.Handler):
             if excluded:
                 return
             fmt = self.formatter
-            if fmt is None:  # the default: skip a call layer on the hot path
-                ev = snapshot(record, current(), self._include_thread)
+            if fmt is None:  # the default: a tuple, made into an Event on the worker
+                self._batcher.put_fields(snapshot_fields(record, current(), self._include_thread))
             else:
-                ev = record_to_event(record, fmt, current(), with_thread=self._include_thread)
-            self._batcher.put(ev)
+                self._batcher.put(
+                    record_to_event(record, fmt, current(), with_thread=self._include_thread)
+                )
         except RecursionError:
             raise
         except Exception:

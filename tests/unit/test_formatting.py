@@ -207,3 +207,31 @@ class TestDiagnostics:
             INTERNAL_LOGGER.removeHandler(listener)
         assert shown.count(True) == 1 and len(built) == 1
         assert [r.getMessage() for r in reported] == ["dropped 1"]
+
+
+class TestQueuedSnapshot:
+    def test_the_queued_tuple_makes_the_same_event_as_the_constructor(self) -> None:
+        """What the handler queues (a tuple) becomes the Event a direct snapshot would be:
+        same fields, same size estimate, same JSON."""
+        from cwlogs.formatting import Event, event_from_item, snapshot_fields
+
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            exc_info = sys.exc_info()
+        record = logging.getLogger("t").makeRecord(
+            "t.q", logging.ERROR, "f.py", 3, "order %s for %s", (7, "ann"), exc_info,
+            extra={"order_id": 7, "tags": ["a"]}, sinfo="Stack (most recent call last):",
+        )
+        queued = event_from_item((5, *snapshot_fields(record, {"request_id": "r1"}, True)))
+        direct = Event(
+            record.created, logging.ERROR, "ERROR", "t.q", "order %s for %s",
+            {"order_id": 7, "tags": ["a"]}, {"request_id": "r1"},
+            queued.exc, "Stack (most recent call last):", record.threadName, False, (7, "ann"),
+        )
+        assert queued.seq == 5
+        for name in ("ts", "levelno", "levelname", "logger", "message", "extras", "context",
+                     "stack", "thread", "est", "cost"):
+            assert getattr(queued, name) == getattr(direct, name), name
+        assert queued.exc is not None and queued.exc["type"] == "ValueError"
+        assert to_event_dict(queued) == to_event_dict(direct)
