@@ -320,6 +320,8 @@ def _format_deferred(template: str, args: tuple[Any, ...]) -> str:
 
 
 _ts_cache: tuple[int, str] = (-1, "")
+_LOWER_LEVELS: Final = {n: n.lower() for n in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+_ms_cache: tuple[int, str] = (-1, "")
 
 
 def iso_timestamp(ts_ms: int) -> str:
@@ -328,20 +330,25 @@ def iso_timestamp(ts_ms: int) -> str:
     >>> iso_timestamp(0)
     '1970-01-01T00:00:00.000Z'
     """
-    global _ts_cache
+    global _ts_cache, _ms_cache
+    last_ms, text = _ms_cache
+    if ts_ms == last_ms:  # a burst logs dozens of records per millisecond
+        return text
     sec, milli = divmod(ts_ms, 1000)
     cached_sec, prefix = _ts_cache
     if cached_sec != sec:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _ts_cache = (sec, prefix)
-    return f"{prefix}.{milli:03d}Z"
+    text = f"{prefix}.{milli:03d}Z"
+    _ms_cache = (ts_ms, text)
+    return text
 
 
 def to_event_dict(ev: Event, static: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The default cwlogs JSON schema for an event; see the README for the field list."""
     out: dict[str, Any] = {
         "timestamp": iso_timestamp(ev.ts),
-        "level": ev.levelname.lower(),
+        "level": _LOWER_LEVELS.get(ev.levelname) or ev.levelname.lower(),
         "message": ev.message,
         "logger": ev.logger,
     }
