@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Container, Mapping, Sized
+from collections.abc import Callable, Container, Iterable, Mapping
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Final, Protocol
 
 import orjson
@@ -124,7 +124,7 @@ class Event:
         self.thread = thread
         self.preformatted = preformatted
         self.seq = 0
-        self.est, self.cost = _sizes(message, args, extras, exc, stack)
+        self.est, self.cost = _sizes(message, args, len(extras) if extras else 0, exc, stack)
         self.data: bytes | None = None
         self.evicted = False
         self.nbytes = 0
@@ -150,7 +150,7 @@ class Event:
 def _sizes(
     message: str,
     args: tuple[Any, ...] | None,
-    extras: Sized | None,
+    n_extras: int,
     exc: dict[str, str] | None,
     stack: str | None,
 ) -> tuple[int, int]:
@@ -172,9 +172,9 @@ def _sizes(
                 texts += len(arg)
         est += texts + 8 * len(args)  # a guess at the rendered size: exact once encoded
         held = texts + 40 + 36 * len(args)
-    if extras:
-        est += 40 * len(extras)
-        held += 60 * len(extras)
+    if n_extras:
+        est += 40 * n_extras
+        held += 60 * n_extras
     if exc is not None:
         est += len(exc["stack"])
     if stack:
@@ -187,6 +187,7 @@ ITEM_SEQ: Final = 0
 ITEM_COST: Final = 1
 ITEM_TS: Final = 2
 ITEM_LEVELNO: Final = 3
+_ITEM_HEAD: Final = 14  # seq ... n_context; then args, context and extras, flattened
 _new_event = object.__new__
 
 
@@ -203,13 +204,28 @@ def event_from_item(item: tuple[Any, ...]) -> Event:
         ev.levelname,
         ev.logger,
         message,
-        ev.extras,
-        ev.context,
         ev.exc,
         ev.stack,
         ev.thread,
-        args,
-    ) = item
+        n_args,
+        n_context,
+    ) = item[:_ITEM_HEAD]
+    at = _ITEM_HEAD
+    args = None
+    if n_args >= 0:
+        args = item[at : at + n_args]
+        at += n_args
+    ev.context = None
+    if n_context:
+        end = at + 2 * n_context
+        ev.context = dict(zip(item[at:end:2], item[at + 1 : end : 2], strict=True))
+        at = end
+    ev.extras = None
+    if at < len(item):
+        extras = dict(zip(item[at::2], item[at + 1 :: 2], strict=True))
+        if not RESERVED_ATTRS.isdisjoint(extras):  # e.g. another formatter set "message"
+            extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
+        ev.extras = extras or None
     ev._message = message if args is None else None
     ev._args = None if args is None else (message, args)
     ev.preformatted = False
@@ -260,25 +276,29 @@ def snapshot_fields(
     context: Mapping[str, Any] | None,
     with_thread: bool = False,
 ) -> tuple[Any, ...]:
-    """:func:`snapshot` as a plain tuple, which is what the handler queues.
+    """:func:`snapshot` as one flat tuple, which is what the handler queues.
 
-    One tuple is cheaper to build on the caller's thread than an :class:`Event`; the
-    worker builds the Event when it takes the item from the queue.
+    One tuple is cheaper to build on the caller's thread than an :class:`Event`, and
+    with the arguments, context and extras laid flat in it (no dict inside), the garbage
+    collector stops tracking it at its first pass instead of walking it in every full
+    collection while it waits in the queue. The worker builds the Event.
     """
     d = record.__dict__
-    extras = None
-    if len(d) > _PLAIN_RECORD_LEN:
+    n_extras = len(d) - _PLAIN_RECORD_LEN
+    extras: Iterable[Any] = ()
+    if n_extras > 0:
         # makeRecord adds extras after the standard attributes, so whatever follows the
         # last standard one is an extra; a record laid out otherwise (a factory's own
         # attributes, a filter that deleted one) takes the full scan.
         items = islice(d.items(), _PLAIN_RECORD_LEN - 1, None)
         if next(items)[0] == _LAST_STANDARD_KEY:
-            extras = dict(items)
-            if not RESERVED_ATTRS.isdisjoint(extras):  # e.g. another formatter set "message"
-                extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
+            extras = chain.from_iterable(items)  # reserved names are dropped by the worker
         else:
-            extras = {k: v for k, v in d.items() if k not in RESERVED_ATTRS}
-        extras = extras or None
+            pairs = [kv for kv in d.items() if kv[0] not in RESERVED_ATTRS]
+            n_extras = len(pairs)
+            extras = chain.from_iterable(pairs)
+    else:
+        n_extras = 0
     msg, args = record.msg, record.args
     if type(msg) is str and type(record) is _LogRecord:
         if not args:
@@ -292,7 +312,7 @@ def snapshot_fields(
     exc = exception_fields(record.exc_info) if record.exc_info else None
     stack = record.stack_info
     created = record.created
-    est, cost = _sizes(msg, args, extras, exc, stack)
+    est, cost = _sizes(msg, args, n_extras, exc, stack)
     return (
         cost,
         int(created * 1000),
@@ -302,12 +322,14 @@ def snapshot_fields(
         record.levelname,
         record.name,
         msg,
-        extras,
-        context,
         exc,
         stack,
         record.threadName if with_thread else None,
-        args,
+        -1 if args is None else len(args),
+        len(context) if context else 0,
+        *(args or ()),
+        *(chain.from_iterable(context.items()) if context else ()),
+        *extras,
     )
 
 

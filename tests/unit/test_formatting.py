@@ -78,6 +78,15 @@ class TestSnapshot:
         ev = snapshot(_record(z=1, a=2), None)
         assert list(ev.extras or {}) == ["z", "a"]
 
+    def test_attributes_another_formatter_added_are_not_extras(self) -> None:
+        """A text handler that ran first leaves message/asctime on the record: the JSON
+        event keeps its own message and gains no asctime."""
+        rec = _record("order %s", (42,), order_id=42)
+        logging.Formatter("%(asctime)s %(message)s").format(rec)
+        event = to_event_dict(snapshot(rec, None))
+        assert event["message"] == "order 42" and event["order_id"] == 42
+        assert "asctime" not in event and "message_" not in event
+
     def test_record_not_mutated(self) -> None:
         """Snapshotting leaves the record as other handlers will see it."""
         rec = _record(k=1)
