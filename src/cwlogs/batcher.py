@@ -258,22 +258,29 @@ class Batcher:
         self._done.notify_all()
         return evicted, "queue_full"
 
-    def _report_drop(self, events: Sequence[Event | tuple[Any, ...]], reason: str) -> None:
-        """Warn (rate-limited) and hand the events to ``on_drop`` on the worker thread."""
-        warn_rate_limited(
-            f"drop:{reason}",
-            lambda: f"{self._name}: dropped {len(events)} event(s): {reason}; "
-            f"dropped so far: {dict(self._dropped)}, rejected: {dict(self._rejected)}",
-        )
+    def _report_drop(
+        self, events: Sequence[Event | tuple[Any, ...]], reason: str, *, here: bool = False
+    ) -> None:
+        """Warn (rate-limited) and hand the events to ``on_drop`` on the worker thread
+        (``here``: on this thread, for close, when the worker is gone or given up on)."""
+        warn_rate_limited(f"drop:{reason}", lambda: self._drop_message(len(events), reason))
         if self._on_drop is None or not events:
             return
-        if threading.get_ident() != self._worker_ident and self._thread is not None:
+        if not here and threading.get_ident() != self._worker_ident and self._thread is not None:
             # Never run a user's callback on the application's thread; keep the hand-off
             # bounded so a stuck worker cannot make it grow without limit.
             if len(self._pending_drops) < _MAX_PENDING_DROPS:
                 self._pending_drops.append((list(events), reason))
             return
         self._call_on_drop(events, reason)
+
+    def _drop_message(self, count: int, reason: str) -> str:
+        with self._lock:  # the counters change under the lock; copying them needs it too
+            dropped, rejected = dict(self._dropped), dict(self._rejected)
+        return (
+            f"{self._name}: dropped {count} event(s): {reason}; "
+            f"dropped so far: {dropped}, rejected: {rejected}"
+        )
 
     def _call_on_drop(self, events: Sequence[Event | tuple[Any, ...]], reason: str) -> None:
         if self._on_drop is None:
@@ -536,8 +543,13 @@ class Batcher:
             self._inflight_min_seq = None
             self._done.notify_all()
             self._work.notify_all()
+            pending, self._pending_drops = self._pending_drops, []
+        # The worker has stopped or is past the deadline: whatever it was to hand to
+        # on_drop is handed over here, or a dead letter file would never see it.
+        for events, reason in pending:
+            self._call_on_drop(events, reason)
         if leftover:
-            self._report_drop(leftover, "shutdown")
+            self._report_drop(leftover, "shutdown", here=True)
         return not leftover
 
     def close(self, timeout: float | None = None) -> bool:

@@ -220,12 +220,7 @@ def event_from_item(item: tuple[Any, ...]) -> Event:
         end = at + 2 * n_context
         ev.context = dict(zip(item[at:end:2], item[at + 1 : end : 2], strict=True))
         at = end
-    ev.extras = None
-    if at < len(item):
-        extras = dict(zip(item[at::2], item[at + 1 :: 2], strict=True))
-        if not RESERVED_ATTRS.isdisjoint(extras):  # e.g. another formatter set "message"
-            extras = {k: v for k, v in extras.items() if k not in RESERVED_ATTRS}
-        ev.extras = extras or None
+    ev.extras = dict(zip(item[at::2], item[at + 1 :: 2], strict=True)) if at < len(item) else None
     ev._message = message if args is None else None
     ev._args = None if args is None else (message, args)
     ev.preformatted = False
@@ -260,6 +255,7 @@ def _safe_str(value: object) -> str:
 def snapshot(
     record: logging.LogRecord,
     context: Mapping[str, Any] | None,
+    *,
     with_thread: bool = False,
 ) -> Event:
     """Copy what is valid only on the caller's thread out of ``record``.
@@ -284,21 +280,19 @@ def snapshot_fields(
     collection while it waits in the queue. The worker builds the Event.
     """
     d = record.__dict__
-    n_extras = len(d) - _PLAIN_RECORD_LEN
-    extras: Iterable[Any] = ()
-    if n_extras > 0:
+    extras: tuple[Any, ...] = ()
+    if len(d) > _PLAIN_RECORD_LEN:
+        # Read now, before getMessage (which a record subclass may make add attributes).
         # makeRecord adds extras after the standard attributes, so whatever follows the
         # last standard one is an extra; a record laid out otherwise (a factory's own
         # attributes, a filter that deleted one) takes the full scan.
         items = islice(d.items(), _PLAIN_RECORD_LEN - 1, None)
         if next(items)[0] == _LAST_STANDARD_KEY:
-            extras = chain.from_iterable(items)  # reserved names are dropped by the worker
+            extras = tuple(chain.from_iterable(items))
+            if not RESERVED_ATTRS.isdisjoint(extras[::2]):  # another formatter's "message"
+                extras = _without_reserved(zip(extras[::2], extras[1::2], strict=True))
         else:
-            pairs = [kv for kv in d.items() if kv[0] not in RESERVED_ATTRS]
-            n_extras = len(pairs)
-            extras = chain.from_iterable(pairs)
-    else:
-        n_extras = 0
+            extras = _without_reserved(d.items())
     msg, args = record.msg, record.args
     if type(msg) is str and type(record) is _LogRecord:
         if not args:
@@ -312,7 +306,8 @@ def snapshot_fields(
     exc = exception_fields(record.exc_info) if record.exc_info else None
     stack = record.stack_info
     created = record.created
-    est, cost = _sizes(msg, args, n_extras, exc, stack)
+    flat_context = tuple(chain.from_iterable(context.items())) if context else ()
+    est, cost = _sizes(msg, args, len(extras) // 2, exc, stack)
     return (
         cost,
         int(created * 1000),
@@ -326,11 +321,16 @@ def snapshot_fields(
         stack,
         record.threadName if with_thread else None,
         -1 if args is None else len(args),
-        len(context) if context else 0,
+        len(flat_context) // 2,
         *(args or ()),
-        *(chain.from_iterable(context.items()) if context else ()),
+        *flat_context,
         *extras,
     )
+
+
+def _without_reserved(items: Iterable[tuple[str, Any]]) -> tuple[Any, ...]:
+    """Extras as flat key/value pairs, without the LogRecord's own attribute names."""
+    return tuple(chain.from_iterable(kv for kv in items if kv[0] not in RESERVED_ATTRS))
 
 
 def _format_deferred(template: str, args: tuple[Any, ...]) -> str:
@@ -341,9 +341,10 @@ def _format_deferred(template: str, args: tuple[Any, ...]) -> str:
         return f"{template} {args!r} [formatting failed: {type(exc).__name__}: {exc}]"
 
 
-_ts_cache: tuple[int, str] = (-1, "")
+# (None, ""): no real timestamp matches before the first call.
+_ts_cache: tuple[int | None, str] = (None, "")
 _LOWER_LEVELS: Final = {n: n.lower() for n in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
-_ms_cache: tuple[int, str] = (-1, "")
+_ms_cache: tuple[int | None, str] = (None, "")
 
 
 def iso_timestamp(ts_ms: int) -> str:

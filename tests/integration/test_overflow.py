@@ -121,3 +121,23 @@ def test_dropped_events_reach_on_drop(
     assert handler.flush(timeout=30)
     assert all_seen.wait(10)
     assert len(seen) == handler.stats()["dropped"]["queue_full"] == 50
+
+
+def test_events_left_at_close_reach_on_drop(
+    make_handler: Any, app_logger: logging.Logger, proxy: Any
+) -> None:
+    """What close() gives up on (endpoint down past the deadline) is handed to on_drop
+    with reason "shutdown", so a dead letter file keeps it."""
+    seen: list[tuple[str, str]] = []
+
+    def on_drop(events: list[dict[str, Any]], reason: str) -> None:
+        seen.extend((reason, orjson.loads(e["message"])["message"]) for e in events)
+
+    handler = _handler(make_handler, on_drop=on_drop, shutdown_timeout=0.5)
+    app_logger.addHandler(handler)
+    with proxy.down():
+        for i in range(5):
+            app_logger.info("m%04d", i)
+        handler.close()
+    assert handler.stats()["dropped"] == {"shutdown": 5}
+    assert seen == [("shutdown", f"m{i:04d}") for i in range(5)]

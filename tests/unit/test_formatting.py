@@ -87,6 +87,29 @@ class TestSnapshot:
         assert event["message"] == "order 42" and event["order_id"] == 42
         assert "asctime" not in event and "message_" not in event
 
+    def test_a_record_that_caches_its_message_keeps_its_extras(self) -> None:
+        """A LogRecord subclass whose getMessage stores the text on the record is
+        snapshotted whole: the extras are read before the message is rendered."""
+
+        class Caching(logging.LogRecord):
+            def getMessage(self) -> str:
+                self.rendered = super().getMessage()
+                return self.rendered
+
+        rec = Caching("a", logging.INFO, "f.py", 1, "order %s", ([42],), None)
+        rec.user = "u1"
+        event = to_event_dict(snapshot(rec, None))
+        assert event["message"] == "order [42]" and event["user"] == "u1"
+        assert "rendered" not in event
+
+    def test_another_formatters_attributes_do_not_weigh_on_the_queue(self) -> None:
+        """A text handler that ran first adds message/asctime to the record; they are not
+        queued, so the record counts the same against max_queue_bytes."""
+        plain = _record("order %s", (42,), order_id=42)
+        seen = _record("order %s", (42,), order_id=42)
+        logging.Formatter("%(asctime)s %(message)s").format(seen)
+        assert snapshot(seen, None).cost == snapshot(plain, None).cost
+
     def test_record_not_mutated(self) -> None:
         """Snapshotting leaves the record as other handlers will see it."""
         rec = _record(k=1)
@@ -244,3 +267,13 @@ class TestQueuedSnapshot:
             assert getattr(queued, name) == getattr(direct, name), name
         assert queued.exc is not None and queued.exc["type"] == "ValueError"
         assert to_event_dict(queued) == to_event_dict(direct)
+
+
+def test_timestamps_before_the_epoch() -> None:
+    """The timestamp caches start with no value a real timestamp could match, so even
+    the first call in a process renders a record stamped just before 1970."""
+    import subprocess
+
+    code = "from cwlogs.formatting import iso_timestamp as t; print(t(-1), t(-2000))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1969-12-31T23:59:59.999Z", "1969-12-31T23:59:58.000Z"]
