@@ -266,7 +266,10 @@ def _at_start(first: str, not_after: str) -> str:
 # most its own run and each position starts at most one attempt per alternative: a scan
 # stays linear in the input, whatever the input.
 _END_NUMBER = r"(?![\w-]|\.[0-9])"  # a trailing "." may end a sentence, ".5" may not
-_US_TAIL = r"[0-9]{3}[ .-][0-9]{4}" + _END_NUMBER
+# A phone ends before an email's local part, never in it: "+1 555 123 4567 0@x.io" is a
+# phone and the email "0@x.io", where a phone taking " 0" would leave "@x.io" behind.
+_END_PHONE = _END_NUMBER + r"(?![\w.%+-]*@)"
+_US_TAIL = r"[0-9]{3}[ .-][0-9]{4}" + _END_PHONE
 _AWS_SECRET_TAIL = (
     r"[\s\"':=>,]{{1,8}}(?P<{group}>(?=[a-z]{{0,39}}[A-Z0-9/+])[A-Za-z0-9/+]{{40}})"
     r"(?![A-Za-z0-9/+=])"
@@ -424,7 +427,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         (
             _at_start(r"\+", r"[\w+]")
             + r"(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .-][0-9]{1,6}){1,6})"
-            + _END_NUMBER,
+            + _END_PHONE,
             _at_start(r"\(", r"[\w+.-]") + r"[0-9]{3}\)[ .-]?" + _US_TAIL,
             _at_start("[0-9]", r"[\w+.-]")
             + r"(?:(?<=1)[ .-](?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-])|[0-9]{2}[ .-])"

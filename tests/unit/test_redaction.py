@@ -196,6 +196,19 @@ class TestPhone:
         """Bare digit runs, ids, dates, timestamps and short +numbers are kept."""
         assert_kept("phone", text)
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("+1 (555) 123-4567 0@0.aa", "[PHONE_REDACTED] [EMAIL_REDACTED]"),
+            ("call +1 555 123 4567 or 0.ab@x.io", "call [PHONE_REDACTED] or [EMAIL_REDACTED]"),
+            ("555 123-4567@x.io", "555 [EMAIL_REDACTED]"),
+        ],
+    )
+    def test_a_phone_does_not_swallow_the_next_email(self, text: str, expected: str) -> None:
+        """A phone followed by an email with a numeric local part leaves the email whole,
+        so both are masked in one pass (found by the idempotence property)."""
+        assert Redactor().redact_text(text) == expected
+
     def test_number_running_into_more_digits_is_masked(self) -> None:
         """A phone followed by more digit groups (over 15 digits in all) is still masked."""
         assert_masked("phone", "+44 20 7946 0958 123 456")
@@ -701,6 +714,7 @@ IDEMPOTENCE_SAMPLES = [
     "203.0.113.7",
     "2001:db8::1",
     "+1 (555) 123-4567",
+    "+1 (555) 123-4567 0@0.aa",
     "123-45-6789",
     PEM,
     f"aws_secret_access_key {AWS_SECRET}",
