@@ -416,6 +416,7 @@ class Batcher:
             if ev.data is None:
                 if exporter.prepare(ev):
                     truncated += 1
+                ev.release_snapshot()
                 guessed += ev.est
                 encoded += ev.nbytes + 26
         if guessed:

@@ -135,11 +135,25 @@ class Event:
         text = self._message
         if text is None:
             pending = self._args
-            if pending is None:  # another thread formatted it just now
-                return self._message or ""
+            if pending is None:  # another thread formatted it just now, or it was released
+                if self._message is not None:
+                    return self._message
+                return _message_of(self.data)
             text = self._message = _format_deferred(*pending)
             self._args = None  # after _message is set: see the check above
         return text
+
+    def release_snapshot(self) -> None:
+        """Let go of what only encoding needed, once ``data`` holds the encoded event.
+
+        A prepared event can wait a while (a retry, an outage); its snapshot would
+        double what it holds. ``message`` still answers, read back from ``data``.
+        """
+        if self.data is None:
+            return
+        self._message = self._args = None
+        self.extras = self.context = self.exc = None
+        self.stack = None
 
     def __repr__(self) -> str:
         return (
@@ -158,7 +172,8 @@ def _sizes(
 
     The queue's memory bound counts ``cost``, an estimate of what a queued event really
     holds: the snapshot (~330 B of objects + message + ~100 B per extra) plus its
-    encoded JSON once the worker has prepared it. Measured with tracemalloc. ``est``
+    encoded JSON, as both exist while the worker encodes it (the snapshot is released
+    right after). Measured with tracemalloc. ``est``
     guesses the encoded JSON size, so the worker can take about one batch from the
     queue before encoding; the exact plan is made after encoding.
     """
@@ -175,10 +190,12 @@ def _sizes(
     if n_extras:
         est += 40 * n_extras
         held += 60 * n_extras
-    if exc is not None:
+    if exc is not None:  # the rendered traceback, held and then encoded
         est += len(exc["stack"])
+        held += len(exc["stack"]) + 350
     if stack:
         est += len(stack)
+        held += len(stack)
     return est, est + held + 320
 
 
@@ -229,6 +246,18 @@ def event_from_item(item: tuple[Any, ...]) -> Event:
     ev.nbytes = 0
     ev.stream = None
     return ev
+
+
+def _message_of(data: bytes | None) -> str:
+    """The message an encoded event carries (its text when it is not JSON)."""
+    if data is None:
+        return ""
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data.decode("utf-8", "replace")
+    message = parsed.get("message") if isinstance(parsed, dict) else None
+    return message if isinstance(message, str) else data.decode("utf-8", "replace")
 
 
 def exception_fields(exc_info: Any) -> dict[str, str] | None:

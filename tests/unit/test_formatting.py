@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import orjson
+import pytest
 
 from cwlogs.diagnostics import INTERNAL_LOGGER, reset_rate_limits
 from cwlogs.formatting import (
@@ -277,3 +278,54 @@ def test_timestamps_before_the_epoch() -> None:
     code = "from cwlogs.formatting import iso_timestamp as t; print(t(-1), t(-2000))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1969-12-31T23:59:59.999Z", "1969-12-31T23:59:58.000Z"]
+
+
+class TestMemoryBound:
+    """What an event counts against max_queue_bytes covers what it really holds, queued
+    (the snapshot) and once encoded (the snapshot released, the JSON kept)."""
+
+    @staticmethod
+    def _records(kind: str, n: int) -> list[logging.LogRecord]:
+        out = []
+        for i in range(n):
+            if kind == "exception":
+                try:
+                    raise ValueError(f"bad {i}")
+                except ValueError:
+                    exc_info = sys.exc_info()
+                out.append(_record("failed %s", (i,)))
+                out[-1].exc_info = exc_info
+            elif kind == "extras":
+                out.append(_record("req", (), **{f"k{j}": i + j for j in range(10)}))
+            else:
+                out.append(_record(f"user {i} from 10.0.0.{i % 255} took {i * 3} ms", ()))
+        return out
+
+    @pytest.mark.parametrize("kind", ["exception", "extras", "text"])
+    def test_cost_covers_queued_and_encoded_memory(self, kind: str) -> None:
+        import gc
+        import tracemalloc
+
+        from cwlogs.formatting import event_from_item, render, snapshot_fields
+
+        n = 300
+        records = self._records(kind, n)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            items = [(i, *snapshot_fields(r, None)) for i, r in enumerate(records)]
+            queued = (tracemalloc.get_traced_memory()[0] - before) / n
+            del records
+            events = [event_from_item(item) for item in items]
+            del items
+            for ev in events:
+                ev.data, _ = render(ev, None, None)
+                ev.release_snapshot()
+            gc.collect()
+            encoded = (tracemalloc.get_traced_memory()[0] - before) / n
+        finally:
+            tracemalloc.stop()
+        cost = min(ev.cost for ev in events)
+        assert queued <= cost and encoded <= cost, (queued, encoded, cost)
+        assert events[0].message and events[0].extras is None
