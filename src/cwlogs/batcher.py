@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from cwlogs.diagnostics import warn_rate_limited
-from cwlogs.formatting import ITEM_COST, ITEM_SEQ, ITEM_TS, Event, event_from_item
+from cwlogs.formatting import ITEM_COST, ITEM_LEVELNO, ITEM_SEQ, ITEM_TS, Event, event_from_item
 from cwlogs.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, check_timestamp, plan_batch
 
 __all__ = ["Batcher", "ExportResult", "Exporter"]
@@ -167,12 +167,12 @@ class Batcher:
             self._start()
         if threading.get_ident() == self._worker_ident:
             return False
-        cost = fields[0]
+        cost = fields[ITEM_COST - 1]  # the item is (seq, *fields)
         with self._lock:
             if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
                 self._emitted += 1
                 self._seq = seq = self._seq + 1
-                if fields[2] >= self._protect_level:
+                if fields[ITEM_LEVELNO - 1] >= self._protect_level:
                     self._protected.append((seq, *fields))
                 else:
                     self._normal.append((seq, *fields))
