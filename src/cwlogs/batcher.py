@@ -394,7 +394,7 @@ class Batcher:
                 item = protected.popleft()
             else:
                 item = normal.popleft()
-            ev = event_from_item(item) if isinstance(item, tuple) else item
+            ev = _event(item)
             out.append(ev)
             if ev.data is not None:
                 exact += ev.nbytes + 26

@@ -173,9 +173,9 @@ def _sizes(
     The queue's memory bound counts ``cost``, an estimate of what a queued event really
     holds: the snapshot (~330 B of objects + message + ~100 B per extra) plus its
     encoded JSON, as both exist while the worker encodes it (the snapshot is released
-    right after). Measured with tracemalloc. ``est``
-    guesses the encoded JSON size, so the worker can take about one batch from the
-    queue before encoding; the exact plan is made after encoding.
+    right after). Measured with tracemalloc. ``est`` guesses the encoded JSON size, so
+    the worker can take about one batch from the queue before encoding; the exact plan
+    is made after encoding.
     """
     est = len(message) + 130
     if args is None:  # held: what the event keeps alive besides itself
