@@ -8,7 +8,7 @@
 from cwlogs.context import bind, bind_context, get_context, reset_context, unbind
 from cwlogs.errors import ConfigurationError, CwlogsError
 from cwlogs.formatting import JsonFormatter
-from cwlogs.handler import CloudWatchHandler
+from cwlogs.handler import CloudWatchHandler, flush_on_sigterm
 
 __all__ = [
     "CloudWatchHandler",
@@ -17,6 +17,7 @@ __all__ = [
     "JsonFormatter",
     "bind",
     "bind_context",
+    "flush_on_sigterm",
     "get_context",
     "reset_context",
     "unbind",

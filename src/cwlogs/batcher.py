@@ -1,17 +1,36 @@
-"""The delivery engine: a bounded buffer, one daemon worker, flush/close deadlines, fork safety.
+"""The delivery engine: a bounded buffer, one daemon worker, backpressure, progress deadlines.
 
 It knows nothing about boto3: the worker hands batches to an :class:`Exporter`, which
 says what was sent, what must wait and what was refused. Caller threads only append
 (under a private lock, never ``handler.lock``) and wake the worker at a threshold.
 
->>> b = Batcher(exporter, max_queue_bytes=1 << 20)  # doctest: +SKIP
->>> b.put(event); b.flush(timeout=5)  # doctest: +SKIP
+How the queue is laid out: callers append to a *tail* list; once the tail holds about
+one request's worth (by count, or by the size guessed on the caller's thread), it is
+closed into a *segment*. The worker takes a whole segment (or the tail, when a flush or
+the flush interval makes it due) with one swap under the lock, and builds, encodes and
+sends it outside the lock. So callers never wait behind per-event work.
+
+The promise kept here: every record put is delivered, or counted in ``dropped`` /
+``rejected`` with a reason and handed to ``on_drop``. Each state change below keeps
+``emitted == sent + dropped + rejected + queue_depth`` (``queue_depth`` includes the
+batch in flight).
+
+>>> from cwlogs.testing import MemoryExporter
+>>> b = Batcher(MemoryExporter())
+>>> b.put(Event(0.0, 20, "INFO", "app", "hello", None, None))
+True
+>>> b.flush(timeout=5)
+True
+>>> b.stats()["sent"]
+1
+>>> b.close()
 True
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import sys
 import threading
@@ -20,16 +39,34 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Final, Protocol
 
 from cwlogs.diagnostics import warn_rate_limited
-from cwlogs.formatting import ITEM_COST, ITEM_LEVELNO, ITEM_SEQ, ITEM_TS, Event, event_from_item
-from cwlogs.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, check_timestamp, plan_batch
+from cwlogs.formatting import (
+    ITEM_COST,
+    ITEM_EST,
+    ITEM_LEVELNO,
+    ITEM_SEQ,
+    ITEM_TS,
+    Event,
+    event_from_item,
+)
+from cwlogs.limits import (
+    EVENT_OVERHEAD,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    check_timestamp,
+    plan_batch,
+)
 
 __all__ = ["Batcher", "ExportResult", "Exporter"]
 
 _INF: Final = float("inf")
-_MAX_PENDING_DROPS: Final = 1000
+#: Total time flush()/close() may take while batches are still being accepted.
+DEFAULT_SHUTDOWN_CAP: Final = 60.0
+#: Queue items are Events or the flat tuples of ``snapshot_fields`` with a seq in front.
+Item = Event | tuple[Any, ...]
 
 
 @dataclass
@@ -76,7 +113,15 @@ _live: weakref.WeakSet[Batcher] = weakref.WeakSet()
 
 
 class Batcher:
-    """Bounded buffer + one worker thread delivering through an :class:`Exporter`."""
+    """Bounded buffer + one worker thread delivering through an :class:`Exporter`.
+
+    Overflow: with ``backpressure`` (the default) a full queue makes the logging call
+    wait for room, at most ``block_timeout``, while the exporter is accepting batches;
+    while it is failing (breaker open, outage, a send hanging longer than
+    ``block_timeout``), nothing waits and ``overflow`` decides what is dropped
+    (``drop_oldest``, ``drop_newest``), counted as ``queue_full``. ``overflow="block"``
+    waits up to ``block_timeout`` even during an outage.
+    """
 
     def __init__(
         self,
@@ -84,12 +129,14 @@ class Batcher:
         *,
         max_queue_bytes: int = 10 * 1024 * 1024,
         overflow: str = "drop_oldest",
+        backpressure: bool = True,
         block_timeout: float = 1.0,
         protect_level: int | None = None,
         flush_interval: float = 5.0,
         max_batch_events: int = MAX_BATCH_EVENTS,
         max_batch_bytes: int = MAX_BATCH_BYTES,
         shutdown_timeout: float = 5.0,
+        shutdown_cap: float = DEFAULT_SHUTDOWN_CAP,
         retention_days: int | None = None,
         on_drop: DropCallback | None = None,
         name: str = "cwlogs",
@@ -97,18 +144,14 @@ class Batcher:
         self._exporter = exporter
         self._max_queue_bytes = max_queue_bytes
         self._overflow = overflow
+        self._backpressure = backpressure
         self._block_timeout = block_timeout
         self._protect_level = protect_level if protect_level is not None else 1 << 30
         self._flush_interval_ms = int(flush_interval * 1000)
         self._max_batch_events = max_batch_events
         self._max_batch_bytes = max_batch_bytes
-        # The queue counts memory (``Event.cost``), about 2.5x an event's encoded size, so
-        # a full batch's worth of encoded bytes is queued once the cost reaches this.
-        self._full_batch_cost = max_batch_bytes * 5 // 2
-        # Encoded size / Event.est, as last measured: est is a rough guess made on the
-        # caller's thread, so this scales it to fill batches without overshooting much.
-        self._est_scale = 1.0
         self.shutdown_timeout = shutdown_timeout
+        self.shutdown_cap = max(shutdown_cap, shutdown_timeout)
         self._retention_days = retention_days
         self._on_drop = on_drop
         self._name = name
@@ -119,160 +162,260 @@ class Batcher:
         """Everything a forked child must get fresh."""
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # the worker waits here
-        self._done = threading.Condition(self._lock)  # flush() and blocked callers wait here
-        # Items are Events, or plain tuples queued by put_fields (see snapshot_fields).
-        self._normal: deque[Event | tuple[Any, ...]] = deque()
-        self._protected: deque[Event | tuple[Any, ...]] = deque()
+        self._done = threading.Condition(self._lock)  # flush(), close(), blocked callers
+        # The thread inside the lock: a signal handler or a finaliser that logs on that
+        # thread cannot take the lock again, so it appends to ``_side`` (atomic) instead.
+        self._owner: int | None = None
+        self._side: deque[Item] = deque()
+        self._segments: deque[list[Item]] = deque()
+        self._segment_ests: deque[int] = deque()  # each segment's guessed encoded size
+        self._tail: list[Item] = []
+        self._tail_est = 0
+        # Encoded size / Event.est, as last measured: est is a rough guess made on the
+        # caller's thread, so segments are cut at the guess that fills one request.
+        self._segment_est = self._max_batch_bytes
         self._queued_bytes = 0
-        self._queued_events = 0
-        self._inflight_min_seq: int | None = None
+        self._queued_events = 0  # waiting + in flight
+        self._taken: list[Item] | None = None  # taken by the worker, not yet in _inflight
         self._inflight: list[Event] = []
+        self._inflight_min_seq: int | None = None
+        self._send_started: float | None = None
         self._seq = 0
         self._flush_upto = 0
         self._closing = False
         self._closed = False
-        self._close_deadline = _INF
+        self._close_cap = _INF
+        self._worker_done = False
         self._thread: threading.Thread | None = None
         self._worker_ident: int | None = None
         self._pid = os.getpid()
         self._emitted = 0
+        self._last_progress = time.monotonic()
+        self._failing = False  # the last export kept events back (outage, throttling)
+        self._stalled = False  # a caller waited block_timeout without progress
+        self._strikes: set[int] = set()  # seqs of events in a batch that hit a worker bug
         self._counters: Counter[str] = Counter()
         self._dropped: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
-        self._pending_drops: list[tuple[list[Event | tuple[Any, ...]], str]] = []
+        # In-flight events already counted as dropped (evicted, or given up on at close):
+        # seq -> reason, so a late success can be uncounted.
+        self._written_off: dict[int, str] = {}
+        self._pending_drops: deque[tuple[list[Item], str]] = deque()
+        self._reporter: threading.Thread | None = None
+        self._reporter_ident: int | None = None
+        self._report_wake = threading.Event()
+        self._report_lock = threading.Lock()  # one hand-off at a time, in order
 
     # ------------------------------------------------------------------ caller side
     def put(self, ev: Event) -> bool:
-        """Queue ``ev``; False if it was dropped (and counted). Blocks only under ``block``."""
-        if self._thread is None:
-            self._start()
-        if threading.get_ident() == self._worker_ident:
-            return False  # something inside the worker logged: shipping it could loop
-        cost = ev.cost
-        with self._lock:
-            self._emitted += 1
-            if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
-                self._append(ev, cost)
-                return True
-            dropped, reason = self._overflowing(ev, cost)
-            if ev.seq == 0:  # room was made: the newcomer stays
-                self._append(ev, cost)
-        if dropped:  # reported outside the lock: a stderr write, maybe a hand-off to on_drop
-            self._report_drop(dropped, reason)
-        return ev.seq > 0
+        """Queue ``ev``; False if it was dropped (and counted)."""
+        return self._put(ev, ev.cost, ev.est, ev.levelno, None)
 
     def put_fields(self, fields: tuple[Any, ...]) -> bool:
         """:meth:`put` for :func:`~cwlogs.formatting.snapshot_fields`: every log call's path."""
+        # The queued item is (seq, *fields): each ITEM_* index is one more than in fields.
+        return self._put(
+            None, fields[ITEM_COST - 1], fields[ITEM_EST - 1], fields[ITEM_LEVELNO - 1], fields
+        )
+
+    def _put(
+        self,
+        ev: Event | None,
+        cost: int,
+        est: int,
+        levelno: int,
+        fields: tuple[Any, ...] | None,
+    ) -> bool:
         if self._thread is None:
             self._start()
-        if threading.get_ident() == self._worker_ident:
-            return False
-        cost = fields[ITEM_COST - 1]  # the item is (seq, *fields)
-        with self._lock:
-            if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
+        me = threading.get_ident()
+        if me == self._worker_ident or me == self._reporter_ident:
+            # Logged from inside delivery (a callback, a library hook): shipping it
+            # could loop. Counted, not queued.
+            with self._lock:
                 self._emitted += 1
-                self._seq = seq = self._seq + 1
-                if fields[ITEM_LEVELNO - 1] >= self._protect_level:
-                    self._protected.append((seq, *fields))
-                else:
-                    self._normal.append((seq, *fields))
-                self._grew(cost)
-                return True
-        # No room: the overflow policy works on Events (rare, so the cost is fine).
-        return self.put(event_from_item((0, *fields)))
+                self._dropped["own_thread"] += 1
+            return False
+        if me == self._owner:
+            # Re-entered on a thread that holds the lock (signal handler, finaliser):
+            # the worker moves it into the queue; taking the lock here would deadlock.
+            self._side.append(ev if ev is not None else (0, *fields))  # type: ignore[misc]
+            return True
+        if cost > self._max_queue_bytes:
+            # Bigger than the whole bound: shrunk on its own, never at the queue's expense.
+            return self._put_oversized(ev if ev is not None else event_from_item((0, *fields)))  # type: ignore[misc]
+        with self._lock:
+            self._owner = me
+            try:
+                self._emitted += 1
+                if not self._closed and self._queued_bytes + cost <= self._max_queue_bytes:
+                    if ev is None:
+                        self._append((self._next_seq(), *fields), cost, est)  # type: ignore[misc]
+                    else:
+                        ev.seq = self._next_seq()
+                        self._append(ev, cost, est)
+                    return True
+                if ev is None:
+                    ev = event_from_item((0, *fields))  # type: ignore[misc]
+                dropped, reason = self._no_room(ev, cost, levelno)
+            finally:
+                self._owner = None
+        if dropped:  # reported outside the lock
+            self._report_drop(dropped, reason)
+        return ev.seq > 0
 
-    def _append(self, ev: Event, cost: int) -> None:
-        self._seq = ev.seq = self._seq + 1
-        (self._protected if ev.levelno >= self._protect_level else self._normal).append(ev)
-        self._grew(cost)
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
 
-    def _grew(self, cost: int) -> None:
-        """Count one queued event (under the lock); wake the worker on a threshold crossing."""
-        before = self._queued_bytes
-        self._queued_bytes = after = before + cost
-        self._queued_events = n = self._queued_events + 1
-        # Edge-triggered: the first event starts the flush timer; a full batch sends now.
-        # While the worker is busy it re-checks on its own, so no need to notify again.
-        if n == 1 or n == self._max_batch_events or before < self._full_batch_cost <= after:
-            self._work.notify()
+    def _append(self, item: Item, cost: int, est: int) -> None:
+        """Queue one item (under the lock); cut a segment at one request's worth."""
+        tail = self._tail
+        tail.append(item)
+        self._queued_bytes += cost
+        self._queued_events += 1
+        self._tail_est += est
+        if len(tail) >= self._max_batch_events or self._tail_est >= self._segment_est:
+            self._segments.append(tail)
+            self._segment_ests.append(self._tail_est)
+            self._tail = []
+            self._tail_est = 0
+            self._work.notify()  # a full batch: send now
+        elif len(tail) == 1 and not self._segments:
+            self._work.notify()  # the first event starts the flush timer
 
-    def _overflowing(self, ev: Event, cost: int) -> tuple[list[Event | tuple[Any, ...]], str]:
+    def _put_oversized(self, ev: Event) -> bool:
+        """A record that alone costs more than ``max_queue_bytes``: queue a shrunk copy."""
+        small = shrink_event(ev, self._max_queue_bytes // 4)
+        if small is None or small.cost > self._max_queue_bytes:
+            with self._lock:
+                self._emitted += 1
+                self._dropped["too_large"] += 1
+            self._report_drop([ev], "too_large")
+            return False
+        with self._lock:
+            self._counters["truncated"] += 1
+        return self.put(small)
+
+    def _healthy(self, now: float) -> bool:
+        """Is the exporter accepting batches? (under the lock) Only then may callers wait."""
+        if self._stalled or self._failing or self._exporter.ready_at() > now:
+            return False
+        started = self._send_started
+        return started is None or now - started < self._block_timeout
+
+    def _no_room(self, ev: Event, cost: int, levelno: int) -> tuple[list[Item], str]:
+        """No room for ``ev`` (under the lock): wait, or apply the overflow policy.
+
+        Returns what was dropped and why; ``ev.seq`` > 0 when ``ev`` was queued.
+        """
         if self._closed:
             self._dropped["closed"] += 1
             ev.seq = -1
             return [ev], "closed"
-        return self._make_room(ev, cost)
-
-    def _make_room(self, ev: Event, cost: int) -> tuple[list[Event | tuple[Any, ...]], str]:
-        """Apply the overflow policy under the lock; returns what was dropped and why.
-
-        When the newcomer itself is dropped its ``seq`` is set to -1 so ``put`` skips it.
-        """
-        if self._overflow == "block":
-            deadline = time.monotonic() + self._block_timeout
+        now = time.monotonic()
+        if self._overflow == "block" or (self._backpressure and self._healthy(now)):
             self._counters["blocked"] += 1
+            deadline = now + self._block_timeout
+            progress = self._last_progress
             while self._queued_bytes + cost > self._max_queue_bytes and not self._closed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                remaining = deadline - now
+                if remaining <= 0 or (self._overflow != "block" and not self._healthy(now)):
                     break
                 self._work.notify()
+                self._owner = None
                 self._done.wait(remaining)
-            if self._queued_bytes + cost <= self._max_queue_bytes:
-                return [], "block_timeout"
-            self._dropped["block_timeout"] += 1
-            ev.seq = -1
-            return [ev], "block_timeout"
-        protected = ev.levelno >= self._protect_level
-        if self._overflow == "drop_newest" and not (protected and self._normal):
+                self._owner = threading.get_ident()
+                now = time.monotonic()
+            if self._queued_bytes + cost <= self._max_queue_bytes and not self._closed:
+                ev.seq = self._next_seq()
+                self._append(ev, cost, ev.est)
+                return [], ""
+            if self._last_progress == progress:
+                # Waited a whole block_timeout for nothing: the endpoint is not keeping
+                # up, so later callers drop at once until the worker delivers again.
+                self._stalled = True
+            if self._overflow == "block":
+                self._dropped["block_timeout"] += 1
+                ev.seq = -1
+                return [ev], "block_timeout"
+        protected = levelno >= self._protect_level
+        if self._overflow == "drop_newest" and not protected:
             self._dropped["queue_full"] += 1
             ev.seq = -1
             return [ev], "queue_full"
-        # drop_oldest (or a protected newcomer under drop_newest): evict unprotected first.
-        evicted: list[Event | tuple[Any, ...]] = []
-        while self._queued_bytes + cost > self._max_queue_bytes:
-            source = self._normal or (self._protected if protected else None)
-            if not source:
-                break
-            old = source.popleft()
-            self._queued_bytes -= _cost(old)
-            self._queued_events -= 1
-            evicted.append(old)
+        evicted = self._evict(cost, protected)
         if self._queued_bytes + cost > self._max_queue_bytes:
-            # The batch being sent is evictable too (an endpoint that hangs would otherwise
-            # turn drop_oldest into drop_newest); the worker reports those once it knows
-            # they were not delivered after all.
-            for old in self._inflight:
-                if old.evicted or (old.levelno >= self._protect_level and not protected):
-                    continue
-                old.evicted = True
-                self._queued_bytes -= old.cost
-                self._queued_events -= 1
-                self._dropped["queue_full"] += 1
-                if self._queued_bytes + cost <= self._max_queue_bytes:
-                    break
-        if self._queued_bytes + cost > self._max_queue_bytes:
-            # Only protected events remain: the newcomer goes instead.
-            ev.seq = -1
+            ev.seq = -1  # only protected events (or nothing evictable) remain
             evicted.append(ev)
+        else:
+            ev.seq = self._next_seq()
+            self._append(ev, cost, ev.est)
         self._dropped["queue_full"] += len(evicted)
         self._done.notify_all()
         return evicted, "queue_full"
 
-    def _report_drop(
-        self, events: Sequence[Event | tuple[Any, ...]], reason: str, *, here: bool = False
-    ) -> None:
-        """Warn (rate-limited) and hand the events to ``on_drop`` on the worker thread
-        (``here``: on this thread, for close, when the worker is gone or given up on)."""
+    def _evict(self, cost: int, protected: bool) -> list[Item]:
+        """Drop the oldest waiting items until ``cost`` fits (under the lock; rare path).
+
+        Protected items go only to make room for a protected newcomer. The batch in
+        flight is evictable too, or an endpoint that hangs would turn drop_oldest into
+        drop_newest: those are written off and uncounted if they get through after all.
+        """
+        limit = self._max_queue_bytes - cost
+        out: list[Item] = []
+        for seg in chain(list(self._segments), [self._tail]):
+            if self._queued_bytes <= limit:
+                break
+            keep: list[Item] = []
+            for i, item in enumerate(seg):
+                if self._queued_bytes <= limit:
+                    keep.extend(seg[i:])
+                    break
+                if not protected and _levelno(item) >= self._protect_level:
+                    keep.append(item)
+                    continue
+                self._queued_bytes -= _cost(item)
+                self._queued_events -= 1
+                out.append(item)
+            seg[:] = keep
+        if any(not seg for seg in self._segments):
+            pairs = [(s, e) for s, e in zip(self._segments, self._segment_ests, strict=True) if s]
+            self._segments = deque(s for s, _ in pairs)
+            self._segment_ests = deque(e for _, e in pairs)
+        for old in self._inflight:
+            if self._queued_bytes <= limit:
+                break
+            if old.seq in self._written_off or (
+                old.levelno >= self._protect_level and not protected
+            ):
+                continue
+            self._written_off[old.seq] = "queue_full"
+            self._queued_bytes -= old.cost
+            self._queued_events -= 1
+            self._dropped["queue_full"] += 1  # handed to on_drop once known undelivered
+        return out
+
+    # ------------------------------------------------------------------ drops
+    def count_drop(self, reason: str, events: Sequence[Event] = ()) -> None:
+        """Count a record lost before it could be queued (and hand over what is left of it)."""
+        with self._lock:
+            self._emitted += 1
+            self._dropped[reason] += 1
+        self._report_drop(list(events), reason)
+
+    def _report_drop(self, events: Sequence[Item], reason: str) -> None:
+        """Warn (rate-limited) and hand the events to ``on_drop`` on the reporter thread."""
         warn_rate_limited(f"drop:{reason}", lambda: self._drop_message(len(events), reason))
         if self._on_drop is None or not events:
             return
-        if not here and threading.get_ident() != self._worker_ident and self._thread is not None:
-            # Never run a user's callback on the application's thread; keep the hand-off
-            # bounded so a stuck worker cannot make it grow without limit.
-            if len(self._pending_drops) < _MAX_PENDING_DROPS:
-                self._pending_drops.append((list(events), reason))
-            return
-        self._call_on_drop(events, reason)
+        # Never run a user's callback on the application's thread, nor on the worker
+        # (a slow callback must not slow delivery). Nothing is capped: every drop is
+        # handed over, in order.
+        self._pending_drops.append((list(events), reason))
+        if self._reporter is None:
+            self._start_reporter()
+        self._report_wake.set()
 
     def _drop_message(self, count: int, reason: str) -> str:
         with self._lock:  # the counters change under the lock; copying them needs it too
@@ -282,7 +425,34 @@ class Batcher:
             f"dropped so far: {dropped}, rejected: {rejected}"
         )
 
-    def _call_on_drop(self, events: Sequence[Event | tuple[Any, ...]], reason: str) -> None:
+    def _start_reporter(self) -> None:
+        with self._lock:
+            if self._reporter is not None:
+                return
+            self._reporter = threading.Thread(
+                target=self._report_loop, name=f"{self._name}-on-drop", daemon=True
+            )
+        self._reporter.start()
+
+    def _report_loop(self) -> None:
+        self._reporter_ident = threading.get_ident()
+        while True:
+            self._report_wake.wait()
+            self._report_wake.clear()
+            self._hand_over_drops()
+
+    def _hand_over_drops(self, timeout: float = -1) -> None:
+        if not self._report_lock.acquire(timeout=timeout):
+            return  # the callback is stuck: the reporter thread keeps the rest
+        try:
+            pending = self._pending_drops
+            while pending:
+                events, reason = pending.popleft()
+                self._call_on_drop(events, reason)
+        finally:
+            self._report_lock.release()
+
+    def _call_on_drop(self, events: Sequence[Item], reason: str) -> None:
         if self._on_drop is None:
             return
         try:
@@ -298,143 +468,175 @@ class Batcher:
             thread = threading.Thread(target=self._run, name=f"{self._name}-worker", daemon=True)
             self._thread = thread
         thread.start()
-        if os.getpid() != _MAIN_PID and "multiprocessing" in sys.modules:
-            # A forked multiprocessing worker leaves through os._exit: atexit never runs,
-            # but multiprocessing's own finalizers do.
+        mp = sys.modules.get("multiprocessing")
+        if mp is not None and mp.parent_process() is not None:
+            # A multiprocessing child (fork, spawn, forkserver, a pool) leaves through
+            # os._exit: atexit never runs, but multiprocessing's own finalizers do.
             from multiprocessing import util
 
             util.Finalize(self, self.close, exitpriority=100)
 
     def _run(self) -> None:
         self._worker_ident = threading.get_ident()
-        while True:
-            try:
-                batch = self._next_batch()
-                if batch is None:
-                    return
-                if batch:
-                    self._process(batch)
-            except Exception as exc:  # the worker must outlive any bug
-                warn_rate_limited("worker", f"{self._name}: worker error: {exc!r}")
-                with self._lock:
-                    self._return(self._inflight)
-                    self._inflight = []
-                    self._inflight_min_seq = None
-                time.sleep(0.05)
+        try:
+            while True:
+                taken = self._next_batch()
+                if taken is None:
+                    break
+                try:
+                    self._process(taken)
+                except Exception as exc:  # a bug: isolate it, never loop on one batch
+                    try:
+                        self._worker_error(exc)
+                    except Exception:
+                        time.sleep(0.05)
+        finally:
+            self._worker_exit()
 
-    def _head_seq(self) -> int | None:
-        n = _seq(self._normal[0]) if self._normal else None
-        p = _seq(self._protected[0]) if self._protected else None
-        if n is None:
-            return p
-        if p is None:
-            return n
-        return min(n, p)
+    def _drain_side(self) -> None:
+        """Queue what re-entrant calls left in ``_side`` (under the lock)."""
+        side = self._side
+        while side:
+            item = side.popleft()
+            self._emitted += 1
+            if isinstance(item, tuple):
+                item = (self._next_seq(), *item[1:])
+            else:
+                item.seq = self._next_seq()
+            self._append(item, _cost(item), _est(item))
 
-    def _next_batch(self) -> list[Event] | None:
-        """Wait until a batch is due and take it; None tells the worker to stop."""
-        drops: list[tuple[list[Event | tuple[Any, ...]], str]] = []
+    def _next_batch(self) -> list[Item] | None:
+        """Wait until a batch is due and take it with one swap; None tells the worker to stop."""
         with self._lock:
             while True:
-                if self._pending_drops:
-                    drops, self._pending_drops = self._pending_drops, []
-                    break
-                if not self._queued_events:
+                if self._side:
+                    self._drain_side()
+                if self._closed:
+                    return None
+                if not self._segments and not self._tail:
                     if self._closing:
                         return None
                     self._work.wait()
                     continue
-                now_mono = time.monotonic()
+                now = time.monotonic()
                 ready_at = self._exporter.ready_at()
-                if ready_at > now_mono:
-                    if self._closing and ready_at >= self._close_deadline:
-                        return None  # cannot send before the deadline: close counts the rest
-                    self._work.wait(ready_at - now_mono)
+                if ready_at > now:
+                    if self._closing and ready_at >= self._drain_deadline():
+                        return None  # cannot send in time: close counts the rest
+                    self._work.wait(min(ready_at, self._drain_deadline()) - now)
                     continue
-                head = self._head_seq()
-                oldest = self._oldest_ts()
-                age_wait = (oldest + self._flush_interval_ms) / 1000 - time.time()
-                due = (
-                    self._closing
-                    or (head is not None and head <= self._flush_upto)
-                    or self._queued_events >= self._max_batch_events
-                    or self._queued_bytes >= self._full_batch_cost
-                    or age_wait <= 0
-                )
-                if due:
-                    batch = self._take()
-                    self._inflight = batch
-                    self._inflight_min_seq = batch[0].seq if batch else None
-                    return batch
-                self._work.wait(max(age_wait, 0.001))
-        for events, reason in drops:
-            self._call_on_drop(events, reason)
-        return []
+                if self._closing and now >= self._drain_deadline():
+                    return None
+                due = self._closing or bool(self._segments) or self._head_seq() <= self._flush_upto
+                if not due:
+                    age_wait = (_ts(self._tail[0]) + self._flush_interval_ms) / 1000 - time.time()
+                    if age_wait > 0:
+                        self._work.wait(age_wait)
+                        continue
+                taken = self._take()
+                self._taken = taken
+                self._inflight_min_seq = _seq(taken[0])
+                self._send_started = now
+                return taken
 
-    def _oldest_ts(self) -> int:
-        n = _ts(self._normal[0]) if self._normal else None
-        p = _ts(self._protected[0]) if self._protected else None
-        if n is None:
-            return p if p is not None else 0
-        return n if p is None else min(n, p)
-
-    def _take(self) -> list[Event]:
-        """Pop up to one batch worth of events (by estimate), oldest sequence first."""
-        normal, protected = self._normal, self._protected
-        out: list[Event] = []
-        exact = guessed = 0
-        scale = self._est_scale
-        limit_events, limit_bytes = self._max_batch_events, self._max_batch_bytes
-        while (
-            len(out) < limit_events
-            and exact + guessed * scale < limit_bytes
-            and (normal or protected)
-        ):
-            if protected and (not normal or _seq(protected[0]) < _seq(normal[0])):
-                item = protected.popleft()
+    def _take(self) -> list[Item]:
+        """The oldest segment, joined with the next ones while they fit one request
+        (by the size guess the worker last calibrated): O(segments), not O(events)."""
+        segments, ests = self._segments, self._segment_ests
+        if segments:
+            taken, est = segments.popleft(), ests.popleft()
+        else:
+            taken, est, self._tail, self._tail_est = self._tail, self._tail_est, [], 0
+            return taken
+        limit_events, limit_est = self._max_batch_events, self._segment_est
+        while True:
+            if segments:
+                nxt, nxt_est = segments[0], ests[0]
+            elif self._tail:
+                nxt, nxt_est = self._tail, self._tail_est
             else:
-                item = normal.popleft()
-            ev = _event(item)
-            out.append(ev)
-            if ev.data is not None:
-                exact += ev.nbytes + 26
+                break
+            if len(taken) + len(nxt) > limit_events or est + nxt_est > limit_est:
+                break
+            taken = taken + nxt
+            est += nxt_est
+            if segments:
+                segments.popleft()
+                ests.popleft()
             else:
-                guessed += ev.est
-        return out
+                self._tail, self._tail_est = [], 0
+        return taken
 
-    def _return(self, events: Iterable[Event]) -> None:
-        """Put events back at the front, in sequence order (under the lock)."""
-        back = sorted(events, key=_seq_key, reverse=True)
-        for ev in back:
-            (self._protected if ev.levelno >= self._protect_level else self._normal).appendleft(ev)
+    def _push_front(self, items: list[Item], est: int) -> None:
+        """Requeue items ahead of everything waiting, in sequence order (under the lock).
 
-    def _process(self, batch: list[Event]) -> None:
+        A few left over by a full request join the oldest segment, so they go out with
+        the next request rather than alone; a whole batch kept back stays one segment.
+        """
+        if len(items) > self._max_batch_events // 4 or est > self._segment_est // 4:
+            self._segments.appendleft(items)
+            self._segment_ests.appendleft(est)
+        elif self._segments:
+            self._segments[0] = items + self._segments[0]
+            self._segment_ests[0] += est
+        else:
+            self._tail = items + self._tail
+            self._tail_est += est
+
+    def _head_seq(self) -> int:
+        if self._segments:
+            return _seq(self._segments[0][0])
+        return _seq(self._tail[0]) if self._tail else 1 << 62
+
+    def _drain_deadline(self) -> float:
+        """While closing: no progress for ``shutdown_timeout`` (or the total cap) ends it."""
+        if not self._closing:
+            return _INF
+        return min(self._last_progress + self.shutdown_timeout, self._close_cap)
+
+    def _process(self, taken: list[Item]) -> None:
         exporter = self._exporter
+        batch = [_event(item) for item in taken]  # built outside the lock
+        with self._lock:
+            self._inflight = batch
+            self._taken = None
         truncated = 0
         guessed = encoded = 0
+        unencodable: list[Event] = []
+        ready: list[Event] = []
         for ev in batch:
             if ev.data is None:
-                if exporter.prepare(ev):
-                    truncated += 1
+                try:
+                    if exporter.prepare(ev):
+                        truncated += 1
+                except Exception as exc:  # one bad record never holds back the rest
+                    warn_rate_limited(
+                        "unencodable", f"{self._name}: an event could not be encoded: {exc!r}"
+                    )
+                    unencodable.append(ev)
+                    continue
                 ev.release_snapshot()
                 guessed += ev.est
-                encoded += ev.nbytes + 26
+                encoded += ev.nbytes + EVENT_OVERHEAD
+            ready.append(ev)
         if guessed:
-            # Whatever does not fit goes back to the queue, already encoded, so a scale
-            # that is a little off costs a requeue, never a limit.
-            self._est_scale = min(max(encoded / guessed, 0.1), 10.0)
+            # Cut the next segments at the guess that fills one request.
+            scale = min(max(encoded / guessed, 0.1), 10.0)
+            self._segment_est = int(self._max_batch_bytes / scale)
         now_ms = int(time.time() * 1000)
         rejected: dict[str, list[Event]] = {}
+        if unencodable:
+            rejected["unencodable"] = unencodable
         keep: list[Event] = []
         by_stream: dict[str, list[Event]] = {}
-        for ev in batch:
+        for ev in ready:
             reason = check_timestamp(ev.ts, now_ms, self._retention_days)
             if reason is not None:
                 rejected.setdefault(reason, []).append(ev)
             else:
                 by_stream.setdefault(ev.stream or "", []).append(ev)
-        deadline = self._close_deadline
         result = ExportResult()
+        held_back = 0
         for stream, events in by_stream.items():
             events.sort(key=_ts_key)
             n = plan_batch(
@@ -442,26 +644,68 @@ class Batcher:
                 max_events=self._max_batch_events,
                 max_bytes=self._max_batch_bytes,
             )
-            keep.extend(events[n:])
+            keep.extend(events[n:])  # over the limits by the guess: next time, encoded
+            if n == 0:
+                continue
+            with self._lock:
+                deadline = self._drain_deadline()
             part = exporter.export(stream, events[:n], deadline)
             result.sent += part.sent
             result.bytes_sent += part.bytes_sent
             result.calls += part.calls
             result.retried += part.retried
             keep.extend(part.retry)
+            held_back += len(part.retry)
             for reason, evs in part.rejected.items():
                 rejected.setdefault(reason, []).extend(evs)
+        self._resolve(batch, keep, rejected, result, truncated, held_back)
+
+    def _resolve(
+        self,
+        batch: list[Event],
+        keep: list[Event],
+        rejected: dict[str, list[Event]],
+        result: ExportResult,
+        truncated: int,
+        held_back: int,
+    ) -> None:
+        """Account for a processed batch: count, requeue what waits, report what was lost."""
+        late: list[Event] = []
+        to_report: list[tuple[list[Event], str]] = []
+        # The per-event sums are made before taking the lock: callers wait on it.
+        keep.sort(key=_seq)
+        keep_cost = sum(e.cost for e in keep)
+        keep_est = sum(e.est for e in keep)
+        batch_cost = sum(e.cost for e in batch)
         with self._lock:
-            lost: list[Event] = []
-            if any(e.evicted for e in batch):
-                # Evicted while in flight: already uncounted from the queue. Those that
-                # went out anyway were not lost after all; the rest are reported now.
-                lost = [e for e in keep if e.evicted]
-                keep = [e for e in keep if not e.evicted]
-                self._dropped["queue_full"] -= sum(1 for e in batch if e.evicted) - len(lost)
-                batch = [e for e in batch if not e.evicted]
-            resolved_count = len(batch) - len(keep)
-            freed = sum(e.cost for e in batch) - sum(e.cost for e in keep)
+            written_off = self._written_off
+            resolved = batch
+            if written_off:  # rare: evictions or a close reached into this batch
+                resolved = [e for e in batch if e.seq not in written_off]
+                kept_ids = {id(e) for e in keep}
+                refused_ids = {id(e) for evs in rejected.values() for e in evs}
+                for ev in batch:
+                    reason = written_off.pop(ev.seq, None)
+                    if reason is None:
+                        continue
+                    if id(ev) in kept_ids or id(ev) in refused_ids:
+                        late.append(ev)  # really lost: report it under the reason counted
+                        to_report.append(([ev], reason))
+                    else:
+                        self._dropped[reason] -= 1  # got through after all: not a drop
+                        if not self._dropped[reason]:
+                            del self._dropped[reason]
+                lost = {id(e) for e in late}
+                keep = [e for e in keep if id(e) not in lost]
+                rejected = {
+                    r: [e for e in evs if id(e) not in lost] for r, evs in rejected.items()
+                }
+                rejected = {r: evs for r, evs in rejected.items() if evs}
+                batch_cost = sum(e.cost for e in resolved)
+                keep_cost = sum(e.cost for e in keep)
+                keep_est = sum(e.est for e in keep)
+            freed_events = len(resolved) - len(keep)
+            freed_bytes = batch_cost - keep_cost
             c = self._counters
             c["sent"] += result.sent
             c["bytes_sent"] += result.bytes_sent
@@ -470,99 +714,209 @@ class Batcher:
             c["truncated"] += truncated
             for reason, evs in rejected.items():
                 self._rejected[reason] += len(evs)
-            self._return(keep)
-            self._queued_events -= resolved_count
-            self._queued_bytes -= freed
+            if self._strikes:  # only after a worker error
+                self._strikes.difference_update(e.seq for e in batch)
+            if keep:
+                if self._closed:  # given up on while in flight: count them now
+                    self._dropped["shutdown"] += len(keep)
+                    freed_events += len(keep)
+                    freed_bytes += keep_cost
+                    to_report.append((keep, "shutdown"))
+                else:
+                    self._push_front(list[Item](keep), keep_est)
+            self._queued_events -= freed_events
+            self._queued_bytes -= freed_bytes
+            if result.sent or freed_events:
+                self._last_progress = time.monotonic()
+                self._stalled = False
+            if held_back:
+                self._failing = True  # an outage or throttling: callers must not wait
+            elif result.calls:
+                self._failing = False
             self._inflight = []
             self._inflight_min_seq = None
+            self._send_started = None
             self._done.notify_all()
-        if lost:
-            self._call_on_drop(lost, "queue_full")
         for reason, evs in rejected.items():
             self._report_drop(evs, reason)
+        for evs, reason in to_report:
+            self._report_drop(evs, reason)
+
+    def _worker_error(self, exc: Exception) -> None:
+        """A bug escaped ``_process``: the batch is retried once, then dropped as internal_error."""
+        warn_rate_limited("worker", f"{self._name}: worker error: {exc!r}")
+        lost: list[tuple[Item, str]] = []
+        with self._lock:
+            items: list[Item] = list(self._inflight) or list(self._taken or [])
+            self._taken = None
+            retry: list[Item] = []
+            for item in items:
+                seq = _seq(item)
+                written_off = self._written_off.pop(seq, None)
+                if written_off is not None:  # already counted
+                    lost.append((item, written_off))
+                elif seq in self._strikes or self._closed:
+                    self._strikes.discard(seq)
+                    self._queued_events -= 1
+                    self._queued_bytes -= _cost(item)
+                    self._dropped["internal_error"] += 1
+                    lost.append((item, "internal_error"))
+                else:
+                    self._strikes.add(seq)
+                    retry.append(item)
+            if retry:
+                retry.sort(key=_seq)
+                self._push_front(retry, sum(_est(i) for i in retry))
+            self._inflight = []
+            self._inflight_min_seq = None
+            self._send_started = None
+            self._done.notify_all()
+        for item, reason in lost:
+            self._report_drop([item], reason)
+
+    def _worker_exit(self) -> None:
+        """The worker stops (closing): whatever is still queued is counted as ``shutdown``."""
+        with self._lock:
+            leftover = self._take_leftovers() if self._closing else []
+            if leftover and self._on_drop is not None:
+                # Queued for on_drop before close() can see the worker is done, so that
+                # close() hands it over before it returns.
+                self._pending_drops.append((leftover, "shutdown"))
+            self._worker_done = True
+            self._done.notify_all()
+        if leftover:
+            warn_rate_limited(
+                "drop:shutdown", lambda: self._drop_message(len(leftover), "shutdown")
+            )
+            if self._on_drop is not None:
+                if self._reporter is None:
+                    self._start_reporter()
+                self._report_wake.set()
+
+    def _take_leftovers(self) -> list[Item]:
+        """Empty the waiting queue into ``dropped["shutdown"]`` (under the lock)."""
+        self._drain_side()
+        leftover: list[Item] = [*chain.from_iterable(self._segments), *self._tail]
+        self._segments.clear()
+        self._segment_ests.clear()
+        self._tail = []
+        self._tail_est = 0
+        if leftover:
+            self._dropped["shutdown"] += len(leftover)
+            self._queued_events -= len(leftover)
+            self._queued_bytes -= sum(_cost(i) for i in leftover)
+        self._closed = True
+        return leftover
 
     # ------------------------------------------------------------------ flush / close
     def _unresolved_min(self) -> int | None:
-        head = self._head_seq()
+        head = self._head_seq() if (self._segments or self._tail) else None
         inflight = self._inflight_min_seq
         if head is None:
             return inflight
         return head if inflight is None else min(head, inflight)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Deliver (or account for) everything queued before the call; False on timeout.
+        """Wait until everything put before the call is delivered or accounted for.
 
-        ``timeout=None`` uses ``shutdown_timeout`` so that ``logging.shutdown`` never hangs.
+        With ``timeout`` it waits at most that long. Without, it waits while batches are
+        being delivered, and gives up after ``shutdown_timeout`` without progress or
+        ``shutdown_cap`` in all (so ``logging.shutdown`` never hangs). True only when
+        nothing put before the call is left.
         """
         if self._thread is None or os.getpid() != self._pid:
             return not self._queued_events
-        wait = self.shutdown_timeout if timeout is None else timeout
-        deadline = time.monotonic() + wait
         with self._lock:
+            self._drain_side()
             target = self._seq
             self._flush_upto = max(self._flush_upto, target)
             self._work.notify()
+            if self._closed or _holding_logging_lock():
+                # Closed: nothing more will be sent. Or dictConfig/basicConfig(force=True)
+                # flush us holding logging's module lock, which botocore (on our worker)
+                # may need: waiting would deadlock.
+                low = self._unresolved_min()
+                return low is None or low > target
+            start = time.monotonic()
+            cap = start + (self.shutdown_cap if timeout is None else timeout)
             while True:
                 low = self._unresolved_min()
                 if low is None or low > target:
                     return True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._thread.is_alive():
+                now = time.monotonic()
+                deadline = cap
+                if timeout is None:
+                    deadline = min(cap, max(self._last_progress, start) + self.shutdown_timeout)
+                if now >= deadline or self._worker_done:
                     return False
-                self._done.wait(remaining)
+                self._done.wait(deadline - now)
 
-    def begin_close(self, deadline: float) -> None:
-        """Start draining: the worker sends everything it can until ``deadline`` (monotonic)."""
+    def begin_close(self, now: float | None = None) -> None:
+        """Start draining: the worker sends while it makes progress (see :meth:`flush`)."""
+        now = time.monotonic() if now is None else now
         with self._lock:
             if self._closing:
                 return
             self._closing = True
-            self._close_deadline = deadline
+            self._last_progress = max(self._last_progress, now)
+            self._close_cap = now + self.shutdown_cap
             self._flush_upto = self._seq
             self._work.notify_all()
 
     def finish_close(self) -> bool:
-        """Wait for the drain until the deadline; count what is left as dropped (True: none)."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            thread.join(max(0.0, self._close_deadline - time.monotonic()))
+        """Wait for the drain; count what is left as dropped. True: nothing was lost."""
+        leftover: list[Item] = []
+        abandoned: list[Event] = []
         with self._lock:
-            if self._closed:
-                return True
-            self._closed = True
-            leftover = [
-                *(e for e in self._inflight if not e.evicted),
-                *self._normal,
-                *self._protected,
-            ]
-            self._normal.clear()
-            self._protected.clear()
-            self._dropped["shutdown"] += len(leftover)
-            self._queued_events = 0
-            self._queued_bytes = 0
-            self._inflight = []
-            self._inflight_min_seq = None
-            self._done.notify_all()
+            while not self._worker_done and self._thread is not None:
+                now = time.monotonic()
+                deadline = self._drain_deadline()
+                if now >= deadline:
+                    break
+                self._done.wait(deadline - now)
+            leftover = self._take_leftovers()
+            # A send still hanging: write its events off now (the process may be about to
+            # exit); the worker uncounts any that get through after all.
+            for ev in self._inflight:
+                if ev.seq not in self._written_off:
+                    self._written_off[ev.seq] = "shutdown"
+                    self._dropped["shutdown"] += 1
+                    self._queued_events -= 1
+                    self._queued_bytes -= ev.cost
+                    abandoned.append(ev)
+            self._inflight_min_seq = None  # all accounted for: flush() has nothing to wait on
+            lost = self._dropped["shutdown"]
             self._work.notify_all()
-            pending, self._pending_drops = self._pending_drops, []
-        # The worker has stopped or is past the deadline: whatever it was to hand to
-        # on_drop is handed over here, or a dead letter file would never see it.
-        for events, reason in pending:
-            self._call_on_drop(events, reason)
-        if leftover:
-            self._report_drop(leftover, "shutdown", here=True)
-        return not leftover
+            self._done.notify_all()
+        dropped = [*leftover, *abandoned]
+        if dropped:
+            self._report_drop(dropped, "shutdown")
+        # Hand everything pending to on_drop here: the process may exit right after.
+        self._hand_over_drops(timeout=self.shutdown_timeout)
+        return not lost
 
-    def close(self, timeout: float | None = None) -> bool:
-        """Drain within ``timeout`` (default ``shutdown_timeout``) and stop the worker."""
+    def close(self, timeout: float | None = None, *, wait: bool = True) -> bool:
+        """Drain and stop the worker. ``wait=False`` leaves the drain to the worker.
+
+        ``timeout`` replaces ``shutdown_timeout`` as the bound without progress.
+        """
         if os.getpid() != self._pid:
             self._reinit_after_fork()
         if self._thread is None:
             with self._lock:
                 self._closed = True
-            return True
-        wait = self.shutdown_timeout if timeout is None else timeout
-        self.begin_close(time.monotonic() + wait)
+                self._drain_side()
+                leftover = self._take_leftovers()
+            if leftover:
+                self._report_drop(leftover, "shutdown")
+            return not leftover
+        if timeout is not None:
+            self.shutdown_timeout = timeout
+        self.begin_close()
+        if not wait or _holding_logging_lock():
+            # Reconfiguring logging: the worker finishes the drain on its own, bounded
+            # by the same deadlines, and counts whatever it cannot send.
+            return False
         return self.finish_close()
 
     @property
@@ -581,10 +935,11 @@ class Batcher:
                 "retried": self._counters["retried"],
                 "truncated": self._counters["truncated"],
                 "blocked": self._counters["blocked"],
-                "dropped": dict(self._dropped),
-                "rejected": dict(self._rejected),
+                "dropped": {k: v for k, v in self._dropped.items() if v},
+                "rejected": {k: v for k, v in self._rejected.items() if v},
                 "queue_depth": self._queued_events,
                 "queue_bytes": self._queued_bytes,
+                "delivering": not (self._failing or self._stalled),
             }
         out.update(self._exporter.state())
         return out
@@ -596,31 +951,78 @@ class Batcher:
         self._exporter.reset_after_fork()
 
 
-def _seq(item: Event | tuple[Any, ...]) -> int:
+def shrink_event(ev: Event, budget: int) -> Event | None:
+    """A copy of ``ev`` that holds at most about ``budget`` bytes, marked as truncated.
+
+    Keeps the beginning of the message and of the traceback, the context, and the
+    names of the extras (their values go). None if even that does not fit.
+    """
+    if budget < 256:
+        return None
+    room = max(budget - 1024, 128)
+    message = ev.message
+    marker = " ...[truncated: record larger than max_queue_bytes]"
+    if len(message) > room // 2:
+        message = message[: room // 2] + marker
+    extras: dict[str, Any] | None = None
+    if ev.extras:
+        extras = {"cwlogs_truncated_extras": sorted(map(str, ev.extras))[:50]}
+    exc = None
+    if ev.exc is not None:
+        exc = {k: (v[: room // 4] + marker if len(v) > room // 4 else v) for k, v in ev.exc.items()}
+    stack = ev.stack[: room // 8] if ev.stack else None
+    small = Event(
+        ev.created,
+        ev.levelno,
+        ev.levelname,
+        ev.logger,
+        message,
+        extras,
+        ev.context,
+        exc,
+        stack,
+        ev.thread,
+        preformatted=ev.preformatted,
+    )
+    small.stream = ev.stream
+    return small if small.cost <= budget * 4 else None
+
+
+def _holding_logging_lock() -> bool:
+    """Does this thread hold logging's module lock (dictConfig, basicConfig(force=True))?"""
+    is_owned = getattr(getattr(logging, "_lock", None), "_is_owned", None)
+    try:
+        return bool(is_owned()) if is_owned is not None else False
+    except Exception:
+        return False
+
+
+def _seq(item: Item) -> int:
     return item[ITEM_SEQ] if isinstance(item, tuple) else item.seq
 
 
-def _ts(item: Event | tuple[Any, ...]) -> int:
+def _ts(item: Item) -> int:
     return item[ITEM_TS] if isinstance(item, tuple) else item.ts
 
 
-def _cost(item: Event | tuple[Any, ...]) -> int:
+def _cost(item: Item) -> int:
     return item[ITEM_COST] if isinstance(item, tuple) else item.cost
 
 
-def _event(item: Event | tuple[Any, ...]) -> Event:
+def _est(item: Item) -> int:
+    return item[ITEM_EST] if isinstance(item, tuple) else item.est
+
+
+def _levelno(item: Item) -> int:
+    return item[ITEM_LEVELNO] if isinstance(item, tuple) else item.levelno
+
+
+def _event(item: Item) -> Event:
     return event_from_item(item) if isinstance(item, tuple) else item
-
-
-def _seq_key(ev: Event) -> int:
-    return ev.seq
 
 
 def _ts_key(ev: Event) -> int:
     return ev.ts
-
-
-_MAIN_PID = os.getpid()
 
 
 def _after_fork_in_child() -> None:
@@ -631,18 +1033,23 @@ def _after_fork_in_child() -> None:
             pass
 
 
-def _close_all_at_exit() -> None:
-    batchers = [b for b in list(_live) if b._pid == os.getpid() and not b.closed]
-    now = time.monotonic()
-    # Drain every handler in parallel against its own deadline, then collect.
-    for b in batchers:
-        if b._thread is not None:
-            b.begin_close(now + b.shutdown_timeout)
-    for b in batchers:
+def close_all(batchers: Iterable[Batcher] | None = None) -> None:
+    """Drain every live batcher of this process in parallel, each against its own deadlines."""
+    pid = os.getpid()
+    chosen = [b for b in (batchers if batchers is not None else list(_live)) if b._pid == pid]
+    for b in chosen:
+        if b._thread is not None and not b.closed:
+            b.begin_close()
+    for b in chosen:
         try:
-            b.finish_close()
+            if not b.closed or not b._worker_done:
+                b.finish_close()
         except Exception:
             pass
+
+
+def _close_all_at_exit() -> None:
+    close_all()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

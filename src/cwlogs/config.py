@@ -83,9 +83,11 @@ class HandlerConfig:
     max_batch_bytes: int = MAX_BATCH_BYTES
     max_queue_bytes: int = 10 * 1024 * 1024
     overflow: str = "drop_oldest"
+    backpressure: bool = True
     block_timeout: float = 1.0
     protect_level: int | None = None
     shutdown_timeout: float = 5.0
+    shutdown_cap: float = 60.0
     static_fields: Mapping[str, Any] = field(default_factory=dict)
     include_thread: bool = False
     breaker_threshold: int = 5
@@ -139,7 +141,7 @@ class HandlerConfig:
         if "metrics_stream" in v:
             v["metrics_stream"] = str(v["metrics_stream"])
             StreamNamer(v["metrics_stream"], option="metrics_stream")
-        for name in ("create_log_group", "create_log_stream", "include_thread"):
+        for name in ("create_log_group", "create_log_stream", "include_thread", "backpressure"):
             if name in v:
                 v[name] = _as_bool(name, v[name])
         if v.get("retention_days") is not None:
@@ -158,6 +160,7 @@ class HandlerConfig:
             "max_queue_bytes": (int, 64 * 1024, 2**40),
             "block_timeout": (float, 0.0, 3600.0),
             "shutdown_timeout": (float, 0.0, 3600.0),
+            "shutdown_cap": (float, 0.0, 86_400.0),
             "breaker_threshold": (int, 1, 1_000_000),
             "breaker_reset": (float, 0.01, 86_400.0),
             "metrics_interval": (float, 0.05, 86_400.0),

@@ -204,6 +204,7 @@ ITEM_SEQ: Final = 0
 ITEM_COST: Final = 1
 ITEM_TS: Final = 2
 ITEM_LEVELNO: Final = 3
+ITEM_EST: Final = 4
 _ITEM_HEAD: Final = 14  # seq ... n_context; then args, context and extras, flattened
 _new_event = object.__new__
 

@@ -31,7 +31,13 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_logs import CloudWatchLogsClient
 
-__all__ = ["CloudWatchHandler", "DroppedEvent", "is_internal_logger", "make_redactor"]
+__all__ = [
+    "CloudWatchHandler",
+    "DroppedEvent",
+    "flush_on_sigterm",
+    "is_internal_logger",
+    "make_redactor",
+]
 
 #: Loggers whose records are never shipped: shipping them could feed back into the
 #: handler (botocore logs every request it makes for us at DEBUG).
@@ -79,9 +85,11 @@ class CloudWatchHandler(logging.Handler):
         max_batch_bytes: int | None = None,
         max_queue_bytes: int | None = None,
         overflow: str | None = None,
+        backpressure: bool | None = None,
         block_timeout: float | None = None,
         protect_level: int | str | None = None,
         shutdown_timeout: float | None = None,
+        shutdown_cap: float | None = None,
         service: str | None = None,
         environment: str | None = None,
         static_fields: Mapping[str, Any] | None = None,
@@ -119,9 +127,11 @@ class CloudWatchHandler(logging.Handler):
             max_batch_bytes=max_batch_bytes,
             max_queue_bytes=max_queue_bytes,
             overflow=overflow,
+            backpressure=backpressure,
             block_timeout=block_timeout,
             protect_level=protect_level,
             shutdown_timeout=shutdown_timeout,
+            shutdown_cap=shutdown_cap,
             static_fields=fields or None,
             include_thread=include_thread,
             breaker_threshold=breaker_threshold,
@@ -148,12 +158,14 @@ class CloudWatchHandler(logging.Handler):
             self._exporter,
             max_queue_bytes=cfg.max_queue_bytes,
             overflow=cfg.overflow,
+            backpressure=cfg.backpressure,
             block_timeout=cfg.block_timeout,
             protect_level=cfg.protect_level,
             flush_interval=cfg.flush_interval,
             max_batch_events=cfg.max_batch_events,
             max_batch_bytes=cfg.max_batch_bytes,
             shutdown_timeout=cfg.shutdown_timeout,
+            shutdown_cap=cfg.shutdown_cap,
             retention_days=cfg.retention_days,
             on_drop=self._on_drop if on_drop is not None else None,
             name=f"cwlogs[{cfg.log_group}]",
@@ -235,7 +247,23 @@ class CloudWatchHandler(logging.Handler):
                 )
         except RecursionError:
             raise
+        except Exception as exc:
+            self._emit_unrenderable(record, exc)
+
+    def _emit_unrenderable(self, record: logging.LogRecord, exc: Exception) -> None:
+        """A record that could not be snapshotted is shipped in a marked form, or counted."""
+        try:
+            self._batcher.put(unrenderable_event(record, exc, current()))
+            warn_rate_limited(
+                "unrenderable", f"a log record could not be rendered and was marked: {exc!r}"
+            )
+        except RecursionError:
+            raise
         except Exception:
+            try:
+                self._batcher.count_drop("render_failed")
+            except Exception:
+                pass
             self.handleError(record)
 
     def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
@@ -252,7 +280,12 @@ class CloudWatchHandler(logging.Handler):
             return False
 
     def close(self) -> None:
-        """Drain within ``shutdown_timeout``, stop the worker, count what could not be sent."""
+        """Drain while batches are accepted (``shutdown_timeout`` without progress, at most
+        ``shutdown_cap`` in all), stop the worker, count what could not be sent.
+
+        Called while logging is being reconfigured (``dictConfig``, ``basicConfig(force=True)``
+        hold logging's module lock), it returns at once and the worker finishes the drain.
+        """
         try:
             stop = getattr(self, "_metrics_stop", None)
             if stop is not None:
@@ -317,6 +350,70 @@ class CloudWatchHandler(logging.Handler):
 
     def __repr__(self) -> str:
         return f"<CloudWatchHandler {self.config.log_group} ({logging.getLevelName(self.level)})>"
+
+
+def flush_on_sigterm() -> None:
+    """Deliver what this process queued when it gets SIGTERM, then let it die as it would.
+
+    ``multiprocessing.Pool`` terminates its workers with SIGTERM when its ``with`` block
+    ends, so records still queued in a worker would be lost: use this as the pool's
+    initializer.
+
+    >>> pool = multiprocessing.Pool(4, initializer=cwlogs.flush_on_sigterm)  # doctest: +SKIP
+    """
+    import signal
+
+    from cwlogs.batcher import close_all
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        # Drain on another thread: this one may have been interrupted inside the queue's
+        # lock. The drain is bounded by each handler's own shutdown deadlines.
+        closer = threading.Thread(target=close_all, name="cwlogs-sigterm", daemon=True)
+        closer.start()
+        closer.join(60.0)
+        if callable(previous):
+            previous(signum, frame)
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def _safe_text(value: object) -> str:
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except Exception as exc:  # a __repr__ that raises
+        text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def unrenderable_event(
+    record: logging.LogRecord, exc: Exception, context: Mapping[str, Any] | None
+) -> Event:
+    """The marked stand-in for a record whose snapshot failed: its template, its
+    arguments as far as they can be shown, and why."""
+    try:
+        args = _safe_text(record.args)
+    except Exception:
+        args = "<unrepresentable args>"
+    message = (
+        f"{_safe_text(record.msg)} [args: {args}] "
+        f"[cwlogs: the record could not be rendered: {_safe_text(exc)}]"
+    )
+    created = record.created if isinstance(record.created, (int, float)) else time.time()
+    levelno = record.levelno if isinstance(record.levelno, int) else logging.ERROR
+    return Event(
+        created,
+        levelno,
+        _safe_text(record.levelname),
+        _safe_text(record.name),
+        message,
+        None,
+        dict(context) if context else None,
+    )
 
 
 def make_redactor(redact: bool | str | Any) -> Any:

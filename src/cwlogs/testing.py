@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from cwlogs._memory import MemoryExporter
+
 __all__ = [
     "EVENT_OVERHEAD_BYTES",
     "MAX_BATCH_BYTES",
@@ -45,6 +47,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_SPAN_MS",
     "Fault",
+    "MemoryExporter",
     "MotoServer",
     "RecordedRequest",
     "StrictProxy",

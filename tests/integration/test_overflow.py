@@ -62,7 +62,9 @@ class TestOverflow:
         assert handler.flush(timeout=30)
         dropped = handler.stats()["dropped"]["queue_full"]
         stored = _stored(logs, group)
-        assert len(stored) == 2000 - dropped == CAPACITY
+        # Exact: what is not stored was counted. The batch in flight when the outage
+        # began may still get through after being written off; it is then uncounted.
+        assert len(stored) == 2000 - dropped
         assert stored[-100:] == [f"m{i:04d}" for i in range(1900, 2000)]
 
     def test_block_waits_at_most_block_timeout_then_drops(
@@ -103,15 +105,16 @@ class TestOverflow:
 def test_dropped_events_reach_on_drop(
     policy: str, make_handler: Any, app_logger: logging.Logger, proxy: Any
 ) -> None:
-    """Every dropped event is handed to on_drop (on the worker thread), with its reason."""
+    """Every dropped event is handed to on_drop (on cwlogs' own thread), with its reason."""
     seen: list[str] = []
-    all_seen = threading.Event()
+    threads: set[str] = set()
+    changed = threading.Condition()
 
     def on_drop(events: list[dict[str, Any]], reason: str) -> None:
-        assert threading.current_thread().name.endswith("-worker")
-        seen.extend(orjson.loads(e["message"])["message"] for e in events)
-        if len(seen) >= 50:
-            all_seen.set()
+        with changed:
+            threads.add(threading.current_thread().name)
+            seen.extend(orjson.loads(e["message"])["message"] for e in events)
+            changed.notify_all()
 
     handler = _handler(make_handler, overflow=policy, on_drop=on_drop)
     app_logger.addHandler(handler)
@@ -119,8 +122,12 @@ def test_dropped_events_reach_on_drop(
         for i in range(CAPACITY + 50):
             app_logger.info("m%04d", i)
     assert handler.flush(timeout=30)
-    assert all_seen.wait(10)
-    assert len(seen) == handler.stats()["dropped"]["queue_full"] == 50
+    dropped = handler.stats()["dropped"]["queue_full"]
+    with changed:
+        assert changed.wait_for(lambda: len(seen) >= dropped, timeout=10)
+    # 50 over the bound; fewer when part of the batch in flight got through after all.
+    assert 0 < len(seen) == dropped <= 50
+    assert all(name.endswith("-on-drop") for name in threads)
 
 
 def test_events_left_at_close_reach_on_drop(

@@ -1,0 +1,155 @@
+"""An in-memory :class:`~cwlogs.batcher.Exporter`: the delivery engine without a network.
+
+Public as :class:`cwlogs.testing.MemoryExporter`. It encodes events exactly as the real
+exporter does (same JSON, same redaction) and keeps what it is sent, and it can fail on
+command: an outage, a hang, a refusal. Tests of the engine (overflow, backpressure,
+flush and close deadlines, accounting) drive a real :class:`~cwlogs.batcher.Batcher`
+with it and assert what a user would see, without moto or threads of their own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from cwlogs.batcher import ExportResult
+from cwlogs.formatting import Event, render
+from cwlogs.limits import EVENT_OVERHEAD
+
+__all__ = ["MemoryExporter"]
+
+
+class MemoryExporter:
+    """Keeps every batch it is sent; ``down()``, ``hold()`` and ``refuse`` simulate faults.
+
+    >>> exporter = MemoryExporter()
+    >>> ev = Event(0.0, 20, "INFO", "app", "hi", None, None)
+    >>> exporter.prepare(ev)
+    False
+    >>> exporter.export("s", [ev], deadline=float("inf")).sent
+    1
+    >>> exporter.messages()
+    ['hi']
+    """
+
+    def __init__(
+        self,
+        *,
+        static_fields: Mapping[str, Any] | None = None,
+        redactor: Any = None,
+        retry_after: float = 0.05,
+        stream: str = "memory",
+    ) -> None:
+        self.static_fields = dict(static_fields or {})
+        self.redactor = redactor
+        self.retry_after = retry_after
+        self.stream = stream
+        #: Delivered events, per stream, in the order they were accepted.
+        self.streams: dict[str, list[Event]] = {}
+        #: One entry per export call: (stream, number of events, outcome).
+        self.calls: list[tuple[str, int, str]] = []
+        #: Refuse events for which this returns a reason (a deterministic rejection).
+        self.refuse: Callable[[Event], str | None] | None = None
+        self._lock = threading.Lock()
+        self._down = False
+        self._ready_at = 0.0
+        self._held = threading.Event()
+        self._held.set()
+        #: Set while an export is blocked in :meth:`hold` (tests wait on it).
+        self.holding = threading.Event()
+
+    # -------------------------------------------------------------- faults
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """An outage: every export keeps its events back to retry later."""
+        self._down = True
+        try:
+            yield
+        finally:
+            self._down = False
+            self._ready_at = 0.0
+
+    def set_down(self, down: bool) -> None:
+        """Start or end an outage (see :meth:`down`)."""
+        self._down = down
+        if not down:
+            self._ready_at = 0.0
+
+    def hold(self) -> None:
+        """Make the next exports hang, like a socket that never answers, until :meth:`release`."""
+        self._held.clear()
+
+    def release(self) -> None:
+        """End :meth:`hold`: the hanging exports return and deliver."""
+        self._held.set()
+
+    # -------------------------------------------------------------- Exporter
+    def prepare(self, event: Event) -> bool:
+        if event.stream is None:
+            event.stream = self.stream
+        data, truncated = render(event, self.static_fields, self.redactor)
+        event.data = data
+        event.nbytes = len(data)
+        return truncated
+
+    def export(self, stream: str, events: list[Event], deadline: float) -> ExportResult:
+        result = ExportResult()
+        if not self._held.is_set():
+            self.holding.set()
+            self._held.wait(60.0)  # a real hang ignores our deadline too
+            self.holding.clear()
+        if self._down:
+            self._ready_at = time.monotonic() + self.retry_after
+            result.retry = list(events)
+            with self._lock:
+                self.calls.append((stream, len(events), "down"))
+            return result
+        accepted: list[Event] = []
+        for ev in events:
+            reason = self.refuse(ev) if self.refuse is not None else None
+            if reason is None:
+                accepted.append(ev)
+            else:
+                result.rejected.setdefault(reason, []).append(ev)
+        with self._lock:
+            self.streams.setdefault(stream, []).extend(accepted)
+            self.calls.append((stream, len(events), "ok"))
+        result.sent = len(accepted)
+        result.bytes_sent = sum(e.nbytes + EVENT_OVERHEAD for e in accepted)
+        result.calls = 1
+        return result
+
+    def ready_at(self) -> float:
+        return self._ready_at
+
+    def state(self) -> dict[str, Any]:
+        return {"breaker": {"state": "open" if self._down else "closed"}}
+
+    def reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+    # -------------------------------------------------------------- reading back
+    def messages(self, stream: str | None = None) -> list[str]:
+        """The ``message`` of every delivered event (of one stream, or all), in order."""
+        with self._lock:
+            events = (
+                list(self.streams.get(stream, []))
+                if stream is not None
+                else [e for evs in self.streams.values() for e in evs]
+            )
+        return [_message(e.data) for e in events]
+
+
+def _message(data: bytes | None) -> str:
+    try:
+        parsed = orjson.loads(data or b"")
+    except orjson.JSONDecodeError:
+        return (data or b"").decode("utf-8", "replace")
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        return str(parsed["message"])
+    return (data or b"").decode("utf-8", "replace")
