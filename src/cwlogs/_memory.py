@@ -44,11 +44,14 @@ class MemoryExporter:
         redactor: Any = None,
         retry_after: float = 0.05,
         stream: str = "memory",
+        delay: float = 0.0,
     ) -> None:
         self.static_fields = dict(static_fields or {})
         self.redactor = redactor
         self.retry_after = retry_after
         self.stream = stream
+        #: Seconds each export takes: a slow but healthy endpoint.
+        self.delay = delay
         #: Delivered events, per stream, in the order they were accepted.
         self.streams: dict[str, list[Event]] = {}
         #: One entry per export call: (stream, number of events, outcome).
@@ -62,6 +65,8 @@ class MemoryExporter:
         self._held.set()
         #: Set while an export is blocked in :meth:`hold` (tests wait on it).
         self.holding = threading.Event()
+        #: Set once an export has kept events back during an outage.
+        self.failed = threading.Event()
 
     # -------------------------------------------------------------- faults
     @contextmanager
@@ -103,11 +108,14 @@ class MemoryExporter:
             self.holding.set()
             self._held.wait(60.0)  # a real hang ignores our deadline too
             self.holding.clear()
+        if self.delay:
+            time.sleep(self.delay)
         if self._down:
             self._ready_at = time.monotonic() + self.retry_after
             result.retry = list(events)
             with self._lock:
                 self.calls.append((stream, len(events), "down"))
+            self.failed.set()
             return result
         accepted: list[Event] = []
         for ev in events:

@@ -130,7 +130,7 @@ class Batcher:
         max_queue_bytes: int = 10 * 1024 * 1024,
         overflow: str = "drop_oldest",
         backpressure: bool = True,
-        block_timeout: float = 1.0,
+        block_timeout: float = 2.0,
         protect_level: int | None = None,
         flush_interval: float = 5.0,
         max_batch_events: int = MAX_BATCH_EVENTS,
@@ -160,7 +160,9 @@ class Batcher:
 
     def _init_state(self) -> None:
         """Everything a forked child must get fresh."""
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler that logs may interrupt this thread between taking
+        # the lock and marking itself the owner (see _owner); it then simply goes first.
+        self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)  # the worker waits here
         self._done = threading.Condition(self._lock)  # flush(), close(), blocked callers
         # The thread inside the lock: a signal handler or a finaliser that logs on that
@@ -231,20 +233,20 @@ class Batcher:
         me = threading.get_ident()
         if me == self._worker_ident or me == self._reporter_ident:
             # Logged from inside delivery (a callback, a library hook): shipping it
-            # could loop. Counted, not queued.
+            # could loop. Not the application's record: counted apart, not queued.
             with self._lock:
-                self._emitted += 1
-                self._dropped["own_thread"] += 1
+                self._counters["own_thread"] += 1
             return False
-        if me == self._owner:
-            # Re-entered on a thread that holds the lock (signal handler, finaliser):
-            # the worker moves it into the queue; taking the lock here would deadlock.
-            self._side.append(ev if ev is not None else (0, *fields))  # type: ignore[misc]
-            return True
         if cost > self._max_queue_bytes:
             # Bigger than the whole bound: shrunk on its own, never at the queue's expense.
             return self._put_oversized(ev if ev is not None else event_from_item((0, *fields)))  # type: ignore[misc]
         with self._lock:
+            if me == self._owner:
+                # Re-entered on a thread in the middle of a put (a signal handler, a
+                # finaliser): that put's state is half-changed, so this record goes to
+                # ``_side`` for the worker to queue, and never waits.
+                self._side.append(ev if ev is not None else (0, *fields))  # type: ignore[misc]
+                return True
             self._owner = me
             try:
                 self._emitted += 1
@@ -619,6 +621,10 @@ class Batcher:
                 guessed += ev.est
                 encoded += ev.nbytes + EVENT_OVERHEAD
             ready.append(ev)
+        if self._closing:
+            # Encoding a batch is progress too: a drain that is encoding 10,000 events
+            # is not a stalled one.
+            self._last_progress = time.monotonic()
         if guessed:
             # Cut the next segments at the guess that fills one request.
             scale = min(max(encoded / guessed, 0.1), 10.0)

@@ -84,7 +84,7 @@ class HandlerConfig:
     max_queue_bytes: int = 10 * 1024 * 1024
     overflow: str = "drop_oldest"
     backpressure: bool = True
-    block_timeout: float = 1.0
+    block_timeout: float = 2.0
     protect_level: int | None = None
     shutdown_timeout: float = 5.0
     shutdown_cap: float = 60.0

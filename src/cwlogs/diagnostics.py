@@ -25,7 +25,7 @@ if not INTERNAL_LOGGER.handlers:
     INTERNAL_LOGGER.addHandler(_stderr)
     INTERNAL_LOGGER.setLevel(logging.INFO)
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # a signal handler may log while this thread holds it
 # key -> (time of the last message shown, messages suppressed since)
 _last: dict[str, tuple[float, int]] = {}
 

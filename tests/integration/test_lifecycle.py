@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import orjson
+import pytest
 
 from cwlogs.testing import Fault, free_port
 from tests.conftest import read_events
@@ -176,3 +177,231 @@ class TestFork:
         pid, exitcode = proc.stdout.split()
         assert exitcode == "0"
         assert _messages(logs, group, f"mp-{pid}") == [f"mp {i}" for i in range(200)]
+
+
+def _run_file(
+    tmp_path: Any, script: str, *args: str, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` as a file: spawn and forkserver children re-import their main module."""
+    path = tmp_path / "app.py"
+    path.write_text(_PRELUDE + textwrap.dedent(script))
+    return subprocess.run(
+        [sys.executable, str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+        check=False,
+    )
+
+
+_WORKERS = """
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+# A generous no-progress bound: these tests are about delivery, not timing, and CI
+# machines are shared.
+h = cwlogs.CloudWatchHandler(
+    log_group=group, log_stream="mp-{pid}", flush_interval=3600, shutdown_timeout=20
+)
+log.addHandler(h)
+
+def work(n):
+    for i in range(n):
+        log.info("w%d %d", os.getpid(), i)
+    return os.getpid()
+"""
+
+
+class TestProcesses:
+    @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+    def test_workers_of_every_start_method_deliver_when_they_exit(
+        self, tmp_path: Any, logs: Any, group: str, method: str
+    ) -> None:
+        """multiprocessing children leave through os._exit: their logs still arrive."""
+        proc = _run_file(
+            tmp_path,
+            _WORKERS
+            + """
+if __name__ == "__main__":
+    ctx = mp.get_context(sys.argv[2])
+    p = ctx.Process(target=work, args=(300,))
+    p.start()
+    p.join(60)
+    print(p.pid, p.exitcode)
+""",
+            group,
+            method,
+        )
+        assert proc.returncode == 0, proc.stderr
+        pid, exitcode = proc.stdout.split()
+        assert exitcode == "0"
+        assert _messages(logs, group, f"mp-{pid}") == [f"w{pid} {i}" for i in range(300)]
+
+    def test_process_pool_executor_workers_deliver(
+        self, tmp_path: Any, logs: Any, group: str
+    ) -> None:
+        """ProcessPoolExecutor (spawn): every task's records arrive after the pool shuts down."""
+        proc = _run_file(
+            tmp_path,
+            _WORKERS
+            + """
+if __name__ == "__main__":
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        pids = set(pool.map(work, [100] * 4))
+    print(" ".join(map(str, sorted(pids))))
+""",
+            group,
+        )
+        assert proc.returncode == 0, proc.stderr
+        stored = _messages(logs, group)
+        assert len(stored) == 400
+        assert {m.split()[0][1:] for m in stored} == set(proc.stdout.split())
+
+    def test_a_terminated_pool_delivers_with_flush_on_sigterm(
+        self, tmp_path: Any, logs: Any, group: str
+    ) -> None:
+        """`with Pool() as p` terminates its workers (SIGTERM): the initializer saves their logs."""
+        proc = _run_file(
+            tmp_path,
+            _WORKERS
+            + """
+if __name__ == "__main__":
+    with mp.get_context("fork").Pool(2, initializer=cwlogs.flush_on_sigterm) as pool:
+        pool.map(work, [100] * 4)
+""",
+            group,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert len(_messages(logs, group)) == 400
+
+
+class TestReconfiguration:
+    def test_dictconfig_twice_is_bounded_and_keeps_the_first_configurations_records(
+        self, tmp_path: Any, logs: Any, group: str
+    ) -> None:
+        """The second dictConfig closes our handler holding logging's lock, which botocore
+        on our worker needs: it returns at once, the worker drains, then stops."""
+        proc = _run_file(
+            tmp_path,
+            """
+import json, logging.config
+cfg = {
+    "version": 1,
+    "handlers": {"cw": {"class": "cwlogs.CloudWatchHandler", "log_group": group,
+                         "flush_interval": 3600, "shutdown_timeout": 3}},
+    "loggers": {"proc": {"handlers": ["cw"], "level": "INFO", "propagate": False}},
+}
+logging.config.dictConfig(cfg)
+logging.getLogger("botocore").setLevel(logging.DEBUG)  # its logging needs the module lock
+first = log.handlers[0]
+for i in range(3000):
+    log.info("first %d", i)
+t0 = time.monotonic()
+logging.config.dictConfig(cfg)
+took = time.monotonic() - t0
+for i in range(100):
+    log.info("second %d", i)
+assert log.handlers[0].flush(30)
+worker = first._batcher._thread
+worker.join(30)
+print(json.dumps({"took": took, "alive": worker.is_alive(), "stats": first.stats()}))
+""",
+            group,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = orjson.loads(proc.stdout.strip().splitlines()[-1])
+        assert out["took"] < 3.0
+        assert not out["alive"]
+        stats = out["stats"]
+        assert stats["dropped"] == {} and stats["queue_depth"] == 0
+        assert stats["sent"] == 3000
+        stored = set(_messages(logs, group))
+        assert {f"first {i}" for i in range(3000)} <= stored
+        assert {f"second {i}" for i in range(100)} <= stored
+
+    def test_logging_from_a_signal_handler_never_deadlocks(self, logs: Any, group: str) -> None:
+        """A signal handler that logs can interrupt a log call inside the queue's lock."""
+        proc = _run(
+            """
+import json, signal
+h = cwlogs.CloudWatchHandler(
+    log_group=group, flush_interval=0.2, max_queue_bytes=256 * 1024 * 1024
+)
+log.addHandler(h)
+fired = [0]
+def on_alarm(signum, frame):
+    fired[0] += 1
+    log.info("signal %d", fired[0])
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+for i in range(20000):
+    log.info("main %d", i)
+signal.setitimer(signal.ITIMER_REAL, 0)
+assert h.flush(30)
+print(json.dumps({"fired": fired[0], "stats": h.stats()}))
+""",
+            group,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = orjson.loads(proc.stdout.strip().splitlines()[-1])
+        assert out["fired"] > 0
+        assert out["stats"]["sent"] == 20000 + out["fired"]
+        assert len(_messages(logs, group)) == 20000 + out["fired"]
+
+
+class TestBursts:
+    def test_a_burst_from_four_threads_loses_nothing_with_defaults(
+        self, logs: Any, group: str
+    ) -> None:
+        """25,000 records of ~730 bytes (twice the default queue) from 4 threads: the
+        callers wait for a healthy endpoint instead of dropping."""
+        proc = _run(
+            """
+import json, threading
+h = cwlogs.CloudWatchHandler(log_group=group)
+log.addHandler(h)
+pad = "x" * 700
+def burst(t):
+    for i in range(6250):
+        log.info("t%d %05d %s", t, i, pad)
+threads = [threading.Thread(target=burst, args=(t,)) for t in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert h.flush(60)
+print(json.dumps(h.stats()))
+""",
+            group,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        stats = orjson.loads(proc.stdout.strip().splitlines()[-1])
+        assert stats["dropped"] == {} and stats["sent"] == 25_000
+        assert stats["blocked"] > 0  # the queue did fill: backpressure, not luck
+        assert len(_messages(logs, group)) == 25_000
+
+    def test_exit_delivers_a_healthy_backlog_longer_than_shutdown_timeout(
+        self, logs: Any, group: str
+    ) -> None:
+        """At exit, a big backlog keeps draining while the endpoint accepts it (the engine
+        test of flush shows the same against a deterministic slow endpoint)."""
+        proc = _run(
+            """
+h = cwlogs.CloudWatchHandler(
+    log_group=group, max_queue_bytes=256 * 1024 * 1024, flush_interval=3600,
+    shutdown_timeout=1.0,
+)
+log.addHandler(h)
+for i in range(40000):
+    log.info("backlog %05d", i)
+t0 = time.monotonic()
+logging.shutdown()
+print(time.monotonic() - t0, h.stats()["sent"], h.stats()["dropped"])
+""",
+            group,
+        )
+        assert proc.returncode == 0, proc.stderr
+        took, sent, dropped = proc.stdout.split(maxsplit=2)
+        assert float(took) < 60
+        assert sent == "40000" and dropped.strip() == "{}"
+        assert len(_messages(logs, group)) == 40000
