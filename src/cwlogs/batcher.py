@@ -941,6 +941,7 @@ class Batcher:
                 "retried": self._counters["retried"],
                 "truncated": self._counters["truncated"],
                 "blocked": self._counters["blocked"],
+                "own_thread": self._counters["own_thread"],
                 "dropped": {k: v for k, v in self._dropped.items() if v},
                 "rejected": {k: v for k, v in self._rejected.items() if v},
                 "queue_depth": self._queued_events,

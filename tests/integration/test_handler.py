@@ -428,3 +428,33 @@ def test_stats_are_json_serialisable(make_handler: Any) -> None:
     """stats() can be dumped as JSON for a metrics endpoint."""
     handler = make_handler()
     assert json.loads(json.dumps(handler.stats()))["emitted"] == 0
+
+
+class TestUnrenderable:
+    def test_records_that_cannot_be_rendered_are_shipped_marked(
+        self, make_handler: Any, app_logger: logging.Logger, logs: Any, group: str
+    ) -> None:
+        """A msg whose __str__ raises, or arguments that do not fit the format, arrive as a
+        marked message (never a silent handleError), and the records after them arrive too."""
+
+        class Hostile:
+            def __str__(self) -> str:
+                raise RuntimeError("no str")
+
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+        handler = make_handler(redact=False)
+        app_logger.addHandler(handler)
+        app_logger.info(Hostile())
+        app_logger.info("%s and %s", {"only": "one"})  # noqa: PLE1206 (the point)
+        app_logger.info("%d items", ["not", "a", "number"])
+        app_logger.info("after")
+        assert handler.flush(timeout=30)
+        stored = [orjson.loads(e["message"])["message"] for e in read_events(logs, group)]
+        assert len(stored) == 4
+        assert stored[-1] == "after"
+        assert "could not be rendered" in stored[0] or "unrepresentable" in stored[0]
+        assert "%s and %s" in stored[1] and "only" in stored[1]
+        assert "%d items" in stored[2] and "not" in stored[2]
+        assert handler.stats()["dropped"] == {}
