@@ -16,7 +16,6 @@ import dataclasses
 import difflib
 import importlib.util
 import inspect
-import io
 import logging
 import os
 import re
@@ -88,6 +87,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
+    "EXIT_PENDING",
     "EXIT_USAGE",
     "build_parser",
     "main",
@@ -98,6 +98,7 @@ EXIT_ERROR: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_NOT_FOUND: Final = 3
 EXIT_AUTH: Final = 4
+EXIT_PENDING: Final = 5  # `apply --dry-run` found changes: CI tells drift from success and failure
 EXIT_INTERRUPTED: Final = 130
 
 #: Exit code -> meaning, as documented in docs/cli.md.
@@ -107,6 +108,7 @@ EXIT_CODES: Final = {
     EXIT_USAGE: "usage error: bad arguments, malformed filter pattern, query, time or config",
     EXIT_NOT_FOUND: "log group, stream or named source not found",
     EXIT_AUTH: "missing, invalid or expired credentials, unknown profile, access denied",
+    EXIT_PENDING: "changes pending (apply --dry-run)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -574,23 +576,18 @@ def _cmd_retention(ctx: _Context, args: argparse.Namespace) -> int:
 
 
 def _cmd_apply(ctx: _Context, args: argparse.Namespace) -> int:
-    # apply() prints only dry runs; capture that and print every plan the same way here.
-    plan = apply(
-        args.config_file,
-        environment=args.env,
-        dry_run=args.dry_run,
-        client=ctx.client,
-        out=io.StringIO(),
-    )
+    plan = apply(args.config_file, environment=args.env, dry_run=args.dry_run, client=ctx.client)
+    # Only a dry run reports drift by its exit code; a real run that made changes succeeded.
+    code = EXIT_PENDING if args.dry_run and plan.changed else EXIT_OK
     if ctx.format == "json":
         ctx.print(ndjson({**dataclasses.asdict(plan), "changed": plan.changed}))
-        return EXIT_OK
+        return code
     style = Style(ctx.color)
     marks = {"+": "green", "~": "yellow", "!": "red"}
     for line in str(plan).split("\n"):
         mark = line.strip()[:1]
         ctx.print(style.paint(line, marks[mark]) if mark in marks else line)
-    return EXIT_OK
+    return code
 
 
 def _cmd_local(ctx: _Context, args: argparse.Namespace) -> int:
@@ -817,7 +814,11 @@ def build_parser() -> argparse.ArgumentParser:
         "apply", "make log groups, retention, filters and alarms match a config file", _cmd_apply
     )
     p.add_argument("config_file", metavar="CONFIG", help="provisioning file (.toml, .json, .yaml)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help=f"print the plan, change nothing; exit {EXIT_PENDING} if there are changes to make",
+    )
     p.add_argument("--env", metavar="ENVIRONMENT", help="environment section to apply")
 
     p = command(

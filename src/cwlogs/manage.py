@@ -13,13 +13,14 @@ True
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-import sys
+import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
 import boto3
@@ -627,6 +628,7 @@ _SETTING_KEYS: Final = frozenset(
 )
 _TOP_KEYS: Final = _SETTING_KEYS | {"environment", "environments", "groups"}
 _ALARM_KEYS: Final = frozenset({"sns_topic", "error_count_per_minute", "error_rate_5xx_percent"})
+_PLACEHOLDERS: Final = ("environment", "env")
 
 
 @dataclass(frozen=True)
@@ -683,22 +685,31 @@ class Plan:
         """True when the account did not already match (drift alone counts as unchanged)."""
         return any(c.action != "drift" for c in self.changes)
 
+    @property
+    def pending(self) -> int:
+        """How many changes were made (or, in a dry run, would be); drift is not counted."""
+        return sum(c.action != "drift" for c in self.changes)
+
     def __str__(self) -> str:
-        head = f"cwlogs plan ({self.environment or 'no environment'})" + (
-            " [dry run]" if self.dry_run else ""
-        )
-        lines = [head, *(f"  {c}" for c in self.changes)]
-        lines.append(
-            f"  {sum(c.action != 'drift' for c in self.changes)} to change, "
-            f"{self.unchanged} unchanged"
-        )
-        return "\n".join(lines)
+        """The plan of a dry run, or the confirmation of a real one: the first line says which."""
+        env = self.environment or "no environment"
+        if self.dry_run:
+            head = f"cwlogs plan ({env}) [dry run: nothing was changed]"
+            foot = f"{self.pending} to change, {self.unchanged} unchanged"
+        elif self.pending:
+            head = f"cwlogs applied ({env})"
+            foot = f"applied {self.pending} change(s); {self.unchanged} already matched"
+        else:
+            head = f"cwlogs applied ({env})"
+            foot = f"nothing to change; {self.unchanged} already matched"
+        return "\n".join([head, *(f"  {c}" for c in self.changes), f"  {foot}"])
 
 
 def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
     """Read a provisioning description: a dict, or a ``.toml``, ``.json`` or ``.yaml`` file.
 
-    TOML needs Python 3.11 (``tomllib``); YAML needs PyYAML, which cwlogs does not install.
+    TOML is read with ``tomllib`` (``tomli`` on Python 3.10, a cwlogs dependency there);
+    YAML needs PyYAML, which cwlogs does not install.
 
     >>> load_config({"groups": [{"name": "/app"}]})["groups"][0]["name"]
     '/app'
@@ -712,15 +723,10 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
     except OSError as exc:
         raise ConfigurationError("config", f"cannot read {path}: {exc}") from exc
     if suffix == ".toml":
+        toml = _toml_module()
         try:
-            import tomllib
-        except ModuleNotFoundError as exc:  # pragma: no cover - Python 3.10
-            raise ConfigurationError(
-                "config", "TOML needs Python 3.11+; pass a dict or a .json file"
-            ) from exc
-        try:
-            loaded: Any = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            loaded: Any = toml.loads(raw.decode("utf-8"))
+        except (toml.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigurationError("config", f"{path}: {exc}") from exc
     elif suffix in (".yaml", ".yml"):
         try:
@@ -747,6 +753,23 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
     return loaded
 
 
+def _toml_module() -> Any:
+    """``tomllib`` (Python 3.11+), else ``tomli``, the same parser, installed on 3.10."""
+    try:
+        import tomllib
+
+        return tomllib
+    except ImportError:
+        pass
+    try:
+        # By name: mypy checks for 3.11, where tomli need not be installed.
+        return importlib.import_module("tomli")
+    except ImportError as exc:
+        raise ConfigurationError(
+            "config", "reading TOML on Python < 3.11 needs tomli (pip install tomli)"
+        ) from exc
+
+
 def _check_keys(where: str, given: Mapping[str, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(set(given) - allowed)
     if unknown:
@@ -762,6 +785,34 @@ def _merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 out[key] = value
     return out
+
+
+def _expand_name(template: str, environment: str | None, index: int) -> str:
+    """``{environment}`` (or ``{env}``) filled in; any other or unset placeholder refused.
+
+    Left to ``str.format``, an unset environment would silently name a group ``/svc/x-``.
+    """
+    where = f"groups[{index}].name"
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ConfigurationError(
+            where, f"{template!r}: {exc}; write a literal brace as {{{{ or }}}}"
+        ) from exc
+    for placeholder in fields:
+        if placeholder not in _PLACEHOLDERS:
+            raise ConfigurationError(
+                where,
+                f"{template!r} uses {{{placeholder}}}; the only placeholders are "
+                + " and ".join(f"{{{p}}}" for p in _PLACEHOLDERS),
+            )
+        if not environment:
+            raise ConfigurationError(
+                where,
+                f"{template!r} uses {{{placeholder}}} but no environment is set; "
+                'pass environment= (CLI: --env) or set environment = "..." in the file',
+            )
+    return template.format(environment=environment or "", env=environment or "")
 
 
 def _namespace_for(group: str) -> str:
@@ -836,9 +887,11 @@ def _alarm_specs(
 def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[GroupSpec]:
     _check_keys("config", config, _TOP_KEYS)
     environments = config.get("environments") or {}
-    if environment is not None and environments and environment not in environments:
+    known = sorted({*DEFAULT_ENVIRONMENTS, *environments})
+    if environment is not None and environment not in known:
         raise ConfigurationError(
-            "environment", f"{environment!r} is not one of {sorted(environments)}"
+            "environment",
+            f"{environment!r} is not one of {known} (built in: {sorted(DEFAULT_ENVIRONMENTS)})",
         )
     env_layer = dict(environments.get(environment, {})) if environment else {}
     _check_keys(f"environments.{environment}", env_layer, _SETTING_KEYS)
@@ -856,7 +909,7 @@ def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[Gro
             raise ConfigurationError(f"groups[{index}]", "each group needs a name")
         _check_keys(f"groups[{index}]", raw, _GROUP_KEYS)
         merged = _merge(base, raw)
-        name = str(merged["name"]).format(environment=environment or "", env=environment or "")
+        name = _expand_name(str(merged["name"]), environment, index)
         retention = merged.get("retention_days")
         if retention is not None:
             validate_retention(retention)
@@ -1105,13 +1158,13 @@ def apply(
     client: CloudWatchLogsClient | None = None,
     cloudwatch_client: Any = None,
     sns_client: Any = None,
-    out: TextIO | None = None,
 ) -> Plan:
     """Make the account match ``config`` (a dict or a TOML/JSON/YAML path); report what changed.
 
     Idempotent: a second run with the same config returns a plan with no changes. Groups
-    and tags not in the config are left alone. ``dry_run`` changes nothing and prints the
-    plan to ``out`` (default stdout). See the README for the configuration format.
+    and tags not in the config are left alone. ``dry_run`` changes nothing. Nothing is
+    printed: ``str(plan)`` is the plan of a dry run or the confirmation of a real one.
+    See the README for the configuration format.
 
     >>> plan = apply("logs.toml", environment="staging")  # doctest: +SKIP
     >>> plan.changed  # doctest: +SKIP
@@ -1131,6 +1184,4 @@ def apply(
     provisioner = _Provisioner(plan, logs, cloudwatch, sns)
     for spec in specs:
         provisioner.group(spec)
-    if dry_run:
-        print(plan, file=out or sys.stdout)
     return plan
