@@ -590,6 +590,28 @@ def _cmd_apply(ctx: _Context, args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_iam(ctx: _Context, args: argparse.Namespace) -> int:
+    import json
+
+    from cwlogs.iam import ROLES, policy_for
+
+    options = {
+        "region": ctx.opt("region") or "*",
+        "account": args.account,
+        "create_group": not args.no_create_group,
+        "create_stream": not args.no_create_stream,
+        "retention": args.retention,
+        "tags": args.tags,
+        "kms": args.kms,
+    }
+    roles = ROLES if args.role == "all" else (args.role,)
+    policies = {role: policy_for(role, args.groups, **options) for role in roles}
+    # Plain JSON whatever --format says: it goes to `aws iam put-role-policy` or a template.
+    document = policies if args.role == "all" else policies[args.role]
+    ctx.print(json.dumps(document, indent=2))
+    return EXIT_OK
+
+
 def _cmd_local(ctx: _Context, args: argparse.Namespace) -> int:
     if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
         ctx.note(_LOCAL_EXTRA_HINT)
@@ -820,6 +842,33 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"print the plan, change nothing; exit {EXIT_PENDING} if there are changes to make",
     )
     p.add_argument("--env", metavar="ENVIRONMENT", help="environment section to apply")
+
+    p = command(
+        "iam",
+        "print a least-privilege IAM policy for the handler, a reader, or apply",
+        _cmd_iam,
+        epilog="Actions without resource-level permissions (DescribeLogGroups, StopQuery, "
+        "the query-definition actions) get Resource \"*\"; see the README's Production set-up.",
+    )
+    p.add_argument(
+        "role", choices=("writer", "reader", "apply", "all"),
+        help="writer: the CloudWatchHandler; reader: tail, search, query, trace; "
+        "apply: cwlogs apply; all: the three, keyed by role",
+    )  # fmt: skip
+    p.add_argument(
+        "groups", nargs="+", metavar="GROUP",
+        help="log group name or pattern (* and ?; a trailing / means every group under it)",
+    )  # fmt: skip
+    p.add_argument("--account", default="*", help="12-digit account ID (default: *)")
+    p.add_argument("--no-create-group", action="store_true",
+                   help="writer: the handler has create_log_group=False")  # fmt: skip
+    p.add_argument("--no-create-stream", action="store_true",
+                   help="writer: the handler has create_log_stream=False")  # fmt: skip
+    p.add_argument("--retention", action="store_true",
+                   help="writer: the handler sets retention_days on groups it creates")  # fmt: skip
+    p.add_argument("--tags", action="store_true",
+                   help="writer: the handler tags groups it creates (log_group_tags)")  # fmt: skip
+    p.add_argument("--kms", action="store_true", help="apply: the config sets kms_key_id")
 
     p = command(
         "local", "run a local CloudWatch Logs endpoint (moto) in the foreground", _cmd_local
