@@ -44,6 +44,7 @@ from cwlogs.errors import (
 )
 from cwlogs.manage import (
     apply,
+    get_query_definition,
     get_retention,
     last_event_time,
     list_log_streams,
@@ -476,7 +477,12 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
         return _list_saved(ctx)
     if args.saved and args.query:
         raise UsageError("give a query or --saved NAME, not both")
-    if args.saved:
+    if args.saved and args.saved not in SAVED_QUERIES:
+        # Not a built-in template: a query saved in the account (by `apply`, or the console).
+        found = get_query_definition(args.saved, client=ctx.client)
+        query_string = found["queryString"] if found else _saved_query(args)  # raises: unknown
+        args.group = args.group or (found or {}).get("logGroupNames")
+    elif args.saved:
         query_string = _saved_query(args)
     elif args.query:
         query_string = args.query
@@ -803,7 +809,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="log group, prefix, wildcard or @source (repeatable; at most 10 groups)",
     )  # fmt: skip
     _time_options(p, _DEFAULT_RANGE)
-    p.add_argument("--saved", metavar="NAME", help="run a saved query (see --list-saved)")
+    p.add_argument(
+        "--saved", metavar="NAME",
+        help="run a saved query: a template (see --list-saved) or one saved in the account",
+    )  # fmt: skip
     p.add_argument(
         "--param", action="append", metavar="KEY=VALUE", help="a saved query's parameter"
     )

@@ -17,7 +17,7 @@ import importlib
 import json
 import os
 import string
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -45,6 +45,7 @@ __all__ = [
     "GroupSpec",
     "MetricFilterSpec",
     "Plan",
+    "QuerySpec",
     "apply",
     "call_api",
     "create_log_group",
@@ -58,14 +59,17 @@ __all__ = [
     "describe_subscription_filters",
     "ensure_log_stream",
     "error_count_filter",
+    "get_query_definition",
     "get_retention",
     "last_event_time",
     "list_log_groups",
     "list_log_streams",
+    "list_query_definitions",
     "load_config",
     "log_group_exists",
     "log_group_tags",
     "put_metric_filter",
+    "put_query_definition",
     "put_subscription_filter",
     "remove_retention",
     "request_count_filter",
@@ -606,6 +610,71 @@ def delete_subscription_filter(
     return True
 
 
+# --------------------------------------------------------------------------- saved queries
+
+
+def list_query_definitions(
+    prefix: str | None = None, *, client: CloudWatchLogsClient | None = None
+) -> Iterator[dict[str, Any]]:
+    """The account's saved Logs Insights queries (query definitions) whose names start with
+    ``prefix``: what the console's "Saved queries" shows, shared with the whole team.
+
+    >>> [d["name"] for d in list_query_definitions("shop/")]  # doctest: +SKIP
+    ['shop/errors', 'shop/slow']
+    """
+    c = resolve_client(client)
+    kwargs: dict[str, Any] = {"maxResults": 1000}
+    if prefix:
+        kwargs["queryDefinitionNamePrefix"] = prefix
+    yield from paginate(
+        "DescribeQueryDefinitions", c.describe_query_definitions, "queryDefinitions", kwargs
+    )
+
+
+def get_query_definition(
+    name: str, *, client: CloudWatchLogsClient | None = None
+) -> dict[str, Any] | None:
+    """The saved query named exactly ``name`` (``queryString``, ``logGroupNames``, ...), or None.
+
+    >>> get_query_definition("shop/errors")["queryString"]  # doctest: +SKIP
+    'fields @timestamp, @message | filter level = "error"'
+    """
+    if not name:
+        raise InvalidParameterError("a saved query needs a name", code="InvalidParameterException")
+    # The name is used as a prefix, so "errors" also lists "errors-old": keep the exact one.
+    return next(
+        (d for d in list_query_definitions(name, client=client) if d.get("name") == name), None
+    )
+
+
+def put_query_definition(
+    name: str,
+    query: str,
+    *,
+    groups: Sequence[str] = (),
+    definition_id: str | None = None,
+    client: CloudWatchLogsClient | None = None,
+) -> str:
+    """Save (or, with ``definition_id``, replace) a Logs Insights query; returns its ID.
+
+    >>> put_query_definition("shop/errors", "fields @message", groups=["/a"])  # doctest: +SKIP
+    'a1b2c3d4-...'
+    """
+    if isinstance(groups, str):
+        raise InvalidParameterError(
+            f"groups must be a list of log group names, not the string {groups!r}",
+            code="InvalidParameterException",
+        )
+    c = resolve_client(client)
+    kwargs: dict[str, Any] = {"name": name, "queryString": query}
+    if groups:
+        kwargs["logGroupNames"] = list(groups)
+    if definition_id:
+        kwargs["queryDefinitionId"] = definition_id
+    response = call_api("PutQueryDefinition", lambda: c.put_query_definition(**kwargs))
+    return str(response.get("queryDefinitionId", ""))
+
+
 # --------------------------------------------------------------------------- provisioning
 
 #: Retention each environment gets unless the configuration says otherwise.
@@ -626,7 +695,8 @@ _GROUP_KEYS: Final = frozenset(
 _SETTING_KEYS: Final = frozenset(
     {"retention_days", "kms_key_id", "log_group_class", "tags", "namespace", "alarms"}
 )
-_TOP_KEYS: Final = _SETTING_KEYS | {"environment", "environments", "groups"}
+_TOP_KEYS: Final = _SETTING_KEYS | {"environment", "environments", "groups", "queries"}
+_QUERY_KEYS: Final = frozenset({"name", "query", "groups"})
 _ALARM_KEYS: Final = frozenset({"sns_topic", "error_count_per_minute", "error_rate_5xx_percent"})
 _PLACEHOLDERS: Final = ("environment", "env")
 
@@ -651,6 +721,15 @@ class GroupSpec:
     metric_filters: tuple[MetricFilterSpec, ...] = ()
     alarms: tuple[AlarmSpec, ...] = ()
     sns_topic: str | None = None
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A saved Logs Insights query (a CloudWatch query definition) that :func:`apply` keeps."""
+
+    name: str
+    query: str
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -787,12 +866,11 @@ def _merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _expand_name(template: str, environment: str | None, index: int) -> str:
+def _expand_name(template: str, environment: str | None, where: str) -> str:
     """``{environment}`` (or ``{env}``) filled in; any other or unset placeholder refused.
 
     Left to ``str.format``, an unset environment would silently name a group ``/svc/x-``.
     """
-    where = f"groups[{index}].name"
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
@@ -901,6 +979,8 @@ def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[Gro
         env_layer,
     )
     groups = config.get("groups")
+    if groups is None and config.get("queries"):
+        return []  # a file of saved queries only
     if not isinstance(groups, list) or not groups:
         raise ConfigurationError("groups", "list at least one group ([[groups]] name = ...)")
     specs: list[GroupSpec] = []
@@ -909,7 +989,7 @@ def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[Gro
             raise ConfigurationError(f"groups[{index}]", "each group needs a name")
         _check_keys(f"groups[{index}]", raw, _GROUP_KEYS)
         merged = _merge(base, raw)
-        name = _expand_name(str(merged["name"]), environment, index)
+        name = _expand_name(str(merged["name"]), environment, f"groups[{index}].name")
         retention = merged.get("retention_days")
         if retention is not None:
             validate_retention(retention)
@@ -944,6 +1024,35 @@ def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[Gro
                 metric_filters=tuple(filters.values()),
                 alarms=tuple(alarm_specs),
                 sns_topic=str(topic) if alarm_specs else None,
+            )
+        )
+    return specs
+
+
+def _query_specs(config: Mapping[str, Any], environment: str | None) -> list[QuerySpec]:
+    raw = config.get("queries") or []
+    if not isinstance(raw, list):
+        raise ConfigurationError(
+            "queries", "a list of tables ([[queries]] name = ..., query = ...)"
+        )
+    specs: list[QuerySpec] = []
+    for index, item in enumerate(raw):
+        where = f"queries[{index}]"
+        if not isinstance(item, Mapping):
+            raise ConfigurationError(where, f"not a table: {item!r}")
+        _check_keys(where, item, _QUERY_KEYS)
+        name, query, groups = item.get("name"), item.get("query"), item.get("groups", [])
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigurationError(f"{where}.name", "each saved query needs a name")
+        if not isinstance(query, str) or not query.strip():
+            raise ConfigurationError(f"{where}.query", f"{name!r} needs a query string")
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ConfigurationError(f"{where}.groups", "a list of log group names")
+        specs.append(
+            QuerySpec(
+                name=_expand_name(name, environment, f"{where}.name"),
+                query=query,
+                groups=tuple(_expand_name(g, environment, f"{where}.groups") for g in groups),
             )
         )
     return specs
@@ -1104,6 +1213,27 @@ class _Provisioner:
         if self.live:
             put_metric_filter(group, spec, client=self.logs)
 
+    def query(self, spec: QuerySpec) -> None:
+        current = get_query_definition(spec.name, client=self.logs)
+        detail = f"{len(spec.groups)} log group(s)" if spec.groups else "no default log groups"
+        if current is None:
+            self.change("create", "saved query", spec.name, detail)
+        elif current.get("queryString") != spec.query or sorted(
+            current.get("logGroupNames") or []
+        ) != sorted(spec.groups):
+            self.change("update", "saved query", spec.name, detail)
+        else:
+            self.plan.unchanged += 1
+            return
+        if self.live:
+            put_query_definition(
+                spec.name,
+                spec.query,
+                groups=spec.groups,
+                definition_id=current.get("queryDefinitionId") if current else None,
+                client=self.logs,
+            )
+
     def topic_arn(self, topic: str) -> str:
         if topic.startswith("arn:"):
             return topic
@@ -1173,6 +1303,7 @@ def apply(
     loaded = load_config(config)
     env = environment or loaded.get("environment")
     specs = _group_specs(loaded, env)
+    queries = _query_specs(loaded, env)
     logs = resolve_client(client)
     needs_alarms = any(spec.alarms for spec in specs)
     cloudwatch = cloudwatch_client
@@ -1184,4 +1315,6 @@ def apply(
     provisioner = _Provisioner(plan, logs, cloudwatch, sns)
     for spec in specs:
         provisioner.group(spec)
+    for query in queries:
+        provisioner.query(query)
     return plan
