@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import subprocess
@@ -10,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cwlogs.cli import main
 
 _SCRIPT = shutil.which("cwlogs", path=str(Path(sys.executable).parent))
 _COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, "-m", "cwlogs"]
@@ -37,6 +41,29 @@ def run(endpoint: Any, tmp_path: Path) -> Any:
     return cwlogs
 
 
+@pytest.fixture
+def in_process(endpoint: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run ``main()`` here (a subprocess costs ~1 s); the cwlogs logger is restored."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CWLOGS_CONFIG", raising=False)
+
+    def cwlogs(*args: str) -> tuple[int, str, str]:
+        logger = logging.getLogger("cwlogs")
+        saved = (list(logger.handlers), logger.level, logger.propagate)
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+        try:
+            code = main(["--endpoint-url", endpoint.url, *args])
+        finally:
+            logger.handlers[:] = saved[0]
+            logger.setLevel(saved[1])
+            logger.propagate = saved[2]
+        return code, out.getvalue(), err.getvalue()
+
+    return cwlogs
+
+
 class TestApplyInCI:
     def test_dry_run_exit_code_tells_drift_from_sync(
         self, run: Any, logs: Any, group: str, tmp_path: Path
@@ -53,7 +80,7 @@ class TestApplyInCI:
         assert pending.stdout.splitlines()[0].endswith("[dry run: nothing was changed]")
 
     def test_built_in_production_with_only_staging_defined(
-        self, run: Any, logs: Any, group: str, tmp_path: Path
+        self, in_process: Any, logs: Any, group: str, tmp_path: Path
     ) -> None:
         """`--env production` works when the file defines only `[environments.staging]`."""
         config = tmp_path / "logs.toml"
@@ -61,19 +88,19 @@ class TestApplyInCI:
             "[environments.staging]\nretention_days = 7\n"
             f'[[groups]]\nname = "{group}/{{environment}}"\n'
         )
-        done = run("apply", str(config), "--env", "production", "--format", "json")
+        code, _, _ = in_process("apply", str(config), "--env", "production", "--format", "json")
         stored = logs.describe_log_groups(logGroupNamePrefix=f"{group}/")["logGroups"]
-        assert (done.returncode, [(g["logGroupName"], g["retentionInDays"]) for g in stored]) == (
+        assert (code, [(g["logGroupName"], g["retentionInDays"]) for g in stored]) == (
             0,
             [(f"{group}/production", 90)],
         )
 
     def test_unset_placeholder_is_a_usage_error(
-        self, run: Any, logs: Any, group: str, tmp_path: Path
+        self, in_process: Any, logs: Any, group: str, tmp_path: Path
     ) -> None:
         """An unset `{environment}` exits 2 naming the placeholder, and creates nothing."""
         config = tmp_path / "logs.toml"
         config.write_text(f'[[groups]]\nname = "{group}/svc-{{environment}}"\n')
-        done = run("apply", str(config))
+        code, _, err = in_process("apply", str(config))
         created = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
-        assert (done.returncode, "{environment}" in done.stderr, created) == (2, True, [])
+        assert (code, "{environment}" in err, created) == (2, True, [])
