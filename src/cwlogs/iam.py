@@ -34,6 +34,7 @@ __all__ = [
     "ROLES",
     "allows",
     "group_arns",
+    "partition_for",
     "policy_for",
     "resource_arn",
     "role_actions",
@@ -196,6 +197,8 @@ def policy_for(
     >>> [s["Sid"] for s in policy_for("reader", ["/shop/*"])["Statement"]]
     ['LogGroups', 'LogStreams', 'AccountWide']
     """
+    if isinstance(groups, str):
+        raise ConfigurationError("groups", f"a list of log group names, not the string {groups!r}")
     if not groups:
         raise ConfigurationError("groups", "name at least one log group or pattern (or '*')")
     actions = role_actions(

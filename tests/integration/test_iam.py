@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from cwlogs.cli import main
+from cwlogs.errors import ConfigurationError
 from cwlogs.iam import RESOURCE_KIND, allows, policy_for, resource_arn
 from cwlogs.manage import apply
 from cwlogs.testing import RecordedRequest, StrictProxy
@@ -85,6 +86,15 @@ class TestPolicyDocuments:
         """A character class cannot be expressed in IAM: exit 2 saying so."""
         code, _, err = _run_main(endpoint, tmp_path, monkeypatch, "iam", "reader", "/shop/[ab]pi")
         assert (code, "no [...] classes" in err) == (2, True)
+
+    @pytest.mark.parametrize(
+        ("groups", "message"),
+        [("/shop/api", "not the string"), ([], "at least one"), (["/a b"], "IAM patterns")],
+    )
+    def test_bad_groups_are_refused(self, groups: Any, message: str) -> None:
+        """A bare string, no group or a name IAM cannot match is a clear error."""
+        with pytest.raises(ConfigurationError, match=message):
+            policy_for("reader", groups)
 
     def test_account_wide_actions_get_star(self) -> None:
         """Actions without resource-level permissions are in a Resource "*" statement only."""
