@@ -26,7 +26,7 @@ logging.getLogger().setLevel(logging.INFO)
 log = logging.getLogger("orders")
 
 app = FastAPI()
-app.add_middleware(CorrelationMiddleware)  # X-Request-ID, traceparent, X-Tenant-ID
+app.add_middleware(CorrelationMiddleware)  # request_id, trace_id, tenant_id; echoes X-Trace-Id
 
 
 class Order(BaseModel):
@@ -55,5 +55,7 @@ if __name__ == "__main__":
             )
 
     response = asyncio.run(demo())
+    trace_id = response.headers["x-trace-id"]
     print(response.status_code, "request id", response.headers["x-request-id"])
+    print(f"find its lines: cwlogs trace {trace_id} -g {handler.config.log_group} --since 15m")
     print("flushed:", handler.flush(timeout=10))

@@ -1,7 +1,8 @@
 """An AWS Lambda handler that ships structured, correlated logs and flushes before returning.
 
 Deploy with handler ``lambda_handler.handler`` and CWLOGS_LOG_GROUP set (the role needs
-logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents on that group).
+logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents on that group:
+``cwlogs iam writer /examples/lambda --account ID --region REGION`` prints the policy).
 Run locally, simulating two invocations (the Lambda variables make cwlogs add
 ``xray_trace_id``, as it does in Lambda):
 
@@ -24,7 +25,7 @@ logging.getLogger().setLevel(logging.INFO)
 log = logging.getLogger("thumbnails")
 
 
-@inject_lambda_context  # request_id, cold_start; flushes within the invocation's time left
+@inject_lambda_context  # request_id, cold_start, trace_id; flushes within the time left
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     log.info("resizing %s for %s", event["key"], event["owner"], extra={"key": event["key"]})
     return {"ok": True}

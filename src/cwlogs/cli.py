@@ -16,7 +16,6 @@ import dataclasses
 import difflib
 import importlib.util
 import inspect
-import io
 import logging
 import os
 import re
@@ -45,6 +44,7 @@ from cwlogs.errors import (
 )
 from cwlogs.manage import (
     apply,
+    get_query_definition,
     get_retention,
     last_event_time,
     list_log_streams,
@@ -88,6 +88,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
+    "EXIT_PENDING",
     "EXIT_USAGE",
     "build_parser",
     "main",
@@ -98,6 +99,7 @@ EXIT_ERROR: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_NOT_FOUND: Final = 3
 EXIT_AUTH: Final = 4
+EXIT_PENDING: Final = 5  # `apply --dry-run` found changes: CI tells drift from success and failure
 EXIT_INTERRUPTED: Final = 130
 
 #: Exit code -> meaning, as documented in docs/cli.md.
@@ -107,6 +109,7 @@ EXIT_CODES: Final = {
     EXIT_USAGE: "usage error: bad arguments, malformed filter pattern, query, time or config",
     EXIT_NOT_FOUND: "log group, stream or named source not found",
     EXIT_AUTH: "missing, invalid or expired credentials, unknown profile, access denied",
+    EXIT_PENDING: "changes pending (apply --dry-run)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -474,7 +477,12 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
         return _list_saved(ctx)
     if args.saved and args.query:
         raise UsageError("give a query or --saved NAME, not both")
-    if args.saved:
+    if args.saved and args.saved not in SAVED_QUERIES:
+        # Not a built-in template: a query saved in the account (by `apply`, or the console).
+        found = get_query_definition(args.saved, client=ctx.client)
+        query_string = found["queryString"] if found else _saved_query(args)  # raises: unknown
+        args.group = args.group or (found or {}).get("logGroupNames")
+    elif args.saved:
         query_string = _saved_query(args)
     elif args.query:
         query_string = args.query
@@ -574,22 +582,39 @@ def _cmd_retention(ctx: _Context, args: argparse.Namespace) -> int:
 
 
 def _cmd_apply(ctx: _Context, args: argparse.Namespace) -> int:
-    # apply() prints only dry runs; capture that and print every plan the same way here.
-    plan = apply(
-        args.config_file,
-        environment=args.env,
-        dry_run=args.dry_run,
-        client=ctx.client,
-        out=io.StringIO(),
-    )
+    plan = apply(args.config_file, environment=args.env, dry_run=args.dry_run, client=ctx.client)
+    # Only a dry run reports drift by its exit code; a real run that made changes succeeded.
+    code = EXIT_PENDING if args.dry_run and plan.changed else EXIT_OK
     if ctx.format == "json":
         ctx.print(ndjson({**dataclasses.asdict(plan), "changed": plan.changed}))
-        return EXIT_OK
+        return code
     style = Style(ctx.color)
     marks = {"+": "green", "~": "yellow", "!": "red"}
     for line in str(plan).split("\n"):
         mark = line.strip()[:1]
         ctx.print(style.paint(line, marks[mark]) if mark in marks else line)
+    return code
+
+
+def _cmd_iam(ctx: _Context, args: argparse.Namespace) -> int:
+    import json
+
+    from cwlogs.iam import ROLES, policy_for
+
+    options = {
+        "region": ctx.opt("region") or "*",
+        "account": args.account,
+        "create_group": not args.no_create_group,
+        "create_stream": not args.no_create_stream,
+        "retention": args.retention,
+        "tags": args.tags,
+        "kms": args.kms,
+    }
+    roles = ROLES if args.role == "all" else (args.role,)
+    policies = {role: policy_for(role, args.groups, **options) for role in roles}
+    # Plain JSON whatever --format says: it goes to `aws iam put-role-policy` or a template.
+    document = policies if args.role == "all" else policies[args.role]
+    ctx.print(json.dumps(document, indent=2))
     return EXIT_OK
 
 
@@ -784,7 +809,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="log group, prefix, wildcard or @source (repeatable; at most 10 groups)",
     )  # fmt: skip
     _time_options(p, _DEFAULT_RANGE)
-    p.add_argument("--saved", metavar="NAME", help="run a saved query (see --list-saved)")
+    p.add_argument(
+        "--saved", metavar="NAME",
+        help="run a saved query: a template (see --list-saved) or one saved in the account",
+    )  # fmt: skip
     p.add_argument(
         "--param", action="append", metavar="KEY=VALUE", help="a saved query's parameter"
     )
@@ -817,8 +845,39 @@ def build_parser() -> argparse.ArgumentParser:
         "apply", "make log groups, retention, filters and alarms match a config file", _cmd_apply
     )
     p.add_argument("config_file", metavar="CONFIG", help="provisioning file (.toml, .json, .yaml)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help=f"print the plan, change nothing; exit {EXIT_PENDING} if there are changes to make",
+    )
     p.add_argument("--env", metavar="ENVIRONMENT", help="environment section to apply")
+
+    p = command(
+        "iam",
+        "print a least-privilege IAM policy for the handler, a reader, or apply",
+        _cmd_iam,
+        epilog="Actions without resource-level permissions (DescribeLogGroups, StopQuery, "
+        "the query-definition actions) get Resource \"*\"; see the README's Production set-up.",
+    )
+    p.add_argument(
+        "role", choices=("writer", "reader", "apply", "all"),
+        help="writer: the CloudWatchHandler; reader: tail, search, query, trace; "
+        "apply: cwlogs apply; all: the three, keyed by role",
+    )  # fmt: skip
+    p.add_argument(
+        "groups", nargs="+", metavar="GROUP",
+        help="log group name or pattern (* and ?; a trailing / means every group under it)",
+    )  # fmt: skip
+    p.add_argument("--account", default="*", help="12-digit account ID (default: *)")
+    p.add_argument("--no-create-group", action="store_true",
+                   help="writer: the handler has create_log_group=False")  # fmt: skip
+    p.add_argument("--no-create-stream", action="store_true",
+                   help="writer: the handler has create_log_stream=False")  # fmt: skip
+    p.add_argument("--retention", action="store_true",
+                   help="writer: the handler sets retention_days on groups it creates")  # fmt: skip
+    p.add_argument("--tags", action="store_true",
+                   help="writer: the handler tags groups it creates (log_group_tags)")  # fmt: skip
+    p.add_argument("--kms", action="store_true", help="apply: the config sets kms_key_id")
 
     p = command(
         "local", "run a local CloudWatch Logs endpoint (moto) in the foreground", _cmd_local

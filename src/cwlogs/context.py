@@ -29,7 +29,9 @@ __all__ = [
     "bind_fallback",
     "current",
     "get_context",
+    "new_trace_id",
     "parse_traceparent",
+    "parse_xray_header",
     "reset_context",
     "unbind",
 ]
@@ -53,6 +55,9 @@ _TRACEPARENT: Final = re.compile(
 )
 _ZERO_TRACE: Final = "0" * 32
 _ZERO_SPAN: Final = "0" * 16
+# X-Ray: Root=1-<8 hex epoch seconds>-<24 hex random>; Parent=<16 hex span>.
+_XRAY_ROOT: Final = re.compile(r"1-([0-9a-f]{8})-([0-9a-f]{24})")
+_SPAN_ID: Final = re.compile(r"[0-9a-f]{16}")
 
 
 def get_context() -> dict[str, Any]:
@@ -174,6 +179,41 @@ def parse_traceparent(value: str | None) -> tuple[str, str] | None:
     if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
         return None
     return trace_id, span_id
+
+
+def parse_xray_header(value: str | None) -> tuple[str, str | None] | None:
+    """``(trace_id, parent_span_id)`` from an ``X-Amzn-Trace-Id`` header, or None if no valid Root.
+
+    The Root's two hex parts, joined, are the 32-hex W3C trace ID, the mapping
+    OpenTelemetry's X-Ray propagator uses, so one request keeps one ID in both worlds.
+
+    >>> parse_xray_header("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8")
+    ('5759e988bd862e3fe1be46a994272793', '53995c3f42cd8ad8')
+    """
+    if not value:
+        return None
+    root = parent = None
+    for part in value.split(";"):
+        key, _, item = part.strip().partition("=")
+        if key == "Root":
+            root = _XRAY_ROOT.fullmatch(item.strip().lower())
+        elif key == "Parent" and _SPAN_ID.fullmatch(item.strip().lower()):
+            parent = item.strip().lower()
+    if root is None or root.group(1) + root.group(2) == _ZERO_TRACE:
+        return None
+    return root.group(1) + root.group(2), parent if parent != _ZERO_SPAN else None
+
+
+def new_trace_id() -> str:
+    """A fresh random W3C trace ID: 32 lower-case hex digits, never all zero.
+
+    >>> len(new_trace_id())
+    32
+    """
+    while True:
+        trace_id = os.urandom(16).hex()
+        if trace_id != _ZERO_TRACE:
+            return trace_id
 
 
 def _tracing_ids(bound: _Fields) -> Mapping[str, str] | None:

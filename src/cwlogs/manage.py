@@ -13,13 +13,14 @@ True
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
 import boto3
@@ -44,6 +45,7 @@ __all__ = [
     "GroupSpec",
     "MetricFilterSpec",
     "Plan",
+    "QuerySpec",
     "apply",
     "call_api",
     "create_log_group",
@@ -57,14 +59,17 @@ __all__ = [
     "describe_subscription_filters",
     "ensure_log_stream",
     "error_count_filter",
+    "get_query_definition",
     "get_retention",
     "last_event_time",
     "list_log_groups",
     "list_log_streams",
+    "list_query_definitions",
     "load_config",
     "log_group_exists",
     "log_group_tags",
     "put_metric_filter",
+    "put_query_definition",
     "put_subscription_filter",
     "remove_retention",
     "request_count_filter",
@@ -605,6 +610,71 @@ def delete_subscription_filter(
     return True
 
 
+# --------------------------------------------------------------------------- saved queries
+
+
+def list_query_definitions(
+    prefix: str | None = None, *, client: CloudWatchLogsClient | None = None
+) -> Iterator[dict[str, Any]]:
+    """The account's saved Logs Insights queries (query definitions) whose names start with
+    ``prefix``: what the console's "Saved queries" shows, shared with the whole team.
+
+    >>> [d["name"] for d in list_query_definitions("shop/")]  # doctest: +SKIP
+    ['shop/errors', 'shop/slow']
+    """
+    c = resolve_client(client)
+    kwargs: dict[str, Any] = {"maxResults": 1000}
+    if prefix:
+        kwargs["queryDefinitionNamePrefix"] = prefix
+    yield from paginate(
+        "DescribeQueryDefinitions", c.describe_query_definitions, "queryDefinitions", kwargs
+    )
+
+
+def get_query_definition(
+    name: str, *, client: CloudWatchLogsClient | None = None
+) -> dict[str, Any] | None:
+    """The saved query named exactly ``name`` (``queryString``, ``logGroupNames``, ...), or None.
+
+    >>> get_query_definition("shop/errors")["queryString"]  # doctest: +SKIP
+    'fields @timestamp, @message | filter level = "error"'
+    """
+    if not name:
+        raise InvalidParameterError("a saved query needs a name", code="InvalidParameterException")
+    # The name is used as a prefix, so "errors" also lists "errors-old": keep the exact one.
+    return next(
+        (d for d in list_query_definitions(name, client=client) if d.get("name") == name), None
+    )
+
+
+def put_query_definition(
+    name: str,
+    query: str,
+    *,
+    groups: Sequence[str] = (),
+    definition_id: str | None = None,
+    client: CloudWatchLogsClient | None = None,
+) -> str:
+    """Save (or, with ``definition_id``, replace) a Logs Insights query; returns its ID.
+
+    >>> put_query_definition("shop/errors", "fields @message", groups=["/a"])  # doctest: +SKIP
+    'a1b2c3d4-...'
+    """
+    if isinstance(groups, str):
+        raise InvalidParameterError(
+            f"groups must be a list of log group names, not the string {groups!r}",
+            code="InvalidParameterException",
+        )
+    c = resolve_client(client)
+    kwargs: dict[str, Any] = {"name": name, "queryString": query}
+    if groups:
+        kwargs["logGroupNames"] = list(groups)
+    if definition_id:
+        kwargs["queryDefinitionId"] = definition_id
+    response = call_api("PutQueryDefinition", lambda: c.put_query_definition(**kwargs))
+    return str(response.get("queryDefinitionId", ""))
+
+
 # --------------------------------------------------------------------------- provisioning
 
 #: Retention each environment gets unless the configuration says otherwise.
@@ -625,8 +695,10 @@ _GROUP_KEYS: Final = frozenset(
 _SETTING_KEYS: Final = frozenset(
     {"retention_days", "kms_key_id", "log_group_class", "tags", "namespace", "alarms"}
 )
-_TOP_KEYS: Final = _SETTING_KEYS | {"environment", "environments", "groups"}
+_TOP_KEYS: Final = _SETTING_KEYS | {"environment", "environments", "groups", "queries"}
+_QUERY_KEYS: Final = frozenset({"name", "query", "groups"})
 _ALARM_KEYS: Final = frozenset({"sns_topic", "error_count_per_minute", "error_rate_5xx_percent"})
+_PLACEHOLDERS: Final = ("environment", "env")
 
 
 @dataclass(frozen=True)
@@ -649,6 +721,15 @@ class GroupSpec:
     metric_filters: tuple[MetricFilterSpec, ...] = ()
     alarms: tuple[AlarmSpec, ...] = ()
     sns_topic: str | None = None
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A saved Logs Insights query (a CloudWatch query definition) that :func:`apply` keeps."""
+
+    name: str
+    query: str
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -683,22 +764,31 @@ class Plan:
         """True when the account did not already match (drift alone counts as unchanged)."""
         return any(c.action != "drift" for c in self.changes)
 
+    @property
+    def pending(self) -> int:
+        """How many changes were made (or, in a dry run, would be); drift is not counted."""
+        return sum(c.action != "drift" for c in self.changes)
+
     def __str__(self) -> str:
-        head = f"cwlogs plan ({self.environment or 'no environment'})" + (
-            " [dry run]" if self.dry_run else ""
-        )
-        lines = [head, *(f"  {c}" for c in self.changes)]
-        lines.append(
-            f"  {sum(c.action != 'drift' for c in self.changes)} to change, "
-            f"{self.unchanged} unchanged"
-        )
-        return "\n".join(lines)
+        """The plan of a dry run, or the confirmation of a real one: the first line says which."""
+        env = self.environment or "no environment"
+        if self.dry_run:
+            head = f"cwlogs plan ({env}) [dry run: nothing was changed]"
+            foot = f"{self.pending} to change, {self.unchanged} unchanged"
+        elif self.pending:
+            head = f"cwlogs applied ({env})"
+            foot = f"applied {self.pending} change(s); {self.unchanged} already matched"
+        else:
+            head = f"cwlogs applied ({env})"
+            foot = f"nothing to change; {self.unchanged} already matched"
+        return "\n".join([head, *(f"  {c}" for c in self.changes), f"  {foot}"])
 
 
 def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
     """Read a provisioning description: a dict, or a ``.toml``, ``.json`` or ``.yaml`` file.
 
-    TOML needs Python 3.11 (``tomllib``); YAML needs PyYAML, which cwlogs does not install.
+    TOML is read with ``tomllib`` (``tomli`` on Python 3.10, a cwlogs dependency there);
+    YAML needs PyYAML, which cwlogs does not install.
 
     >>> load_config({"groups": [{"name": "/app"}]})["groups"][0]["name"]
     '/app'
@@ -712,15 +802,10 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
     except OSError as exc:
         raise ConfigurationError("config", f"cannot read {path}: {exc}") from exc
     if suffix == ".toml":
+        toml = _toml_module()
         try:
-            import tomllib
-        except ModuleNotFoundError as exc:  # pragma: no cover - Python 3.10
-            raise ConfigurationError(
-                "config", "TOML needs Python 3.11+; pass a dict or a .json file"
-            ) from exc
-        try:
-            loaded: Any = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            loaded: Any = toml.loads(raw.decode("utf-8"))
+        except (toml.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigurationError("config", f"{path}: {exc}") from exc
     elif suffix in (".yaml", ".yml"):
         try:
@@ -747,6 +832,23 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
     return loaded
 
 
+def _toml_module() -> Any:
+    """``tomllib`` (Python 3.11+), else ``tomli``, the same parser, installed on 3.10."""
+    try:
+        import tomllib
+
+        return tomllib
+    except ImportError:
+        pass
+    try:
+        # By name: mypy checks for 3.11, where tomli need not be installed.
+        return importlib.import_module("tomli")
+    except ImportError as exc:
+        raise ConfigurationError(
+            "config", "reading TOML on Python < 3.11 needs tomli (pip install tomli)"
+        ) from exc
+
+
 def _check_keys(where: str, given: Mapping[str, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(set(given) - allowed)
     if unknown:
@@ -762,6 +864,33 @@ def _merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 out[key] = value
     return out
+
+
+def _expand_name(template: str, environment: str | None, where: str) -> str:
+    """``{environment}`` (or ``{env}``) filled in; any other or unset placeholder refused.
+
+    Left to ``str.format``, an unset environment would silently name a group ``/svc/x-``.
+    """
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ConfigurationError(
+            where, f"{template!r}: {exc}; write a literal brace as {{{{ or }}}}"
+        ) from exc
+    for placeholder in fields:
+        if placeholder not in _PLACEHOLDERS:
+            raise ConfigurationError(
+                where,
+                f"{template!r} uses {{{placeholder}}}; the only placeholders are "
+                + " and ".join(f"{{{p}}}" for p in _PLACEHOLDERS),
+            )
+        if not environment:
+            raise ConfigurationError(
+                where,
+                f"{template!r} uses {{{placeholder}}} but no environment is set; "
+                'pass environment= (CLI: --env) or set environment = "..." in the file',
+            )
+    return template.format(environment=environment or "", env=environment or "")
 
 
 def _namespace_for(group: str) -> str:
@@ -836,9 +965,11 @@ def _alarm_specs(
 def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[GroupSpec]:
     _check_keys("config", config, _TOP_KEYS)
     environments = config.get("environments") or {}
-    if environment is not None and environments and environment not in environments:
+    known = sorted({*DEFAULT_ENVIRONMENTS, *environments})
+    if environment is not None and environment not in known:
         raise ConfigurationError(
-            "environment", f"{environment!r} is not one of {sorted(environments)}"
+            "environment",
+            f"{environment!r} is not one of {known} (built in: {sorted(DEFAULT_ENVIRONMENTS)})",
         )
     env_layer = dict(environments.get(environment, {})) if environment else {}
     _check_keys(f"environments.{environment}", env_layer, _SETTING_KEYS)
@@ -848,6 +979,8 @@ def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[Gro
         env_layer,
     )
     groups = config.get("groups")
+    if groups is None and config.get("queries"):
+        return []  # a file of saved queries only
     if not isinstance(groups, list) or not groups:
         raise ConfigurationError("groups", "list at least one group ([[groups]] name = ...)")
     specs: list[GroupSpec] = []
@@ -856,7 +989,7 @@ def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[Gro
             raise ConfigurationError(f"groups[{index}]", "each group needs a name")
         _check_keys(f"groups[{index}]", raw, _GROUP_KEYS)
         merged = _merge(base, raw)
-        name = str(merged["name"]).format(environment=environment or "", env=environment or "")
+        name = _expand_name(str(merged["name"]), environment, f"groups[{index}].name")
         retention = merged.get("retention_days")
         if retention is not None:
             validate_retention(retention)
@@ -891,6 +1024,35 @@ def _group_specs(config: Mapping[str, Any], environment: str | None) -> list[Gro
                 metric_filters=tuple(filters.values()),
                 alarms=tuple(alarm_specs),
                 sns_topic=str(topic) if alarm_specs else None,
+            )
+        )
+    return specs
+
+
+def _query_specs(config: Mapping[str, Any], environment: str | None) -> list[QuerySpec]:
+    raw = config.get("queries") or []
+    if not isinstance(raw, list):
+        raise ConfigurationError(
+            "queries", "a list of tables ([[queries]] name = ..., query = ...)"
+        )
+    specs: list[QuerySpec] = []
+    for index, item in enumerate(raw):
+        where = f"queries[{index}]"
+        if not isinstance(item, Mapping):
+            raise ConfigurationError(where, f"not a table: {item!r}")
+        _check_keys(where, item, _QUERY_KEYS)
+        name, query, groups = item.get("name"), item.get("query"), item.get("groups", [])
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigurationError(f"{where}.name", "each saved query needs a name")
+        if not isinstance(query, str) or not query.strip():
+            raise ConfigurationError(f"{where}.query", f"{name!r} needs a query string")
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ConfigurationError(f"{where}.groups", "a list of log group names")
+        specs.append(
+            QuerySpec(
+                name=_expand_name(name, environment, f"{where}.name"),
+                query=query,
+                groups=tuple(_expand_name(g, environment, f"{where}.groups") for g in groups),
             )
         )
     return specs
@@ -1051,6 +1213,27 @@ class _Provisioner:
         if self.live:
             put_metric_filter(group, spec, client=self.logs)
 
+    def query(self, spec: QuerySpec) -> None:
+        current = get_query_definition(spec.name, client=self.logs)
+        detail = f"{len(spec.groups)} log group(s)" if spec.groups else "no default log groups"
+        if current is None:
+            self.change("create", "saved query", spec.name, detail)
+        elif current.get("queryString") != spec.query or sorted(
+            current.get("logGroupNames") or []
+        ) != sorted(spec.groups):
+            self.change("update", "saved query", spec.name, detail)
+        else:
+            self.plan.unchanged += 1
+            return
+        if self.live:
+            put_query_definition(
+                spec.name,
+                spec.query,
+                groups=spec.groups,
+                definition_id=current.get("queryDefinitionId") if current else None,
+                client=self.logs,
+            )
+
     def topic_arn(self, topic: str) -> str:
         if topic.startswith("arn:"):
             return topic
@@ -1105,13 +1288,13 @@ def apply(
     client: CloudWatchLogsClient | None = None,
     cloudwatch_client: Any = None,
     sns_client: Any = None,
-    out: TextIO | None = None,
 ) -> Plan:
     """Make the account match ``config`` (a dict or a TOML/JSON/YAML path); report what changed.
 
     Idempotent: a second run with the same config returns a plan with no changes. Groups
-    and tags not in the config are left alone. ``dry_run`` changes nothing and prints the
-    plan to ``out`` (default stdout). See the README for the configuration format.
+    and tags not in the config are left alone. ``dry_run`` changes nothing. Nothing is
+    printed: ``str(plan)`` is the plan of a dry run or the confirmation of a real one.
+    See the README for the configuration format.
 
     >>> plan = apply("logs.toml", environment="staging")  # doctest: +SKIP
     >>> plan.changed  # doctest: +SKIP
@@ -1120,6 +1303,7 @@ def apply(
     loaded = load_config(config)
     env = environment or loaded.get("environment")
     specs = _group_specs(loaded, env)
+    queries = _query_specs(loaded, env)
     logs = resolve_client(client)
     needs_alarms = any(spec.alarms for spec in specs)
     cloudwatch = cloudwatch_client
@@ -1131,6 +1315,6 @@ def apply(
     provisioner = _Provisioner(plan, logs, cloudwatch, sns)
     for spec in specs:
         provisioner.group(spec)
-    if dry_run:
-        print(plan, file=out or sys.stdout)
+    for query in queries:
+        provisioner.query(query)
     return plan

@@ -535,7 +535,8 @@ class TestApply:
         """`apply --dry-run` shows the plan and changes nothing; `apply` then creates it."""
         config = cli.cwd / "logs.toml"
         config.write_text(f'[[groups]]\nname = "{group}"\nretention_days = 14\n')
-        planned = cli.pretty("apply", str(config), "--dry-run")
+        dry_run = cli.run("apply", str(config), "--dry-run", "--format", "pretty", "--no-color")
+        planned = dry_run.stdout if dry_run.returncode == 5 else dry_run.stderr  # 5: pending
         exists_after_dry_run = bool(logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"])
         applied = cli.json("apply", str(config))
         stored = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]

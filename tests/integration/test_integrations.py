@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -481,6 +486,168 @@ class TestLambda:
         handler({"key": "cat.png"}, FakeLambdaContext())
         (stored,) = _stored(logs, group)
         assert ("resized cat.png", "lambda-req-1") == (stored["message"], stored["request_id"])
+
+
+# --------------------------------------------------------------------------- trace IDs
+
+XRAY = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+XRAY_TRACE = "5759e988bd862e3fe1be46a994272793"
+HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+class TestTraceIdOutOfTheBox:
+    """Every request and invocation carries a trace_id, so `cwlogs trace` finds it."""
+
+    def test_asgi_generates_binds_and_echoes(
+        self, app_logger: logging.Logger, captured: Capture
+    ) -> None:
+        """Without tracing headers a new W3C trace ID is on every line and in X-Trace-Id."""
+        first = _get(_asgi_app(app_logger))
+        second = _get(_asgi_app(app_logger))
+        echoed = first.headers["x-trace-id"]
+        assert HEX32.fullmatch(echoed)
+        assert echoed != second.headers["x-trace-id"]
+        assert [echoed, echoed] == [e["trace_id"] for e in captured.events[:2]]
+
+    @pytest.mark.parametrize(
+        ("headers", "expected"),
+        [
+            ({"X-Amzn-Trace-Id": XRAY}, XRAY_TRACE),
+            ({"X-Amzn-Trace-Id": XRAY, "traceparent": TRACEPARENT}, TRACE),
+            ({"X-Amzn-Trace-Id": "Root=garbage", "traceparent": "garbage"}, None),
+        ],
+        ids=["xray", "traceparent-first", "both-invalid"],
+    )
+    def test_asgi_header_order(
+        self,
+        app_logger: logging.Logger,
+        captured: Capture,
+        headers: dict[str, str],
+        expected: str | None,
+    ) -> None:
+        """traceparent, then X-Amzn-Trace-Id's Root as 32 hex, else a generated ID."""
+        response = _get(_asgi_app(app_logger), headers=headers)
+        trace_id = captured.events[0]["trace_id"]
+        assert response.headers["x-trace-id"] == trace_id
+        assert trace_id == expected if expected else HEX32.fullmatch(trace_id)
+
+    def test_asgi_echoes_the_span_trace_id(self, app_logger: logging.Logger) -> None:
+        """With an OpenTelemetry span active, its trace ID is both logged and echoed."""
+        trace = pytest.importorskip("opentelemetry.trace", reason="opentelemetry-api missing")
+        span_ctx = trace.SpanContext(int("c" * 32, 16), int("d" * 16, 16), is_remote=False)
+
+        async def traced(scope: Any, receive: Any, send: Any) -> None:
+            with trace.use_span(trace.NonRecordingSpan(span_ctx)):
+                await send({"type": "http.response.start", "status": 204, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+
+        response = _get(CorrelationMiddleware(traced, access_logger=None))
+        assert "c" * 32 == response.headers["x-trace-id"]
+
+    def test_asgi_app_header_and_opt_out_respected(self, app_logger: logging.Logger) -> None:
+        """An X-Trace-Id the app sets is kept; echo_trace_id=False sends none."""
+
+        async def own(scope: Any, receive: Any, send: Any) -> None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"x-trace-id", b"mine")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+
+        kept = _get(CorrelationMiddleware(own, access_logger=None))
+        off = _get(_asgi_app(app_logger, echo_trace_id=False))
+        assert ("mine", None) == (kept.headers["x-trace-id"], off.headers.get("x-trace-id"))
+
+    def test_django_generates_or_maps_and_echoes(
+        self, django_ready: None, app_logger: logging.Logger, captured: Capture
+    ) -> None:
+        """Django: a new ID without headers, the X-Ray Root with one; echoed in X-Trace-Id."""
+        middleware = TestDjangoMiddleware()._middleware(app_logger)
+        plain = middleware(_django_request())
+        xray = middleware(_django_request({"X-Amzn-Trace-Id": XRAY}))
+        logged = [e["trace_id"] for e in captured.events]
+        assert HEX32.fullmatch(plain["X-Trace-Id"])
+        assert [plain["X-Trace-Id"]] * 2 + [XRAY_TRACE] * 2 == logged
+        assert XRAY_TRACE == xray["X-Trace-Id"]
+
+    @pytest.mark.parametrize(
+        ("event", "env", "expected"),
+        [
+            ({"headers": {"traceparent": TRACEPARENT, "X-Amzn-Trace-Id": XRAY}}, None, TRACE),
+            ({"headers": {"x-amzn-trace-id": XRAY}}, None, XRAY_TRACE),
+            ({"key": "cat.png"}, XRAY, XRAY_TRACE),
+            ({"key": "cat.png"}, None, None),
+            (["not", "a", "mapping"], None, None),
+        ],
+        ids=["traceparent", "xray-header", "runtime-trace", "generated", "odd-event"],
+    )
+    def test_lambda_invocation_trace_id(
+        self,
+        app_logger: logging.Logger,
+        captured: Capture,
+        recording: RecordingHandler,
+        monkeypatch: pytest.MonkeyPatch,
+        event: Any,
+        env: str | None,
+        expected: str | None,
+    ) -> None:
+        """Event headers, then the runtime's _X_AMZN_TRACE_ID, else new; unbound afterwards."""
+        if env is None:
+            monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+        else:
+            monkeypatch.setenv("_X_AMZN_TRACE_ID", env)
+
+        @inject_lambda_context(handlers=[recording])
+        def handler(event: Any, context: Any) -> None:
+            app_logger.info("working")
+
+        handler(event, FakeLambdaContext())
+        trace_id = captured.events[0]["trace_id"]
+        assert trace_id == expected if expected else HEX32.fullmatch(trace_id)
+        assert current() is None
+
+    def test_cwlogs_trace_finds_the_echoed_id(
+        self,
+        make_handler: Any,
+        app_logger: logging.Logger,
+        endpoint: Any,
+        group: str,
+        tmp_path: Path,
+    ) -> None:
+        """The ID in a plain request's X-Trace-Id finds both its lines with `cwlogs trace`."""
+        handler = make_handler()
+        app_logger.addHandler(handler)
+        other = _get(_asgi_app(app_logger))  # another request, which must not be found
+        response = _get(_asgi_app(app_logger))
+        assert handler.flush(timeout=10)
+        trace_id = response.headers["x-trace-id"]
+        env = {k: v for k, v in os.environ.items() if k != "CWLOGS_CONFIG"}
+        env["XDG_CONFIG_HOME"] = str(tmp_path)
+        done = subprocess.run(
+            [sys.executable, "-m", "cwlogs", "--endpoint-url", endpoint.url, "trace", trace_id,
+             "-g", group, "--since", "10m", "--format", "json"],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        found = [orjson.loads(line) for line in done.stdout.splitlines()]
+        assert done.returncode == 0, done.stderr
+        assert other.headers["x-trace-id"] != trace_id
+        assert [trace_id, trace_id] == [_trace_of(e) for e in found]
+        assert ["order placed for [EMAIL_REDACTED]", "GET /orders 200"] == [
+            _message_of(e) for e in found
+        ]
+
+
+def _trace_of(event: dict[str, Any]) -> Any:
+    return (event.get("fields") or {}).get("trace_id", event.get("trace_id"))
+
+
+def _message_of(event: dict[str, Any]) -> Any:
+    # The other output shape of `--format json` keeps the human text in fields.message.
+    fields = event.get("fields") or {}
+    return fields.get("message", event.get("message"))
 
 
 # --------------------------------------------------------------------------- structlog

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,6 @@ from cwlogs.manage import (
 )
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b1f4b1c-1111-2222-3333-444455556666"
-
 
 
 @pytest.fixture(scope="module")
@@ -284,15 +283,65 @@ class TestApply:
             get_retention(f"{group}/staging/api", client=logs),
         )
 
-    def test_dry_run_prints_the_plan_and_changes_nothing(self, logs: Any, group: str) -> None:
-        """A dry run reports what it would create, and creates nothing."""
-        out = io.StringIO()
-        plan = apply(_config(group, alarms={}), dry_run=True, client=logs, out=out)
-        assert (True, True, False) == (
+    def test_dry_run_plans_and_changes_nothing(
+        self, logs: Any, group: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A dry run reports what it would create, creates nothing and prints nothing."""
+        plan = apply(_config(group, alarms={}), dry_run=True, client=logs)
+        assert (True, True, False, "") == (
             plan.changed,
-            f"+ create log group {group}/staging/api" in out.getvalue(),
+            f"+ create log group {group}/staging/api" in str(plan),
             log_group_exists(f"{group}/staging/api", client=logs),
+            capsys.readouterr().out,
         )
+
+    def test_real_run_confirms_what_it_applied(self, logs: Any, group: str) -> None:
+        """A real run's report says it applied the changes; a dry run's says nothing changed."""
+        config = {"groups": [{"name": group, "retention_days": 7}]}
+        dry = str(apply(config, dry_run=True, client=logs)).splitlines()
+        real = str(apply(config, client=logs)).splitlines()
+        again = str(apply(config, client=logs)).splitlines()
+        assert (
+            (
+                "cwlogs plan (no environment) [dry run: nothing was changed]",
+                "1 to change, 0 unchanged",
+            ),
+            ("cwlogs applied (no environment)", "applied 1 change(s); 0 already matched"),
+            "nothing to change; 1 already matched",
+        ) == ((dry[0], dry[-1].strip()), (real[0], real[-1].strip()), again[-1].strip())
+
+    def test_built_in_environment_needs_no_section(self, logs: Any, group: str) -> None:
+        """`production` is built in: usable when the file defines only `[environments.staging]`."""
+        config = {
+            "environments": {"staging": {"retention_days": 14}},
+            "groups": [{"name": f"{group}/{{environment}}/api"}],
+        }
+        apply(config, environment="production", client=logs)
+        assert get_retention(f"{group}/production/api", client=logs) == 90
+
+    def test_unknown_environment_lists_the_known_ones(self, logs: Any, group: str) -> None:
+        """An environment neither built in nor defined is refused, naming both kinds."""
+        config = {"environments": {"qa": {}}, "groups": [{"name": group}]}
+        with pytest.raises(ConfigurationError, match=r"'prod' is not one of \['production', 'qa'"):
+            apply(config, environment="prod", client=logs)
+
+    @pytest.mark.parametrize(
+        ("name", "message"),
+        [
+            ("{group}/x-{{environment}}", "uses {environment} but no environment is set"),
+            ("{group}/{{env}}", "uses {env} but no environment is set"),
+            ("{group}/{{region}}", "uses {region}; the only placeholders are"),
+            ("{group}/{{environment", "write a literal brace"),
+        ],
+        ids=["unset-environment", "unset-env", "unknown", "unbalanced"],
+    )
+    def test_unfilled_placeholder_is_refused(
+        self, logs: Any, group: str, name: str, message: str
+    ) -> None:
+        """A name whose placeholder cannot be filled is an error naming it; nothing is created."""
+        with pytest.raises(ConfigurationError, match=re.escape(message)):
+            apply({"groups": [{"name": name.format(group=group)}]}, client=logs)
+        assert list(list_log_groups(group, client=logs)) == []
 
     def test_toml_file(self, logs: Any, group: str, tmp_path: Path) -> None:
         """A TOML description is applied like a dict."""

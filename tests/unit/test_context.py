@@ -19,7 +19,9 @@ from cwlogs.context import (
     bind_fallback,
     current,
     get_context,
+    new_trace_id,
     parse_traceparent,
+    parse_xray_header,
     reset_context,
     unbind,
 )
@@ -265,3 +267,40 @@ class TestParseTraceparent:
     def test_invalid_headers_rejected(self, value: str | None) -> None:
         """Malformed, all-zero, version-ff or upper-case headers give None."""
         assert parse_traceparent(value) is None
+
+
+class TestParseXRayHeader:
+    def test_root_becomes_a_w3c_trace_id(self) -> None:
+        """Root=1-<8 hex>-<24 hex> maps to the 32 hex digits joined; Parent is the span."""
+        header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        assert ("5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8") == parse_xray_header(header)
+
+    def test_root_alone_has_no_span(self) -> None:
+        """Without a Parent the span ID is None; spacing and case are tolerated."""
+        assert ("5759e988bd862e3fe1be46a994272793", None) == parse_xray_header(
+            " Sampled=0; Root=1-5759E988-BD862E3FE1BE46A994272793"
+        )
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            None,
+            "",
+            "Parent=53995c3f42cd8ad8",
+            "Root=2-5759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a99427279",
+            "Root=1-00000000-000000000000000000000000",
+            "Root=1-5759e988-bd862e3fe1be46a994272793x",
+        ],
+    )
+    def test_invalid_roots_rejected(self, value: str | None) -> None:
+        """No Root, another version, a short or all-zero Root give None."""
+        assert parse_xray_header(value) is None
+
+
+class TestNewTraceId:
+    def test_is_32_lower_hex_and_fresh(self) -> None:
+        """A new trace ID is a valid W3C one (it parses back) and differs each time."""
+        ids = {new_trace_id() for _ in range(100)}
+        assert len(ids) == 100
+        assert all(parse_traceparent(f"00-{t}-{SPAN}-01") == (t, SPAN) for t in ids)

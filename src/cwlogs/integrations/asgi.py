@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from cwlogs.context import new_trace_id
 from cwlogs.integrations import DEFAULT_ACCESS_LOGGER, Correlator, new_request_id
 
 __all__ = ["CorrelationMiddleware"]
@@ -26,8 +27,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class CorrelationMiddleware:
-    """Bind ``request_id`` (from ``X-Request-ID`` or generated), ``tenant_id`` and the
-    ``traceparent`` trace IDs for each HTTP request, echo the request ID in the response,
+    """Bind ``request_id`` (from ``X-Request-ID`` or generated), ``tenant_id`` and
+    ``trace_id`` (from ``traceparent``, else ``X-Amzn-Trace-Id``, else generated) for each
+    HTTP request, echo the request ID and the trace ID (``X-Trace-Id``) in the response,
     and log one access line (method, path, status, duration_ms, client) when the
     response has been sent.
 
@@ -47,6 +49,10 @@ class CorrelationMiddleware:
         echo_request_id: bool = True,
         access_logger: str | logging.Logger | None = DEFAULT_ACCESS_LOGGER,
         id_factory: Callable[[], str] = new_request_id,
+        xray_header: str = "X-Amzn-Trace-Id",
+        trace_id_header: str = "X-Trace-Id",
+        echo_trace_id: bool = True,
+        trace_id_factory: Callable[[], str] = new_trace_id,
     ) -> None:
         self.app = app
         self.correlator = Correlator(
@@ -56,8 +62,11 @@ class CorrelationMiddleware:
             echo_request_id=echo_request_id,
             access_logger=access_logger,
             id_factory=id_factory,
+            xray_header=xray_header,
+            trace_id_header=trace_id_header,
+            echo_trace_id=echo_trace_id,
+            trace_id_factory=trace_id_factory,
         )
-        self._echo_name = request_id_header.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,8 +95,7 @@ class CorrelationMiddleware:
             kind = message["type"]
             if kind == "http.response.start":
                 status = int(message["status"])
-                if request_id is not None and correlator.echo_request_id:
-                    message = self._with_request_id(message, request_id)
+                message = _with_headers(message, correlator, request_id)
             await send(message)
             # The last body chunk ends the exchange; background tasks that run after it
             # are not part of the request's duration.
@@ -103,16 +111,23 @@ class CorrelationMiddleware:
                 finish(status or 500)
             correlator.unbind(tokens)
 
-    def _with_request_id(self, message: Message, request_id: str) -> Message:
-        try:
-            headers = list(message.get("headers", ()))
-            name = self._echo_name
-            if any(bytes(k).lower() == name for k, _ in headers):
-                return message  # the app set its own
-            headers.append((name, request_id.encode("latin-1")))
-            return {**message, "headers": headers}
-        except Exception:  # an unusual header container: send the response as the app built it
+
+
+def _with_headers(message: Message, correlator: Correlator, request_id: str | None) -> Message:
+    """The response start with the correlation headers added, unless the app set its own."""
+    try:
+        extra = correlator.response_headers(request_id)
+        if not extra:
             return message
+        headers = list(message.get("headers", ()))
+        present = {bytes(k).lower() for k, _ in headers}
+        for name, value in extra:
+            key = name.encode("latin-1")
+            if key not in present:
+                headers.append((key, value.encode("latin-1")))
+        return {**message, "headers": headers}
+    except Exception:  # an unusual header container: send the response as the app built it
+        return message
 
 
 def _header_lookup(scope: Scope) -> Callable[[str], str | None]:

@@ -2,7 +2,9 @@
 
 A Lambda process is frozen as soon as the handler returns, so events still queued
 would wait (or die) with it; the decorator flushes within the time the invocation has
-left. ``xray_trace_id`` comes from ``_X_AMZN_TRACE_ID`` via :func:`cwlogs.context.current`.
+left. ``xray_trace_id`` comes from ``_X_AMZN_TRACE_ID`` via :func:`cwlogs.context.current`;
+``trace_id`` from the event's ``traceparent`` or ``X-Amzn-Trace-Id`` header (API Gateway,
+function URLs, ALB), else the invocation's X-Ray trace, else a new one.
 
 >>> @inject_lambda_context
 ... def handler(event, context):
@@ -13,14 +15,21 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar, overload
 
-from cwlogs.context import bind
+from cwlogs.context import bind, bind_fallback, reset_context
 from cwlogs.handler import CloudWatchHandler
+from cwlogs.integrations import trace_fields
 
-__all__ = ["DEFAULT_SAFETY_MARGIN_MS", "flush_handlers", "inject_lambda_context"]
+__all__ = [
+    "DEFAULT_SAFETY_MARGIN_MS",
+    "flush_handlers",
+    "inject_lambda_context",
+    "invocation_trace_fields",
+]
 
 R = TypeVar("R")
 LambdaHandler = Callable[[Any, Any], R]
@@ -56,6 +65,23 @@ def flush_handlers(
         return False
 
 
+def invocation_trace_fields(event: Any) -> dict[str, str]:
+    """``trace_id`` (and ``span_id``) for one invocation; see the module docstring for the order.
+
+    >>> xray = "Root=1-5759e988-bd862e3fe1be46a994272793"
+    >>> invocation_trace_fields({"headers": {"X-Amzn-Trace-Id": xray}})
+    {'trace_id': '5759e988bd862e3fe1be46a994272793'}
+    """
+    traceparent = xray = None
+    headers = event.get("headers") if isinstance(event, Mapping) else None
+    if isinstance(headers, Mapping):
+        # HTTP header names are case-insensitive; API Gateway v1 keeps the client's case.
+        lowered = {str(k).lower(): v for k, v in headers.items() if isinstance(v, str)}
+        traceparent, xray = lowered.get("traceparent"), lowered.get("x-amzn-trace-id")
+    # The runtime's own trace header: the same trace X-Ray shows for this invocation.
+    return trace_fields(traceparent, xray or os.environ.get("_X_AMZN_TRACE_ID"))
+
+
 def _flush(handler: logging.Handler, timeout: float | None) -> bool:
     if isinstance(handler, CloudWatchHandler):
         return handler.flush(timeout)
@@ -86,9 +112,10 @@ def inject_lambda_context(
     handlers: Iterable[logging.Handler] | None = None,
     safety_margin_ms: int = DEFAULT_SAFETY_MARGIN_MS,
 ) -> LambdaHandler[R] | Callable[[LambdaHandler[R]], LambdaHandler[R]]:
-    """Decorate a Lambda handler: bind ``request_id`` and ``cold_start`` for the invocation,
-    then flush ``handlers`` (default: the root logger's CloudWatchHandlers, looked up at
-    flush time) within ``context.get_remaining_time_in_millis()`` minus ``safety_margin_ms``.
+    """Decorate a Lambda handler: bind ``request_id``, ``cold_start`` and ``trace_id`` for
+    the invocation, then flush ``handlers`` (default: the root logger's CloudWatchHandlers,
+    looked up at flush time) within ``context.get_remaining_time_in_millis()`` minus
+    ``safety_margin_ms``.
 
     The flush also runs when the handler raises; it never raises itself.
 
@@ -106,10 +133,18 @@ def inject_lambda_context(
             request_id = getattr(context, "aws_request_id", None)
             if request_id:
                 fields["request_id"] = request_id
+            token = None
             try:
+                try:
+                    # A fallback, like the middlewares': an OpenTelemetry span wins.
+                    token = bind_fallback(**invocation_trace_fields(event))
+                except Exception:  # an odd event must not fail the invocation
+                    token = None
                 with bind(**fields):
                     return func(event, context)
             finally:
+                if token is not None:
+                    reset_context(token)
                 flush_handlers(kept, context, safety_margin_ms)
 
         return wrapper

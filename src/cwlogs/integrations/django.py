@@ -27,8 +27,9 @@ AsyncGetResponse = Callable[[Request], Awaitable[Response]]
 
 
 class CorrelationMiddleware:
-    """Bind ``request_id`` (from ``X-Request-ID`` or generated), ``tenant_id`` and the
-    ``traceparent`` trace IDs for the request, echo the request ID in the response, and
+    """Bind ``request_id`` (from ``X-Request-ID`` or generated), ``tenant_id`` and
+    ``trace_id`` (from ``traceparent``, else ``X-Amzn-Trace-Id``, else generated) for the
+    request, echo the request ID and the trace ID (``X-Trace-Id``) in the response, and
     log one access line (method, path, status, duration_ms, client).
 
     Failures in the middleware's own work are swallowed; a streaming response is timed
@@ -86,9 +87,9 @@ class CorrelationMiddleware:
         try:
             if response is not None:
                 status = int(response.status_code)
-                name = correlator.request_id_header
-                if request_id is not None and correlator.echo_request_id and name not in response:
-                    response[name] = request_id
+                for name, value in correlator.response_headers(request_id):
+                    if name not in response:  # the view's own header wins
+                        response[name] = value
             client = request.META.get("REMOTE_ADDR")
         except Exception:  # the response is served as the view built it
             pass
