@@ -729,6 +729,7 @@ def merged_events(
     client: CloudWatchLogsClient | None = None,
     rate_limiter: RateLimiter | None = None,
     on_page: PageProgress | None = None,
+    page_size: int | None = None,
 ) -> Iterator[LogEvent]:
     """Events of several groups between ``since`` and ``until``, merged by time as they arrive.
 
@@ -736,6 +737,7 @@ def merged_events(
     event is yielded after each group's first page and memory holds about one page per
     group, whatever the range. Ties on timestamp order by group; events of one group in
     the same millisecond keep their stored order. Sources are as for :func:`read_groups`.
+    ``on_page(group, n)`` is called after each page; ``page_size`` caps the events per call.
 
     >>> for event in merged_events(["/shop/api", "/shop/worker"], since="1d"):  # doctest: +SKIP
     ...     print(event.group, event.message)
@@ -746,7 +748,8 @@ def merged_events(
     end_ms = to_epoch_ms(until) if until is not None else None
     _check_order(start_ms, end_ms)
     c = resolve_client(client)
-    return _merge(_expand_sources(wanted, c), pattern, start_ms, end_ms, c, rate_limiter, on_page)
+    expanded = _expand_sources(wanted, c)
+    return _merge(expanded, pattern, start_ms, end_ms, c, rate_limiter, on_page, page_size)
 
 
 def _merge(
@@ -757,6 +760,7 @@ def _merge(
     client: CloudWatchLogsClient,
     rate_limiter: RateLimiter | None,
     on_page: PageProgress | None,
+    page_size: int | None,
 ) -> Iterator[LogEvent]:
     def reader(group: str, prefix: str | None) -> Iterator[LogEvent]:
         def counted(n: int) -> None:
@@ -772,6 +776,7 @@ def _merge(
             client=client,
             rate_limiter=rate_limiter,
             on_page=counted,
+            page_size=page_size,
         )
 
     yield from heapq.merge(*(reader(g, p) for g, p in wanted.items()), key=_sort_key)
