@@ -423,3 +423,74 @@ class TestTools:
         """Arguments outside the schema are explained to the agent."""
         result = dispatch("fetch_logs", {"group": "/g", "limit": 0, "colour": "red"}, client=logs)
         assert "colour" in result["error"]["message"]
+
+
+# --------------------------------------------------------------------------- issue 14
+
+
+class TestOneWayToCall:
+    def test_a_time_where_a_list_is_meant_raises_type_error_at_the_call(
+        self, logs: Any, group: str
+    ) -> None:
+        """`filter_events(group, None, "2h")` names the mistake instead of finding nothing."""
+        put(logs, group, "s", ["one"])
+        with pytest.raises(TypeError, match="since="):
+            filter_events(group, None, "2h", client=logs)  # type: ignore[arg-type]
+
+    def test_old_time_names_still_work_with_a_warning(self, logs: Any, group: str) -> None:
+        """start=/end= are accepted for one release, with a DeprecationWarning naming since=."""
+        t0 = put(logs, group, "s", ["one", "two"])
+        with pytest.warns(DeprecationWarning, match="since="):
+            old = [e.message for e in read_groups(group, start=t0, client=logs)]
+        assert old == [e.message for e in read_groups(group, since=t0, client=logs)]
+
+    def test_not_found_names_the_group_everywhere(self, logs: Any, group: str) -> None:
+        """filter_events, read_groups and the tools name the missing group and a close one."""
+        put(logs, group, "s", ["one"])
+        typo = group + "x"
+        with pytest.raises(ResourceNotFoundError) as filtered:
+            list(filter_events(typo, client=logs))
+        with pytest.raises(ResourceNotFoundError) as read:
+            read_groups([typo], client=logs)
+        tool = dispatch("fetch_logs", {"group": typo}, client=logs)["error"]["message"]
+        assert [f"{typo!r} not found" in m and group in m.split("did you mean")[1]
+                for m in (str(filtered.value), str(read.value), tool)] == [True] * 3  # fmt: skip
+
+    def test_by_trace_id_expands_a_group_prefix(self, logs: Any, group: str) -> None:
+        """Like the CLI, by_trace_id takes a prefix and reads every group under it."""
+        put(logs, f"{group}/api", "s", [{"trace_id": "t-9", "message": "in"}])
+        put(logs, f"{group}/pay", "s", [{"trace_id": "t-9", "message": "paid"}])
+        found = by_trace_id(f"{group}/", "t-9", since="5m", client=logs)
+        assert sorted(e.group for e in found) == [f"{group}/api", f"{group}/pay"]
+
+    def test_library_warnings_do_not_reach_last_resort(self) -> None:
+        """The `cwlogs` logger has a NullHandler: an unconfigured app prints nothing."""
+        import subprocess
+        import sys
+
+        code = "import cwlogs, logging; logging.getLogger('cwlogs.query').warning('leak')"
+        done = subprocess.run(
+            [sys.executable, "-c", code], check=False, capture_output=True, text=True
+        )
+        assert done.stderr == ""
+
+
+class TestStreamingReads:
+    def test_first_event_after_one_page_per_group(self, logs: Any, group: str) -> None:
+        """merged_events yields after each group's first page, then pages on demand."""
+        from cwlogs.query import merged_events
+
+        t0 = put(logs, f"{group}/a", "s", [f"a{i}" for i in range(6)])
+        put(logs, f"{group}/b", "s", [f"b{i}" for i in range(6)], t0)
+        pages: list[str] = []
+        events = merged_events([f"{group}/a", f"{group}/b"], since=t0, page_size=2,
+                               client=logs, on_page=lambda g, n: pages.append(g[-1]))  # fmt: skip
+        first = next(events)
+        after_first = list(pages)
+        rest = [e.message for e in events]
+        assert (first.message, after_first, rest[:3], len(pages)) == (
+            "a0",
+            ["a", "b"],
+            ["b0", "a1", "b1"],
+            6,
+        )
