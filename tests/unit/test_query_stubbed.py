@@ -280,12 +280,23 @@ class TestInsights:
     def test_a_failing_stop_query_does_not_hide_the_timeout(
         self, client: Any, stub: Stubber
     ) -> None:
-        """StopQuery failing (moto: 500) still ends in QueryTimeoutError."""
+        """StopQuery failing (moto: 500) still ends in QueryTimeoutError, which says so once."""
         stub.add_response("start_query", {"queryId": "q1"})
         stub.add_response("get_query_results", {"status": "Running", "results": []})
-        stub.add_client_error("stop_query", "InternalFailure", "boom", http_status_code=500)
-        with pytest.raises(QueryTimeoutError):
+        stub.add_client_error("stop_query", "InternalFailure", "<html>boom</html>", 500)
+        with pytest.raises(QueryTimeoutError) as info:
             insights("/g", "fields @message", since=T0, until=T0 + 1, timeout=0, client=client)
+        text = str(info.value)
+        assert ("could not stop it" in text, "stopped it" in text, "<" in text) == (
+            True,
+            False,
+            False,
+        )
+
+    def test_insights_limit_is_checked_against_the_service_maximum(self, client: Any) -> None:
+        """limit must be 1..10,000, checked before anything is sent."""
+        with pytest.raises(InvalidParameterError, match="1 to 10,000"):
+            insights("/g", "fields @message", limit=20_000, client=client)
 
     def test_keyboard_interrupt_stops_the_query(self, client: Any, stub: Stubber) -> None:
         """Ctrl-C while waiting stops the query before propagating."""
