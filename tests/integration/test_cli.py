@@ -677,22 +677,21 @@ class TestFollowReportsItsState:
 
 
 class TestMessagesAndLimits:
-    def test_grep_level_and_grep_raw(self, cli: Cli, shop: Shop) -> None:
+    def test_grep_level_and_grep_raw(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
         """--grep matches the message shown, --grep-raw the stored JSON, --level a floor."""
-        grep, level, raw = cli.many(
-            ("tail", shop.api, shop.worker, "--grep", "^(GET|picked)", "--format", "json"),
-            ("tail", shop.api, shop.worker, "--level", "warning", "--format", "json"),
-            ("tail", shop.api, shop.worker, "--grep-raw", '"trace_id": "tr-2"', "--format", "raw"),
-        )
-        assert (
-            _messages([orjson.loads(line) for line in grep.stdout.splitlines()]),
-            _messages([orjson.loads(line) for line in level.stdout.splitlines()]),
-            [orjson.loads(line)["message"] for line in raw.stdout.splitlines()],
-        ) == (
+        found = [
+            [orjson.loads(line) for line in in_process(
+                "tail", shop.api, shop.worker, "--format", "json", *extra)[1].splitlines()]
+            for extra in (("--grep", "^(GET|picked)"), ("--level", "warning"),
+                          ("--grep-raw", '"trace_id": "tr-2"'))
+        ]  # fmt: skip
+        assert [_messages(events) for events in found] == [
             ["GET /orders", "picked job 7", "GET /health"],
             ["payment failed", "WARNING queue is deep"],
             ["GET /health"],
-        )
+        ]
 
     def test_limit_keeps_the_newest_and_says_how_many_more(self, cli: Cli, shop: Shop) -> None:
         """`search --limit 2` prints the newest two and names how many more matched."""
@@ -704,20 +703,24 @@ class TestMessagesAndLimits:
         )
 
     def test_out_of_range_arguments_are_usage_errors_naming_the_range(
-        self, cli: Cli, shop: Shop
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
     ) -> None:
         """Limits, empty ranges and empty group names exit 2 and say what is allowed."""
-        results = cli.many(
-            ("query", "fields @message", "-g", shop.api, "--limit", "0"),
-            ("query", "fields @message", "-g", shop.api, "--limit", "20000"),
-            ("search", "x", "-g", shop.api, "--limit", "-5"),
-            ("tail", shop.api, "--since", "10m", "--until", "1h"),
-            ("tail", ""),
-        )
-        expected = ["1 to 10,000", "1 to 10,000", "at least 1", "is not before --until", "empty"]
-        assert [
-            (r.returncode, text in r.stderr) for r, text in zip(results, expected, strict=True)
-        ] == [(2, True)] * 5
+        cases = [
+            (("query", "fields @message", "-g", shop.api, "--limit", "0"), "1 to 10,000"),
+            (("query", "fields @message", "-g", shop.api, "--limit", "20000"), "1 to 10,000"),
+            (("search", "x", "-g", shop.api, "--limit", "-5"), "at least 1"),
+            (("tail", shop.api, "--since", "10m", "--until", "1h"), "is not before --until"),
+            (("tail", ""), "empty log group name"),
+        ]
+        found = []
+        for argv, text in cases:
+            try:
+                code, _, err = in_process(*argv)
+            except SystemExit as exc:  # argparse's own usage errors
+                code, err = int(exc.code or 0), sys.stderr.getvalue()
+            found.append((code, text in err))
+        assert found == [(2, True)] * len(cases)
 
     def test_interrupted_query_prints_one_clean_line(
         self, cli: Cli, proxy: StrictProxy, shop: Shop
@@ -858,3 +861,13 @@ class TestSourcesAcrossRegions:
             ["from us-east-1", "from us-west-2"],
             [f"us-east-1:{name}", f"us-west-2:{name}"],
         )
+
+
+class TestReadProgress:
+    def test_terminal_stderr_shows_pages_and_events_read(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """On a terminal, `tail` shows pages and events read on stderr, then clears the line."""
+        code, out, err = in_process("tail", shop.api, shop.worker, "--format", "json")
+        assert (code, len(out.splitlines()), "read 2 page(s), 5 event(s)" in err,
+                err.endswith("\r\x1b[K")) == (0, 5, True, True)  # fmt: skip
