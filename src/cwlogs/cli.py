@@ -221,9 +221,8 @@ class _Context:
 
     def window(self, args: argparse.Namespace) -> tuple[int, int | None]:
         """``(since_ms, until_ms)`` from --since/--until; since must come before until."""
-        since = self.time(args.since, "--since")
+        since = self.time(args.since or _DEFAULT_RANGE, "--since") or 0
         until = self.time(args.until, "--until")
-        assert since is not None  # every command gives --since a default
         if until is not None and since >= until:
             raise UsageError(
                 f"--since {args.since!r} ({format_time(since)}) is not before --until "
@@ -421,10 +420,9 @@ def _line_filter(args: argparse.Namespace) -> Callable[[LogEvent], bool] | None:
         return None
 
     def wanted(event: LogEvent) -> bool:
-        if floor is not None:
-            found = _LEVEL_ALIASES.get(event.level or "", event.level or "")
-            if found not in _LEVELS or _LEVELS.index(found) < floor:
-                return False
+        # LogEvent.level is already normalised ("warn" -> "warning"); no level, no match.
+        if floor is not None and (event.level not in _LEVELS or _LEVELS.index(event.level) < floor):
+            return False
         text = event.text
         return (
             all(r.search(text) for r in keep)
