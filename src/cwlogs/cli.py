@@ -59,7 +59,6 @@ from cwlogs.query import (
     SAVED_QUERIES,
     LogEvent,
     TailStatus,
-    by_request_id,
     by_trace_id,
     expand_groups,
     find_log_groups,
@@ -130,6 +129,8 @@ _GLOB_CHARS: Final = "*?["
 #: Levels from least to most severe, for ``--level``.
 _LEVELS: Final = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 _LEVEL_ALIASES: Final = {"warn": "warning", "err": "error", "fatal": "critical", "crit": "critical"}
+#: A shortened hex id (what pretty output shows), searched for as a prefix.
+_SHORT_HEX_RE: Final = re.compile(r"^[0-9a-f]{6,31}$")
 _HTML_RE: Final = re.compile(r"<\s*(?:!doctype|html|head|body|title)\b", re.IGNORECASE)
 
 _log = logging.getLogger("cwlogs")
@@ -764,15 +765,22 @@ def _cmd_trace(ctx: _Context, args: argparse.Namespace) -> int:
     client = ctx.client_for(targets[0].where)
     groups = [t.group for t in targets]
     # Without --field, the id may be a trace id or a request id (the middleware binds
-    # X-Request-ID to request_id): look for a trace first, then for a request.
+    # X-Request-ID to request_id): look for a trace first, then for a request, then for
+    # traces whose id starts with it (pretty output shows ids cut to 8 characters).
     fields = [args.field] if args.field else ["trace_id", "request_id"]
+    attempts = [(name, False) for name in fields]
+    if _SHORT_HEX_RE.match(args.trace_id):
+        attempts.append((fields[0], True))
     events: list[LogEvent] = []
-    for field_name in fields:
-        find = by_request_id if field_name == "request_id" else by_trace_id
-        events = find(groups, args.trace_id, since=since, until=until, field_name=field_name,
-                      client=client)  # fmt: skip
+    for field_name, prefix in attempts:
+        events = by_trace_id(groups, args.trace_id, since=since, until=until,
+                             field_name=field_name, prefix=prefix, client=client)  # fmt: skip
         if events:
-            if field_name != fields[0]:
+            if prefix:
+                ids = sorted({str(e.get(field_name)) for e in events})
+                ctx.note(f"{len(ids)} {field_name}(s) start with {args.trace_id!r}: "
+                         + ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else ""))  # fmt: skip
+            elif field_name != fields[0]:
                 ctx.note(f"{args.trace_id!r} is a {field_name}; showing that request")
             break
     if not events:

@@ -259,9 +259,11 @@ def _check_correlation(field_name: str, value: str) -> None:
         raise InvalidParameterError(f"not an id to correlate on: {value!r}")
 
 
-def _verified(event: LogEvent, field_name: str, value: str) -> bool:
+def _verified(event: LogEvent, field_name: str, value: str, prefix: bool = False) -> bool:
     found = event.get(field_name)
-    return found is not None and str(found) == value
+    if found is None:
+        return False
+    return str(found).startswith(value) if prefix else str(found) == value
 
 
 def correlate(
@@ -274,10 +276,14 @@ def correlate(
     use_insights: bool | Literal["auto"] = "auto",
     timeout: float = 30.0,
     client: CloudWatchLogsClient | None = None,
+    prefix: bool = False,
     start: TimeLike | None = None,
     end: TimeLike | None = None,
 ) -> list[LogEvent]:
     """Every event in ``groups`` whose JSON ``field_name`` equals ``value``, sorted by time.
+
+    With ``prefix=True`` the field need only start with ``value`` (an id shortened for
+    display, such as the first 8 characters of a trace id the CLI shows).
 
     Tries Logs Insights first (``use_insights``); if the endpoint cannot run it, or returns
     rows that fail the client-side check (it ignored the ``filter``), it falls back to
@@ -295,16 +301,16 @@ def correlate(
     c = resolve_client(client)
     names = expand_groups(groups, client=c)
     if use_insights is not False:
-        found = _correlate_insights(names, field_name, value, begin, until, timeout, c)
+        found = _correlate_insights(names, field_name, value, begin, until, timeout, c, prefix)
         if found is not None:
             return found
-    pattern = f"{{ $.{field_name} = {_quote(value)} }}"
+    pattern = f"{{ $.{field_name} = {_quote(value + ('*' if prefix else ''))} }}"
     out: list[LogEvent] = []
     for group in names:
         out.extend(
             e
             for e in filter_events(group, pattern, since=begin, until=until, client=c)
-            if _verified(e, field_name, value)
+            if _verified(e, field_name, value, prefix)
         )
     out.sort(key=_sort_key)
     return out
@@ -318,10 +324,13 @@ def _correlate_insights(
     end: TimeLike | None,
     timeout: float,
     client: CloudWatchLogsClient,
+    prefix: bool = False,
 ) -> list[LogEvent] | None:
+    # _check_correlation keeps regex metacharacters other than "." out of a prefix.
+    test = f"like /^{re.escape(value)}/" if prefix else f"= {_quote(value)}"
     query = (
         "fields @timestamp, @message, @logStream, @log"
-        f" | filter {field_name} = {_quote(value)}"
+        f" | filter {field_name} {test}"
         f" | sort @timestamp asc | limit {_MAX_INSIGHTS_ROWS}"
     )
     try:
@@ -332,7 +341,7 @@ def _correlate_insights(
     events = result.events(names[0] if len(names) == 1 else "")
     if len(events) != len(result.rows) or len(result.rows) >= _MAX_INSIGHTS_ROWS:
         return None
-    if not all(_verified(e, field_name, value) and e.group for e in events):
+    if not all(_verified(e, field_name, value, prefix) and e.group for e in events):
         _log.debug("correlate: the endpoint did not evaluate the filter; using FilterLogEvents")
         return None
     events.sort(key=_sort_key)
@@ -348,12 +357,14 @@ def by_trace_id(
     field_name: str = "trace_id",
     use_insights: bool | Literal["auto"] = "auto",
     client: CloudWatchLogsClient | None = None,
+    prefix: bool = False,
     start: TimeLike | None = None,
     end: TimeLike | None = None,
 ) -> list[LogEvent]:
     """One trace across services: events from every group with ``trace_id``, merged by time.
 
     Groups may be names, prefixes (``/shop/prod/``) or wildcards, as on the command line.
+    ``prefix=True`` finds the traces whose id starts with ``trace_id`` (a short id).
 
     >>> for e in by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35"):  # doctest: +SKIP
     ...     print(e.timestamp, e.group, e.service, e.level, e.message)
@@ -361,7 +372,7 @@ def by_trace_id(
     since, until = _renamed_times("by_trace_id", since, until, start, end)
     return correlate(
         groups, field_name, trace_id, since=since, until=until, use_insights=use_insights,
-        client=client,
+        client=client, prefix=prefix,
     )  # fmt: skip
 
 

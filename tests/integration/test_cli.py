@@ -800,10 +800,11 @@ class TestTimesInTheUsersZone:
 
 
 class TestTraceOrRequest:
-    def test_a_request_id_is_found_when_no_trace_has_it(
+    def test_a_request_id_or_a_short_trace_id_is_found(
         self, cli: Cli, logs: Any, group: str
     ) -> None:
-        """`trace ID` finds events by request_id when no trace_id matches."""
+        """`trace ID` finds events by request_id when no trace_id matches, and by the
+        8-character trace id that pretty output shows."""
         logs.create_log_group(logGroupName=group)
         logs.create_log_stream(logGroupName=group, logStreamName="s")
         now = int(time.time() * 1000)
