@@ -1145,7 +1145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "local", "run a local CloudWatch Logs endpoint (moto) in the foreground", _cmd_local
     )
-    p.add_argument("--port", type=int, default=4566, help="port to listen on (default: 4566)")
+    p.add_argument(
+        "--port", type=_count(0, 65535), default=4566,
+        help="port to listen on, 0 for any free one (default: 4566)",
+    )  # fmt: skip
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
 
     command(
@@ -1177,15 +1180,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with "did you mean" for a mistyped command."""
+    """argparse with "did you mean" for a mistyped command or option."""
 
     def error(self, message: str) -> typing.NoReturn:
-        match = re.search(r"invalid choice: '([^']*)'", message)
-        if match:
-            commands = [c for c in _commands(self) if not c.startswith("_")]
-            close = difflib.get_close_matches(match.group(1), commands, n=2, cutoff=0.5)
-            if close:
-                message += "; did you mean " + " or ".join(close) + "?"
+        commands = {k: v for k, v in _commands(self).items() if not k.startswith("_")}
+        choice = re.search(r"invalid choice: '([^']*)'", message)
+        unknown = re.search(r"unrecognized arguments: (-\S+)", message)
+        close: list[str] = []
+        if choice:
+            close = difflib.get_close_matches(choice.group(1), list(commands), n=2, cutoff=0.5)
+        elif unknown:
+            options = {o for p in (self, *commands.values()) for a in p._actions
+                       for o in a.option_strings if o.startswith("--")}  # fmt: skip
+            close = difflib.get_close_matches(unknown.group(1), sorted(options), n=1, cutoff=0.6)
+        if close:
+            message += "; did you mean " + " or ".join(close) + "?"
         super().error(message)
 
 
