@@ -295,7 +295,7 @@ def run(scenario: Scenario, proxy: Any, client: Any, workdir: Path) -> dict[str,
     stored = sum(seqs.values())
     distinct = len(seqs)
     stats = result.get("stats", {})
-    row = {
+    return {
         "scenario": scenario.name,
         "what": scenario.what,
         "returncode": proc.returncode,
@@ -311,7 +311,6 @@ def run(scenario: Scenario, proxy: Any, client: Any, workdir: Path) -> dict[str,
         "extra": {k: v for k, v in result.items() if k != "stats"},
         "stderr_tail": proc.stderr.strip().splitlines()[-3:],
     }
-    return row
 
 
 def _read_back(client: Any, group: str) -> Counter[int]:

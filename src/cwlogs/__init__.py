@@ -5,6 +5,8 @@
 >>> logging.getLogger().addHandler(handler)  # doctest: +SKIP
 """
 
+import logging
+
 from cwlogs.context import bind, bind_context, get_context, reset_context, unbind
 from cwlogs.errors import ConfigurationError, CwlogsError
 from cwlogs.formatting import JsonFormatter
@@ -24,3 +26,6 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The library's warnings belong to the application's logging set-up, not to logging.lastResort.
+logging.getLogger("cwlogs").addHandler(logging.NullHandler())

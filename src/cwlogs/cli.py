@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import heapq
 import importlib.util
 import inspect
 import logging
 import os
+import queue
 import re
 import shutil
 import signal
@@ -25,7 +27,8 @@ import sys
 import threading
 import time
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -42,6 +45,7 @@ from cwlogs.errors import (
     MalformedQueryError,
     ResourceNotFoundError,
 )
+from cwlogs.insights import MAX_QUERY_LIMIT
 from cwlogs.manage import (
     apply,
     get_query_definition,
@@ -54,12 +58,13 @@ from cwlogs.manage import (
 from cwlogs.query import (
     SAVED_QUERIES,
     LogEvent,
+    TailStatus,
     by_trace_id,
     expand_groups,
     find_log_groups,
     insights,
+    merged_events,
     not_found_error,
-    read_groups,
     tail,
 )
 from cwlogs.render import (
@@ -77,8 +82,11 @@ from cwlogs.render import (
     table,
     use_color,
 )
+from cwlogs.timeparse import TimeParseError, local_zone, to_epoch_ms
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from mypy_boto3_logs import CloudWatchLogsClient
 
 __all__ = [
@@ -121,6 +129,12 @@ _CREDENTIALS_HINT: Final = (
     "or pass --profile; a local endpoint (`cwlogs local`) accepts any values"
 )
 _GLOB_CHARS: Final = "*?["
+#: Levels from least to most severe, for ``--level``.
+_LEVELS: Final = ("trace", "debug", "info", "notice", "warning", "error", "critical")
+_LEVEL_ALIASES: Final = {"warn": "warning", "err": "error", "fatal": "critical", "crit": "critical"}
+#: A shortened hex id (what pretty output shows), searched for as a prefix.
+_SHORT_HEX_RE: Final = re.compile(r"^[0-9a-f]{6,31}$")
+_HTML_RE: Final = re.compile(r"<\s*(?:!doctype|html|head|body|title)\b", re.IGNORECASE)
 
 _log = logging.getLogger("cwlogs")
 
@@ -134,12 +148,14 @@ class UsageError(Exception):
 
 @dataclass
 class _Context:
-    """What every command needs: parsed options, output streams and the shared client."""
+    """What every command needs: parsed options, output streams and the clients."""
 
     args: argparse.Namespace
     out: IO[str]
     err: IO[str]
-    _client: CloudWatchLogsClient | None = None
+    _clients: dict[cliconfig.SourceLocation, CloudWatchLogsClient] = dataclasses.field(
+        default_factory=dict
+    )
     _sources: cliconfig.SourceConfig | None = None
 
     def opt(self, name: str, default: Any = None) -> Any:
@@ -158,8 +174,17 @@ class _Context:
 
     @property
     def client(self) -> CloudWatchLogsClient:
-        if self._client is None:
-            region, profile = self.opt("region"), self.opt("profile")
+        """The client for --profile/--region (or the environment's)."""
+        return self.client_for(cliconfig.SourceLocation())
+
+    def client_for(self, where: cliconfig.SourceLocation) -> CloudWatchLogsClient:
+        """A client per profile and Region: a named source may live in another account."""
+        found = self._clients.get(where)
+        if found is not None:
+            return found
+        region = where.region or self.opt("region")
+        profile = where.profile or self.opt("profile")
+        if where == cliconfig.SourceLocation():
             # Clients the library builds on its own (Live Tail on a local endpoint, the
             # CloudWatch/SNS clients of `apply`) read the environment; keep them on the
             # same profile and region as this one.
@@ -167,10 +192,9 @@ class _Context:
                 os.environ["AWS_PROFILE"] = profile
             if region:
                 os.environ["AWS_REGION"] = region
-            self._client = make_client(
-                region=region, profile=profile, endpoint_url=self.opt("endpoint_url")
-            )
-        return self._client
+        client = make_client(region=region, profile=profile, endpoint_url=self.opt("endpoint_url"))
+        self._clients[where] = client
+        return client
 
     @property
     def sources(self) -> cliconfig.SourceConfig:
@@ -183,6 +207,33 @@ class _Context:
         """The terminal's width when printing to one (tables fit it), else None."""
         return shutil.get_terminal_size().columns if self.out.isatty() else None
 
+    @property
+    def zone(self) -> tzinfo | None:
+        """The zone naive times are read in: the user's with --local-time or TZ, else UTC."""
+        if self.opt("local_time") or os.environ.get("TZ"):
+            return local_zone()
+        return None
+
+    def time(self, value: str | None, flag: str) -> int | None:
+        """A --since/--until value as epoch milliseconds, read in :attr:`zone`."""
+        if value is None:
+            return None
+        try:
+            return to_epoch_ms(value, tz=self.zone)
+        except TimeParseError as exc:
+            raise UsageError(f"{flag}: {str(exc).removeprefix('cwlogs: ')}") from None
+
+    def window(self, args: argparse.Namespace) -> tuple[int, int | None]:
+        """``(since_ms, until_ms)`` from --since/--until; since must come before until."""
+        since = self.time(args.since or _DEFAULT_RANGE, "--since") or 0
+        until = self.time(args.until, "--until")
+        if until is not None and since >= until:
+            raise UsageError(
+                f"--since {args.since!r} ({format_time(since)}) is not before --until "
+                f"{args.until!r} ({format_time(until)}); the range would be empty"
+            )
+        return since, until
+
     def print(self, text: str, *, flush: bool = False) -> None:
         self.out.write(text + "\n")
         if flush:
@@ -191,6 +242,7 @@ class _Context:
     def note(self, text: str) -> None:
         """A remark for the person at the terminal; stderr, so pipes stay clean."""
         self.err.write(f"cwlogs: {text}\n")
+        self.err.flush()
 
     def events(self, groups: Sequence[str]) -> EventRenderer:
         labels = source_labels(groups) if len(set(groups)) > 1 else {}
@@ -200,16 +252,45 @@ class _Context:
             labels=labels,
             expand=bool(self.opt("expand")),
             local_time=bool(self.opt("local_time")),
+            wide=bool(self.opt("wide")),
+            fields=_csv(self.opt("fields")),
+            hide=_csv(self.opt("hide")),
         )
+
+    def emit_rows(
+        self,
+        columns: Sequence[Column],
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        raw: str,
+        json_rows: Sequence[Any] | None = None,
+    ) -> None:
+        """Rows in the chosen format: a table fitting the terminal, NDJSON, or the ``raw`` key."""
+        if self.format == "json":
+            for row in rows if json_rows is None else json_rows:
+                self.print(ndjson(row))
+        elif self.format == "raw":
+            for row in rows:
+                self.print(str(row[raw]))
+        elif rows:
+            self.print(table(columns, rows, color=self.color, max_width=None, width=self.width))
+
+
+def _csv(values: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(part.strip() for v in values or () for part in v.split(",") if part.strip())
 
 
 # --------------------------------------------------------------------------- group arguments
+
+
+_DEFAULT_LOCATION: Final = cliconfig.SourceLocation()
 
 
 @dataclass(frozen=True)
 class _Target:
     group: str
     stream_prefix: str | None = None
+    where: cliconfig.SourceLocation = _DEFAULT_LOCATION
 
 
 def _is_glob(text: str) -> bool:
@@ -220,25 +301,33 @@ def _resolve(
     ctx: _Context, specs: Sequence[str], *, max_groups: int, streams: bool = True
 ) -> list[_Target]:
     """``GROUP[:STREAM_PREFIX]``, prefixes, wildcards and ``@sources`` -> distinct targets."""
-    targets: dict[str, _Target] = {}
+    targets: dict[tuple[cliconfig.SourceLocation, str], _Target] = {}
     for spec in specs:
-        expanded = ctx.sources.expand(spec[1:]) if spec.startswith("@") else (spec,)
+        if not spec.strip() or spec.strip() == "@":
+            raise UsageError("an empty log group name would match every group; name one")
+        if spec.startswith("@"):
+            expanded = ctx.sources.expand(spec[1:])
+            where = ctx.sources.location(spec[1:])
+        else:
+            expanded, where = (spec,), cliconfig.SourceLocation()
         for item in expanded:
             # Log group names cannot contain ':', so the first one starts a stream prefix.
             group_spec, _, prefix = item.partition(":")
+            if not group_spec.strip():
+                raise UsageError(f"{item!r}: the log group name is empty")
             if prefix and not streams:
                 raise UsageError(f"{item!r}: this command cannot narrow to streams")
-            names = expand_groups(group_spec, client=ctx.client)
+            names = expand_groups(group_spec, client=ctx.client_for(where))
             if not _is_glob(group_spec) and not group_spec.endswith("/") and names != [group_spec]:
                 ctx.note(f"{group_spec!r} is a prefix of {len(names)} log group(s)")
             for name in names:
-                known = targets.get(name)
+                known = targets.get((where, name))
                 if known is not None and prefix and known.stream_prefix not in (None, prefix):
                     # FilterLogEvents takes one stream prefix per group.
                     raise UsageError(f"{name}: give at most one stream prefix per group")
                 # Asking for a whole group wins over asking for part of it.
                 if known is None or not prefix:
-                    targets[name] = _Target(name, prefix or None)
+                    targets[(where, name)] = _Target(name, prefix or None, where)
     if len(targets) > max_groups:
         raise UsageError(
             f"{len(targets)} log groups match; narrow the arguments or raise --max-groups "
@@ -247,33 +336,103 @@ def _resolve(
     return list(targets.values())
 
 
+def _by_location(
+    targets: Sequence[_Target],
+) -> dict[cliconfig.SourceLocation, list[_Target]]:
+    out: dict[cliconfig.SourceLocation, list[_Target]] = {}
+    for target in targets:
+        out.setdefault(target.where, []).append(target)
+    return out
+
+
+def _where_label(where: cliconfig.SourceLocation) -> str:
+    return ":".join(part for part in (where.profile, where.region) if part) or "default"
+
+
+def _source_keys(targets: Sequence[_Target]) -> list[str]:
+    """What labels events in pretty output: the group, or ``profile:region:group`` when
+    the groups come from several accounts or Regions."""
+    if len(_by_location(targets)) < 2:
+        return [t.group for t in targets]
+    return [f"{_where_label(t.where)}:{t.group}" for t in targets]
+
+
+def _tagged(events: Iterable[LogEvent], where: cliconfig.SourceLocation) -> Iterator[LogEvent]:
+    label = _where_label(where)
+    for event in events:
+        yield dataclasses.replace(event, source=f"{label}:{event.group}")
+
+
 # --------------------------------------------------------------------------- reading
+
+
+class _PageCount:
+    """Pages and events read so far, shown on a terminal's stderr while reading."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.progress = Progress(ctx.err)
+        self.pages = 0
+        self.events = 0
+        self._clear_before_print = ctx.out.isatty()
+
+    def __call__(self, group: str, n: int) -> None:
+        self.pages += 1
+        self.events += n
+        self.progress.update(f"read {self.pages} page(s), {self.events} event(s)…")
+
+    def before_print(self) -> None:
+        if self._clear_before_print:
+            self.progress.clear()
 
 
 def _read(
     ctx: _Context,
     targets: Sequence[_Target],
     pattern: str | None,
-    start: str,
-    end: str | None,
-    limit: int | None = None,
-) -> list[LogEvent]:
-    """Events of every target between ``start`` and ``end``, interleaved in time order."""
-    sources = [(t.group, t.stream_prefix) for t in targets]
-    return read_groups(sources, pattern, start, end, limit=limit, client=ctx.client)
+    window: tuple[int, int | None],
+    count: _PageCount | None = None,
+) -> Iterator[LogEvent]:
+    """Events of every target in the window, merged in time order as pages arrive."""
+    located = _by_location(targets)
+    streams = []
+    for where, items in located.items():
+        events = merged_events(
+            [(t.group, t.stream_prefix) for t in items],
+            pattern,
+            since=window[0],
+            until=window[1],
+            client=ctx.client_for(where),
+            on_page=count,
+        )
+        streams.append(_tagged(events, where) if len(located) > 1 else events)
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=lambda e: (e.timestamp, e.source))
 
 
-def _line_filter(args: argparse.Namespace) -> Callable[[LogEvent], bool]:
-    """``--grep``/``--grepv`` as a predicate on the message: a display filter, like grep(1)."""
+def _line_filter(args: argparse.Namespace) -> Callable[[LogEvent], bool] | None:
+    """--grep/--grepv (on the message shown), --grep-raw (on the stored text), --level."""
     try:
-        keep = [re.compile(p) for p in args.grep or ()]
-        drop = [re.compile(p) for p in args.grepv or ()]
+        keep = [re.compile(p) for p in getattr(args, "grep", None) or ()]
+        drop = [re.compile(p) for p in getattr(args, "grepv", None) or ()]
+        raw = [re.compile(p) for p in getattr(args, "grep_raw", None) or ()]
     except re.error as exc:
-        raise UsageError(f"invalid --grep/--grepv regex {exc.pattern!r}: {exc}") from exc
+        raise UsageError(f"invalid --grep/--grepv/--grep-raw regex {exc.pattern!r}: {exc}") from exc
+    level = getattr(args, "level", None)
+    floor = _LEVELS.index(level) if level else None
+    if not (keep or drop or raw or floor is not None):
+        return None
 
     def wanted(event: LogEvent) -> bool:
-        text = event.message
-        return all(r.search(text) for r in keep) and not any(r.search(text) for r in drop)
+        # LogEvent.level is already normalised ("warn" -> "warning"); no level, no match.
+        if floor is not None and (event.level not in _LEVELS or _LEVELS.index(event.level) < floor):
+            return False
+        text = event.text
+        return (
+            all(r.search(text) for r in keep)
+            and not any(r.search(text) for r in drop)
+            and all(r.search(event.message) for r in raw)
+        )
 
     return wanted
 
@@ -285,15 +444,33 @@ def _print_events(
     *,
     wanted: Callable[[LogEvent], bool] | None = None,
     flush: bool = False,
+    limit: int | None = None,
+    count: _PageCount | None = None,
 ) -> int:
+    """Print events as they come (or, with ``limit``, the newest ``limit`` at the end)."""
     renderer = ctx.events(groups)
-    count = 0
-    for event in events:
-        if wanted is not None and not wanted(event):
-            continue
+    selected = events if wanted is None else (e for e in events if wanted(e))
+    matched = 0
+    if limit is not None:
+        newest: deque[LogEvent] = deque(maxlen=limit)
+        for event in selected:
+            newest.append(event)
+            matched += 1
+        selected = newest
+    printed = 0
+    for event in selected:
+        if count is not None:
+            count.before_print()
         ctx.print(renderer.render(event), flush=flush)
-        count += 1
-    return count
+        printed += 1
+    if count is not None:
+        count.progress.clear()
+    if limit is not None and matched > printed:
+        ctx.note(
+            f"{matched - printed} more event(s) matched; showing the newest {printed} "
+            "(raise --limit for more)"
+        )
+    return printed
 
 
 # --------------------------------------------------------------------------- commands
@@ -302,13 +479,8 @@ def _print_events(
 def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
     prefix: str | None = args.prefix
     groups = list(find_log_groups(prefix, client=ctx.client))
-    if ctx.format == "json":
-        for group in groups:
-            ctx.print(ndjson(group))
-    elif ctx.format == "raw":
-        for group in groups:
-            ctx.print(str(group["logGroupName"]))
-    elif groups:
+    rows: list[dict[str, Any]] = [{"name": g["logGroupName"]} for g in groups]
+    if ctx.format == "pretty":
         local = bool(ctx.opt("local_time"))
         rows = [
             {
@@ -323,16 +495,16 @@ def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
             }
             for g in groups
         ]
-        columns = [
-            Column("name", "LOG GROUP"),
-            Column("stored", "STORED", right=True),
-            Column("retention", "RETENTION", right=True),
-            Column("class", "CLASS"),
-            Column("last", "LAST EVENT"),
-            Column("created", "CREATED"),
-        ]
-        ctx.print(table(columns, rows, color=ctx.color, max_width=None))
-    else:
+    columns = [
+        Column("name", "LOG GROUP"),
+        Column("stored", "STORED", right=True),
+        Column("retention", "RETENTION", right=True),
+        Column("class", "CLASS"),
+        Column("last", "LAST EVENT"),
+        Column("created", "CREATED"),
+    ]
+    ctx.emit_rows(columns, rows, raw="name", json_rows=groups)
+    if not groups:
         ctx.note("no log groups" + (f" match {prefix!r}" if prefix else ""))
     return EXIT_OK
 
@@ -346,33 +518,26 @@ def _cmd_streams(ctx: _Context, args: argparse.Namespace) -> int:
         streams = list(list_log_streams(args.group, args.prefix, client=ctx.client))
     except ResourceNotFoundError:
         raise not_found_error(args.group, client=ctx.client) from None
-    if ctx.format == "json":
-        for stream in streams:
-            ctx.print(ndjson(stream))
-    elif ctx.format == "raw":
-        for stream in streams:
-            ctx.print(str(stream["logStreamName"]))
-    elif streams:
-        local = bool(ctx.opt("local_time"))
-        rows = [
-            {
-                "name": s["logStreamName"],
-                "last": format_time(s.get("lastEventTimestamp"), local=local),
-                "first": format_time(s.get("firstEventTimestamp"), local=local),
-                "stored": format_bytes(s.get("storedBytes")),
-                "created": format_time(s.get("creationTime"), local=local),
-            }
-            for s in streams
-        ]
-        columns = [
-            Column("name", "LOG STREAM"),
-            Column("last", "LAST EVENT"),
-            Column("first", "FIRST EVENT"),
-            Column("stored", "STORED", right=True),
-            Column("created", "CREATED"),
-        ]
-        ctx.print(table(columns, rows, color=ctx.color, max_width=None))
-    else:
+    local = bool(ctx.opt("local_time"))
+    rows = [
+        {
+            "name": s["logStreamName"],
+            "last": format_time(s.get("lastEventTimestamp"), local=local),
+            "first": format_time(s.get("firstEventTimestamp"), local=local),
+            "stored": format_bytes(s.get("storedBytes")),
+            "created": format_time(s.get("creationTime"), local=local),
+        }
+        for s in streams
+    ]
+    columns = [
+        Column("name", "LOG STREAM"),
+        Column("last", "LAST EVENT"),
+        Column("first", "FIRST EVENT"),
+        Column("stored", "STORED", right=True),
+        Column("created", "CREATED"),
+    ]
+    ctx.emit_rows(columns, rows, raw="name", json_rows=streams)
+    if not streams:
         matching = f" match {args.prefix!r}" if args.prefix else ""
         ctx.note(f"no log streams in {args.group!r}{matching}")
     return EXIT_OK
@@ -381,36 +546,92 @@ def _cmd_streams(ctx: _Context, args: argparse.Namespace) -> int:
 def _cmd_tail(ctx: _Context, args: argparse.Namespace) -> int:
     if args.follow and args.until:
         raise UsageError("--until ends a fixed range; it cannot be combined with --follow")
+    if args.follow and args.limit:
+        raise UsageError("--limit keeps the newest N of a fixed range; drop it with --follow")
+    window = ctx.window(args)
     targets = _resolve(ctx, args.sources, max_groups=args.max_groups)
-    groups = [t.group for t in targets]
+    keys = _source_keys(targets)
     wanted = _line_filter(args)
     if not args.follow:
-        _print_events(ctx, _read(ctx, targets, args.filter, args.since, args.until), groups,
-                      wanted=wanted)  # fmt: skip
+        count = _PageCount(ctx)
+        events = _read(ctx, targets, args.filter, window, count)
+        _print_events(ctx, events, keys, wanted=wanted, limit=args.limit, count=count)
         return EXIT_OK
     stop = threading.Event()
-    events = tail(
-        [(t.group, t.stream_prefix) for t in targets],
-        args.filter,
-        since=args.since,
-        mode=args.mode,
-        poll_interval=args.interval,
-        stop=stop,
-        client=ctx.client,
-    )
     try:
         # Flushed per event: whoever reads a pipe from `tail -f` wants lines as they come.
-        _print_events(ctx, events, groups, wanted=wanted, flush=True)
+        _print_events(ctx, _follow(ctx, targets, args, window[0], stop), keys, wanted=wanted,
+                      flush=True)  # fmt: skip
     finally:
         stop.set()
     return EXIT_OK
 
 
+def _follow(
+    ctx: _Context,
+    targets: Sequence[_Target],
+    args: argparse.Namespace,
+    since_ms: int,
+    stop: threading.Event,
+) -> Iterator[LogEvent]:
+    """Follow every target; sources in several accounts or Regions follow on threads."""
+    located = _by_location(targets)
+
+    def reported(where: cliconfig.SourceLocation) -> Callable[[TailStatus], None]:
+        prefix = f"{_where_label(where)}: " if len(located) > 1 else ""
+        return lambda status: ctx.note(prefix + status.describe())
+
+    followers = {
+        where: tail(
+            [(t.group, t.stream_prefix) for t in items],
+            args.filter,
+            since=since_ms,
+            mode=args.mode,
+            poll_interval=args.interval,
+            stop=stop,
+            client=ctx.client_for(where),
+            on_status=reported(where),
+        )
+        for where, items in located.items()
+    }
+    if len(followers) == 1:
+        yield from next(iter(followers.values()))
+        return
+    merged: queue.Queue[LogEvent | BaseException | None] = queue.Queue()
+
+    def pump(where: cliconfig.SourceLocation, events: Iterator[LogEvent]) -> None:
+        try:
+            for event in _tagged(events, where):
+                merged.put(event)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            merged.put(exc)
+        merged.put(None)
+
+    for where, events in followers.items():
+        threading.Thread(target=pump, args=(where, events), daemon=True,
+                         name=f"cwlogs-follow-{_where_label(where)}").start()  # fmt: skip
+    running = len(followers)
+    while running:
+        try:
+            item = merged.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
+        except queue.Empty:
+            continue
+        if item is None:
+            running -= 1
+        elif isinstance(item, BaseException):
+            raise item
+        else:
+            yield item
+
+
 def _cmd_search(ctx: _Context, args: argparse.Namespace) -> int:
+    window = ctx.window(args)
     targets = _resolve(ctx, args.group, max_groups=args.max_groups)
-    events = _read(ctx, targets, args.pattern, args.since, args.until, args.limit or None)
-    count = _print_events(ctx, events, [t.group for t in targets])
-    if count == 0 and ctx.format == "pretty":
+    count = _PageCount(ctx)
+    events = _read(ctx, targets, args.pattern, window, count)
+    printed = _print_events(ctx, events, _source_keys(targets), wanted=_line_filter(args),
+                            limit=args.limit, count=count)  # fmt: skip
+    if printed == 0 and ctx.format == "pretty":
         ctx.note(f"no events match in {len(targets)} log group(s)")
     return EXIT_OK
 
@@ -459,16 +680,9 @@ def _list_saved(ctx: _Context) -> int:
                 "description": (inspect.getdoc(factory) or "").split("\n", 1)[0].replace("``", ""),
             }
         )
-    if ctx.format == "json":
-        for row in rows:
-            ctx.print(ndjson(row))
-    elif ctx.format == "raw":
-        for row in rows:
-            ctx.print(row["name"])
-    else:
-        columns = [Column("name", "NAME"), Column("params", "PARAMS"),
-                   Column("description", "DESCRIPTION")]  # fmt: skip
-        ctx.print(table(columns, rows, color=ctx.color, max_width=None))
+    columns = [Column("name", "NAME"), Column("params", "PARAMS"),
+               Column("description", "DESCRIPTION")]  # fmt: skip
+    ctx.emit_rows(columns, rows, raw="name")
     return EXIT_OK
 
 
@@ -490,7 +704,11 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
         raise UsageError("give a Logs Insights query, or --saved NAME (see --list-saved)")
     if not args.group:
         raise UsageError("name the log groups to query with --group")
+    window = ctx.window(args)
     targets = _resolve(ctx, args.group, max_groups=args.max_groups, streams=False)
+    if len(_by_location(targets)) > 1:
+        raise UsageError("one query reads one account and Region; query each source apart")
+    client = ctx.client_for(targets[0].where)
     progress = Progress(ctx.err)
     started = time.monotonic()
 
@@ -506,28 +724,30 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
         result = insights(
             [t.group for t in targets],
             query_string,
-            args.since,
-            args.until,
+            since=window[0],
+            until=window[1],
             limit=args.limit,
             timeout=args.timeout,
-            client=ctx.client,
+            client=client,
             progress=polled,
         )
+    except KeyboardInterrupt:
+        progress.clear()
+        ctx.note("query interrupted; asked the service to stop it")
+        return EXIT_INTERRUPTED
     finally:
         progress.clear()
-    if ctx.format == "json":
-        for row in result.rows:
-            ctx.print(ndjson(row))
-        return EXIT_OK
     columns = list(dict.fromkeys(key for row in result.rows for key in row))
-    if ctx.format == "raw":
-        for row in result.rows:
-            ctx.print("\t".join(row.get(c, "") for c in columns))
+    local = bool(ctx.opt("local_time"))
+    shown = [
+        {**dict.fromkeys(columns, ""), **{k: _insights_value(k, v, local) for k, v in row.items()}}
+        for row in result.rows
+    ]
+    for row, stored in zip(shown, result.rows, strict=True):
+        row["\t"] = "\t".join(stored.get(c, "") for c in columns)
+    ctx.emit_rows([Column(c, c) for c in columns], shown, raw="\t", json_rows=result.rows)
+    if ctx.format != "pretty":
         return EXIT_OK
-    if result.rows:
-        local = bool(ctx.opt("local_time"))
-        shown = [{k: _insights_value(k, v, local) for k, v in row.items()} for row in result.rows]
-        ctx.print(table([Column(c, c) for c in columns], shown, color=ctx.color, width=ctx.width))
     stats = result.statistics
     summary = f"{len(result.rows)} row(s)"
     if "recordsScanned" in stats:
@@ -546,15 +766,36 @@ def _insights_value(key: str, value: str, local: bool) -> str:
 
 
 def _cmd_trace(ctx: _Context, args: argparse.Namespace) -> int:
+    since, until = ctx.window(args)
     targets = _resolve(ctx, args.group, max_groups=args.max_groups, streams=False)
+    if len(_by_location(targets)) > 1:
+        raise UsageError("trace reads one account and Region; trace each source apart")
+    client = ctx.client_for(targets[0].where)
     groups = [t.group for t in targets]
-    events = by_trace_id(
-        groups, args.trace_id, args.since, args.until, field_name=args.field, client=ctx.client
-    )
+    # Without --field, the id may be a trace id or a request id (the middleware binds
+    # X-Request-ID to request_id): look for a trace first, then for a request, then for
+    # traces whose id starts with it (pretty output shows ids cut to 8 characters).
+    fields = [args.field] if args.field else ["trace_id", "request_id"]
+    attempts = [(name, False) for name in fields]
+    if _SHORT_HEX_RE.match(args.trace_id):
+        attempts.append((fields[0], True))
+    events: list[LogEvent] = []
+    for field_name, prefix in attempts:
+        events = by_trace_id(groups, args.trace_id, since=since, until=until,
+                             field_name=field_name, prefix=prefix, client=client)  # fmt: skip
+        if events:
+            if prefix:
+                ids = sorted({str(e.get(field_name)) for e in events})
+                ctx.note(f"{len(ids)} {field_name}(s) start with {args.trace_id!r}: "
+                         + ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else ""))  # fmt: skip
+            elif field_name != fields[0]:
+                ctx.note(f"{args.trace_id!r} is a {field_name}; showing that request")
+            break
     if not events:
-        ctx.note(f"no events with {args.field} {args.trace_id!r} in {len(groups)} log group(s)")
+        tried = " or ".join(fields)
+        ctx.note(f"no events with {tried} {args.trace_id!r} in {len(groups)} log group(s)")
         return EXIT_OK
-    _print_events(ctx, events, groups)
+    _print_events(ctx, events, groups, wanted=_line_filter(args))
     return EXIT_OK
 
 
@@ -665,21 +906,22 @@ def _cmd_local(ctx: _Context, args: argparse.Namespace) -> int:
 
 def _cmd_sources(ctx: _Context, args: argparse.Namespace) -> int:
     config = ctx.sources
-    rows = [
-        {"name": f"@{name}", "groups": list(specs), "origin": config.origins.get(name, "")}
+    rows: list[dict[str, Any]] = [
+        {
+            "name": f"@{name}",
+            "groups": list(specs),
+            "profile": config.location(name).profile,
+            "region": config.location(name).region,
+            "where": _where_label(config.location(name)).replace("default", "-"),
+            "origin": config.origins.get(name, ""),
+        }
         for name, specs in sorted(config.sources.items())
     ]
-    if ctx.format == "json":
-        for row in rows:
-            ctx.print(ndjson(row))
-    elif ctx.format == "raw":
-        for row in rows:
-            ctx.print(str(row["name"]))
-    elif rows:
-        shown = [{**row, "groups": " ".join(row["groups"])} for row in rows]
-        columns = [Column("name", "SOURCE"), Column("groups", "GROUPS"), Column("origin", "FROM")]
-        ctx.print(table(columns, shown, color=ctx.color, max_width=None))
-    else:
+    shown = [{**row, "groups": " ".join(row["groups"])} for row in rows]
+    columns = [Column("name", "SOURCE"), Column("where", "PROFILE:REGION"),
+               Column("groups", "GROUPS"), Column("origin", "FROM")]  # fmt: skip
+    ctx.emit_rows(columns, shown, raw="name", json_rows=rows)
+    if not rows:
         ctx.note(
             f"no named sources; add a [sources] table to {cliconfig.user_config_path()} "
             "or [tool.cwlogs.sources] to pyproject.toml"
@@ -719,30 +961,96 @@ def _global_options() -> argparse.ArgumentParser:
     return common
 
 
+def _count(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high], else a usage error naming the range."""
+    allowed = f"{low:,} to {high:,}" if high is not None else f"at least {low:,}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: {allowed}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range; allowed: more than 0")
+    return value
+
+
+def _level(text: str) -> str:
+    level = _LEVEL_ALIASES.get(text.lower(), text.lower())
+    if level not in _LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a level; allowed: {', '.join(_LEVELS)}")
+    return level
+
+
 def _time_options(parser: argparse.ArgumentParser, since: str) -> None:
     parser.add_argument(
         "--since",
         default=since,
         metavar="TIME",
-        help=f"start: '15m', '2h', '1d', ISO-8601 or epoch ms (default: {since})",
+        help=f"start: '15m', '2h', '1d', '05:00', 'today', '2026-12-01 05:00', ISO-8601 or "
+        f"epoch ms; naive times are UTC unless --local-time or TZ (default: {since})",
     )
-    parser.add_argument("--until", metavar="TIME", help="end (default: now)")
+    parser.add_argument("--until", metavar="TIME", help="end, same forms (default: now)")
 
 
-def _event_options(parser: argparse.ArgumentParser) -> None:
+def _event_options(parser: argparse.ArgumentParser, *, max_groups: int = 50) -> None:
+    """Options of every command that prints events: display filters and layout."""
+    parser.add_argument(
+        "--grep", action="append", metavar="REGEX", help="only events whose shown message matches"
+    )
+    parser.add_argument(
+        "--grepv", action="append", metavar="REGEX", help="drop events whose shown message matches"
+    )
+    parser.add_argument(
+        "--grep-raw", action="append", metavar="REGEX",
+        help="only events whose stored text (the raw JSON) matches",
+    )  # fmt: skip
+    parser.add_argument(
+        "--level", type=_level, metavar="LEVEL",
+        help="only events at this level or above (" + ", ".join(_LEVELS) + ")",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fields", action="append", metavar="A,B", help="pretty: show only these JSON fields"
+    )
+    parser.add_argument(
+        "--hide", action="append", metavar="A,B", help="pretty: leave out these JSON fields"
+    )
+    parser.add_argument(
+        "--wide", action="store_true",
+        help="pretty: every field on every line, full ids (default: fold repeats, short ids)",
+    )  # fmt: skip
     parser.add_argument(
         "-x", "--expand", action="store_true", help="pretty-print JSON messages (pretty format)"
     )
     parser.add_argument(
-        "--max-groups", type=int, default=50, metavar="N",
-        help="refuse when more groups match (default: 50)",
+        "--max-groups", type=_count(1), default=max_groups, metavar="N",
+        help=f"refuse when more groups match (default: {max_groups})",
     )  # fmt: skip
+
+
+def _group_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty log group name would match every group")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``cwlogs`` argument parser (exposed for documentation and tests)."""
     common = _global_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cwlogs",
         description="Read, search, query and manage AWS CloudWatch Logs.",
         parents=[common],
@@ -750,7 +1058,9 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{code} {text.split(' (')[0]}" for code, text in EXIT_CODES.items()),
     )
     parser.add_argument("--version", action="version", version=f"cwlogs {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser
+    )
     sub.required = True
 
     def command(name: str, help_text: str, func: Callable[[_Context, argparse.Namespace], int],
@@ -763,7 +1073,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("prefix", nargs="?", help="name prefix or wildcard ('/aws/lambda/*')")
 
     p = command("streams", "list a log group's streams with their last event time", _cmd_streams)
-    p.add_argument("group", help="log group name")
+    p.add_argument("group", type=_group_name, help="log group name")
     p.add_argument("prefix", nargs="?", help="stream name prefix")
 
     p = command(
@@ -780,14 +1090,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
     _time_options(p, _DEFAULT_SINCE)
     p.add_argument("--filter", metavar="PATTERN", help="CloudWatch filter pattern")
-    p.add_argument("--grep", action="append", metavar="REGEX", help="only messages matching")
-    p.add_argument("--grepv", action="append", metavar="REGEX", help="drop messages matching")
+    p.add_argument(
+        "--limit", type=_count(1), metavar="N",
+        help="print only the newest N events (says how many more matched)",
+    )  # fmt: skip
     p.add_argument(
         "--mode", choices=("auto", "live", "poll"), default="auto",
         help="follow with Live Tail, polling, or Live Tail falling back to polling (default)",
     )  # fmt: skip
     p.add_argument(
-        "--interval", type=float, default=2.0, metavar="SECONDS",
+        "--interval", type=_positive, default=2.0, metavar="SECONDS",
         help="polling interval when following (default: 2)",
     )  # fmt: skip
     _event_options(p)
@@ -799,7 +1111,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="log group, prefix, wildcard or @source (repeatable)",
     )  # fmt: skip
     _time_options(p, _DEFAULT_RANGE)
-    p.add_argument("--limit", type=int, metavar="N", help="stop after N events")
+    p.add_argument(
+        "--limit", type=_count(1), metavar="N",
+        help="print only the newest N events (at least 1; says how many more matched)",
+    )  # fmt: skip
     _event_options(p)
 
     p = command("query", "run a Logs Insights query and print the results as a table", _cmd_query)
@@ -817,27 +1132,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--param", action="append", metavar="KEY=VALUE", help="a saved query's parameter"
     )
     p.add_argument("--list-saved", action="store_true", help="list the saved queries")
-    p.add_argument("--limit", type=int, metavar="N", help="most rows to return")
     p.add_argument(
-        "--timeout", type=float, default=60.0, metavar="SECONDS",
+        "--limit", type=_count(1, MAX_QUERY_LIMIT), metavar="N",
+        help=f"most rows to return (1 to {MAX_QUERY_LIMIT:,})",
+    )  # fmt: skip
+    p.add_argument(
+        "--timeout", type=_positive, default=60.0, metavar="SECONDS",
         help="stop the query after this long (default: 60)",
     )  # fmt: skip
-    p.add_argument("--max-groups", type=int, default=10, help=argparse.SUPPRESS)
+    p.add_argument("--max-groups", type=_count(1), default=10, help=argparse.SUPPRESS)
 
-    p = command("trace", "every event of one trace across services, in time order", _cmd_trace)
-    p.add_argument("trace_id", help="the trace id to follow")
+    p = command(
+        "trace", "every event of one trace (or request) across services, in time order",
+        _cmd_trace,
+    )  # fmt: skip
+    p.add_argument("trace_id", help="a trace id, or a request id (X-Request-ID)")
     p.add_argument(
         "-g", "--group", action="append", required=True, metavar="GROUP",
         help="log group, prefix, wildcard or @source (repeatable)",
     )  # fmt: skip
     _time_options(p, _DEFAULT_RANGE)
     p.add_argument(
-        "--field", default="trace_id", help="JSON field holding the trace id (default: trace_id)"
+        "--field",
+        help="JSON field holding the id (default: trace_id, then request_id if nothing found)",
     )
     _event_options(p)
 
     p = command("retention", "show or change how long a log group keeps events", _cmd_retention)
-    p.add_argument("group", help="log group name")
+    p.add_argument("group", type=_group_name, help="log group name")
     p.add_argument("days", nargs="?", type=int, help="keep events this many days (1, 3, 5, ...)")
     p.add_argument("--remove", action="store_true", help="keep events forever")
 
@@ -882,7 +1204,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "local", "run a local CloudWatch Logs endpoint (moto) in the foreground", _cmd_local
     )
-    p.add_argument("--port", type=int, default=4566, help="port to listen on (default: 4566)")
+    p.add_argument(
+        "--port", type=_count(0, 65535), default=4566,
+        help="port to listen on, 0 for any free one (default: 4566)",
+    )  # fmt: skip
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
 
     command(
@@ -893,11 +1218,109 @@ def build_parser() -> argparse.ArgumentParser:
             "Named sources live in ~/.config/cwlogs/config.toml ([sources] table; "
             "$CWLOGS_CONFIG names another file) or in pyproject.toml ([tool.cwlogs.sources]); "
             "each maps a name to a group spec or a list of them, e.g. "
-            'api = ["/shop/prod/api", "/shop/prod/worker:web-"]. '
-            "Then `cwlogs tail @api`."
+            'api = ["/shop/prod/api", "/shop/prod/worker:web-"], or to a table that also '
+            'names the account and Region: eu = { groups = ["/shop/prod/api"], '
+            'profile = "prod", region = "eu-west-1" }. Then `cwlogs tail @api @eu`.'
         ),
     )
+
+    p = command(
+        "completion",
+        'print a shell completion script: eval "$(cwlogs completion bash)"',
+        _cmd_completion,
+    )
+    p.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete in")
+    p = sub.add_parser("_complete", parents=[common], add_help=False)
+    p.set_defaults(func=_cmd_complete)
+    p.add_argument("words", nargs=argparse.REMAINDER)
+    # Hidden from the help: the completion scripts call it.
+    sub._choices_actions = [a for a in sub._choices_actions if a.dest != "_complete"]
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a mistyped command or option."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        commands = {k: v for k, v in _commands(self).items() if not k.startswith("_")}
+        choice = re.search(r"invalid choice: '([^']*)'", message)
+        unknown = re.search(r"unrecognized arguments: (-\S+)", message)
+        close: list[str] = []
+        if choice:
+            close = difflib.get_close_matches(choice.group(1), list(commands), n=2, cutoff=0.5)
+        elif unknown:
+            options = {o for p in (self, *commands.values()) for a in p._actions
+                       for o in a.option_strings if o.startswith("--")}  # fmt: skip
+            close = difflib.get_close_matches(unknown.group(1), sorted(options), n=1, cutoff=0.6)
+        if close:
+            message += "; did you mean " + " or ".join(close) + "?"
+        super().error(message)
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+# --------------------------------------------------------------------------- completion
+
+_BASH_SCRIPT: Final = """# cwlogs completion for bash: eval "$(cwlogs completion bash)"
+_cwlogs_complete() {
+    local IFS=$'\\n'
+    COMPREPLY=($(COMP_CWORD=$COMP_CWORD cwlogs _complete "${COMP_WORDS[@]:1:$COMP_CWORD}" \\
+                 2>/dev/null))
+}
+complete -o default -F _cwlogs_complete cwlogs
+"""
+_ZSH_SCRIPT: Final = (
+    """# cwlogs completion for zsh: eval "$(cwlogs completion zsh)"
+autoload -U +X bashcompinit && bashcompinit
+"""
+    + _BASH_SCRIPT
+)
+
+
+def _cmd_completion(ctx: _Context, args: argparse.Namespace) -> int:
+    ctx.print(_BASH_SCRIPT if args.shell == "bash" else _ZSH_SCRIPT)
+    return EXIT_OK
+
+
+def _cmd_complete(ctx: _Context, args: argparse.Namespace) -> int:
+    """Candidates for the last word: commands, options, choices or log group names."""
+    words: list[str] = list(args.words) or [""]
+    current, before = words[-1], words[:-1]
+    parser = build_parser()
+    commands = {k: v for k, v in _commands(parser).items() if not k.startswith("_")}
+    command = next((w for w in before if w in commands), None)
+    target = commands[command] if command else parser
+    previous = before[-1] if before else ""
+    action = next((a for a in target._actions if previous in a.option_strings), None)
+    if action is not None and action.nargs != 0:
+        candidates = [str(c) for c in action.choices or ()]
+        if not candidates and action.dest in ("group", "sources", "prefix"):
+            candidates = _group_names(ctx, current)
+    elif current.startswith("-"):
+        candidates = [o for a in target._actions for o in a.option_strings if o.startswith("--")]
+    elif command is None:
+        candidates = list(commands)
+    elif command in ("tail", "streams", "retention", "groups"):
+        candidates = _group_names(ctx, current)
+    else:
+        candidates = []
+    for candidate in sorted(c for c in candidates if c.startswith(current)):
+        ctx.print(candidate)
+    return EXIT_OK
+
+
+def _group_names(ctx: _Context, prefix: str) -> list[str]:
+    if prefix.startswith("@"):
+        return [f"@{name}" for name in ctx.sources.sources]
+    try:
+        return [str(g["logGroupName"]) for g in find_log_groups(prefix or None, client=ctx.client)]
+    except (CwlogsError, BotoCoreError):
+        return []  # completion must never print an error into the command line
 
 
 # --------------------------------------------------------------------------- errors and main
@@ -917,6 +1340,11 @@ def _exit_code(err: BaseException) -> int:
 
 def _message(err: BaseException) -> str:
     text = (str(err) or type(err).__name__).removeprefix("cwlogs: ")
+    if _HTML_RE.search(text):
+        # An emulator's error page: its HTML says nothing a terminal can show.
+        code = getattr(err, "code", None) or type(err).__name__
+        operation = getattr(err, "operation", None)
+        text = f"{operation or 'the call'} failed ({code}; the endpoint answered with an HTML page)"
     if isinstance(err, AuthenticationError) and err.code in (
         "NoCredentialsError",
         "PartialCredentialsError",

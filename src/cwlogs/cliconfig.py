@@ -9,6 +9,10 @@ same forms the command line takes (``GROUP``, ``GROUP:STREAM_PREFIX``, ``/prefix
     [sources]                       # [tool.cwlogs.sources] in pyproject.toml
     api = ["/shop/prod/api", "/shop/prod/worker:web-"]
     lambdas = "/aws/lambda/shop-*"
+    eu = { groups = ["/shop/prod/api"], profile = "prod", region = "eu-west-1" }
+
+A source written as a table may carry the AWS ``profile`` and ``region`` to read it
+with, so one ``cwlogs tail @api @eu`` reads several accounts or Regions.
 
 >>> config = SourceConfig.from_mapping({"sources": {"api": "/shop/api"}}, "example")
 >>> config.expand("api")
@@ -29,6 +33,7 @@ from cwlogs.errors import ConfigurationError
 __all__ = [
     "CONFIG_ENV",
     "SourceConfig",
+    "SourceLocation",
     "UnknownSourceError",
     "load",
     "project_config_path",
@@ -56,11 +61,23 @@ class UnknownSourceError(ConfigurationError):
 
 
 @dataclass(frozen=True)
+class SourceLocation:
+    """Where a named source's groups live: an AWS profile and Region (None: the defaults)."""
+
+    profile: str | None = None
+    region: str | None = None
+
+
+_SOURCE_TABLE_KEYS: Final = frozenset({"groups", "profile", "region"})
+
+
+@dataclass(frozen=True)
 class SourceConfig:
-    """Named sources and the files they came from."""
+    """Named sources, where they live, and the files they came from."""
 
     sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], origin: str) -> SourceConfig:
@@ -72,7 +89,11 @@ class SourceConfig:
         if not isinstance(raw, Mapping):
             raise ConfigurationError(f"{origin}: sources", "must be a table of name = groups")
         sources: dict[str, tuple[str, ...]] = {}
-        for name, value in raw.items():
+        locations: dict[str, SourceLocation] = {}
+        for name, entry in raw.items():
+            value = entry
+            if isinstance(entry, Mapping):
+                value, locations[str(name)] = _source_table(entry, f"{origin}: sources.{name}")
             specs = [value] if isinstance(value, str) else value
             if (
                 not isinstance(specs, list)
@@ -88,11 +109,20 @@ class SourceConfig:
                     f"{origin}: sources.{name}", "a source cannot refer to another @source"
                 )
             sources[str(name)] = tuple(s.strip() for s in specs)
-        return cls(sources, dict.fromkeys(sources, origin))
+        return cls(sources, dict.fromkeys(sources, origin), locations)
 
     def merged(self, other: SourceConfig) -> SourceConfig:
         """These sources overlaid with ``other``'s (``other`` wins on a shared name)."""
-        return SourceConfig({**self.sources, **other.sources}, {**self.origins, **other.origins})
+        locations = {k: v for k, v in self.locations.items() if k not in other.sources}
+        return SourceConfig(
+            {**self.sources, **other.sources},
+            {**self.origins, **other.origins},
+            {**locations, **other.locations},
+        )
+
+    def location(self, name: str) -> SourceLocation:
+        """The profile and Region configured for ``name`` (defaults when none)."""
+        return self.locations.get(name, SourceLocation())
 
     def expand(self, name: str) -> tuple[str, ...]:
         """The group specs configured for ``name`` (without its ``@``)."""
@@ -100,6 +130,23 @@ class SourceConfig:
         if found is None:
             raise UnknownSourceError(name, list(self.sources))
         return found
+
+
+def _source_table(value: Mapping[str, Any], where: str) -> tuple[Any, SourceLocation]:
+    unknown = sorted(set(value) - _SOURCE_TABLE_KEYS)
+    if unknown:
+        raise ConfigurationError(
+            where, f"unknown key(s) {unknown}; allowed: {sorted(_SOURCE_TABLE_KEYS)}"
+        )
+    if "groups" not in value:
+        raise ConfigurationError(where, "a source table needs groups = [...]")
+    found: dict[str, str | None] = {}
+    for key in ("profile", "region"):
+        item = value.get(key)
+        if item is not None and (not isinstance(item, str) or not item.strip()):
+            raise ConfigurationError(f"{where}.{key}", "must be a non-empty string")
+        found[key] = item.strip() if isinstance(item, str) else None
+    return value["groups"], SourceLocation(found["profile"], found["region"])
 
 
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:

@@ -5,7 +5,7 @@ endpoint cannot run Insights, or ignores part of a query (moto ignores ``filter`
 ``stats``), correlation and statistics fall back to FilterLogEvents and check every
 event client-side.
 
->>> result = insights("/shop/prod/api", "stats count(*) by level", start="1h")  # doctest: +SKIP
+>>> result = insights("/shop/prod/api", "stats count(*) by level", since="1h")  # doctest: +SKIP
 >>> by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35")  # doctest: +SKIP
 """
 
@@ -27,7 +27,16 @@ from cwlogs.errors import (
     QueryFailedError,
     QueryTimeoutError,
 )
-from cwlogs.query import LogEvent, _normalise_level, _sort_key, filter_events
+from cwlogs.query import (
+    LogEvent,
+    _check_order,
+    _name_list,
+    _normalise_level,
+    _renamed_times,
+    _sort_key,
+    expand_groups,
+    filter_events,
+)
 from cwlogs.timeparse import TimeLike, to_epoch_ms
 
 if TYPE_CHECKING:
@@ -115,14 +124,20 @@ def _row_event(row: Mapping[str, str], default_group: str) -> LogEvent | None:
     return LogEvent.from_message(message, ts, group, row.get("@logStream", ""))
 
 
+#: The most rows one Logs Insights query returns (StartQuery's ``limit``).
+MAX_QUERY_LIMIT: Final = 10_000
+
+
 def insights(
     groups: str | Sequence[str],
     query: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
+    *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     limit: int | None = None,
     timeout: float = 60.0,
-    *,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     poll_interval: float = 0.2,
     max_poll_interval: float = 2.0,
     client: CloudWatchLogsClient | None = None,
@@ -133,22 +148,30 @@ def insights(
 
     A malformed query raises :class:`~cwlogs.errors.MalformedQueryError` with the service's
     message; a ``Failed`` query :class:`~cwlogs.errors.QueryFailedError`. After ``timeout``
-    seconds (or on KeyboardInterrupt) the query is stopped and
-    :class:`~cwlogs.errors.QueryTimeoutError` raised. Not every endpoint evaluates every
-    command (moto ignores ``filter`` and ``stats``): results are returned as served.
+    seconds the query is stopped and :class:`~cwlogs.errors.QueryTimeoutError` raised
+    (its message says whether stopping worked); on KeyboardInterrupt the query is
+    stopped and the interrupt re-raised. ``limit`` is 1 to 10,000 rows. Not every
+    endpoint evaluates every command (moto ignores ``filter`` and ``stats``): results
+    are returned as served.
     ``progress(status, statistics)`` is called after every GetQueryResults poll, e.g. to
     show ``recordsScanned`` while the query runs.
 
-    >>> result = insights("/shop/prod/api", "stats count(*) by level", start="1h")  # doctest: +SKIP
+    >>> result = insights("/shop/prod/api", "stats count(*) by level", since="1h")  # doctest: +SKIP
     >>> result.rows  # doctest: +SKIP
     [{'level': 'error', 'count(*)': '12'}, {'level': 'info', 'count(*)': '480'}]
     """
+    since, until = _renamed_times("insights", since, until, start, end)
     names = [groups] if isinstance(groups, str) else list(groups)
-    if not names:
-        raise InvalidParameterError("insights needs at least one log group")
+    if not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise InvalidParameterError(f"insights needs log group names, not {groups!r}")
+    if limit is not None and not 1 <= limit <= MAX_QUERY_LIMIT:
+        raise InvalidParameterError(f"limit must be 1 to {MAX_QUERY_LIMIT:,}, got {limit!r}")
     c = resolve_client(client)
-    start_s = to_epoch_ms(start) // 1000
-    end_s = -(-to_epoch_ms(end if end is not None else "now") // 1000)
+    start_ms = to_epoch_ms(since if since is not None else "1h")
+    end_ms = to_epoch_ms(until if until is not None else "now")
+    _check_order(start_ms, end_ms)
+    start_s = start_ms // 1000
+    end_s = -(-end_ms // 1000)
     kwargs: dict[str, Any] = {
         "logGroupNames": names,
         "startTime": start_s,
@@ -170,25 +193,29 @@ def insights(
             if status in _TERMINAL:
                 return _finish(query_id, status, response)
             if time.monotonic() >= deadline:
-                _stop_query(c, query_id)
+                stopped = _stop_query(c, query_id)
                 raise QueryTimeoutError(
-                    f"query {query_id} still {status} after {timeout:g} s; stopped it",
+                    f"query {query_id} still {status.lower()} after {timeout:g} s; {stopped}",
                     operation="GetQueryResults",
                 )
             sleep(min(interval, max(0.0, deadline - time.monotonic())))
             interval = min(max_poll_interval, interval * 2)
     except KeyboardInterrupt:
-        _stop_query(c, query_id)
+        _log.debug("query %s interrupted: %s", query_id, _stop_query(c, query_id))
         raise
 
 
-def _stop_query(client: CloudWatchLogsClient, query_id: str) -> None:
+def _stop_query(client: CloudWatchLogsClient, query_id: str) -> str:
+    """Ask the service to stop the query; what happened, for the caller's message."""
     try:
         call_api("StopQuery", lambda: client.stop_query(queryId=query_id), retry=False)
     except CwlogsError as err:
         # The query ends on its own within the service's limit; failing to stop it early
         # must not hide why we stopped (moto, for one, does not implement StopQuery).
-        _log.warning("could not stop Logs Insights query %s: %s", query_id, err)
+        # Only the code: an emulator's error body can be a whole HTML page.
+        _log.debug("could not stop Logs Insights query %s: %s", query_id, err)
+        return f"could not stop it ({err.code or type(err).__name__}); the service ends it"
+    return "stopped it"
 
 
 def _finish(query_id: str, status: str, response: Mapping[str, Any]) -> QueryResult:
@@ -232,45 +259,58 @@ def _check_correlation(field_name: str, value: str) -> None:
         raise InvalidParameterError(f"not an id to correlate on: {value!r}")
 
 
-def _verified(event: LogEvent, field_name: str, value: str) -> bool:
+def _verified(event: LogEvent, field_name: str, value: str, prefix: bool = False) -> bool:
     found = event.get(field_name)
-    return found is not None and str(found) == value
+    if found is None:
+        return False
+    return str(found).startswith(value) if prefix else str(found) == value
 
 
 def correlate(
     groups: str | Sequence[str],
     field_name: str,
     value: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
     *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     use_insights: bool | Literal["auto"] = "auto",
     timeout: float = 30.0,
     client: CloudWatchLogsClient | None = None,
+    prefix: bool = False,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> list[LogEvent]:
     """Every event in ``groups`` whose JSON ``field_name`` equals ``value``, sorted by time.
+
+    With ``prefix=True`` the field need only start with ``value`` (an id shortened for
+    display, such as the first 8 characters of a trace id the CLI shows).
 
     Tries Logs Insights first (``use_insights``); if the endpoint cannot run it, or returns
     rows that fail the client-side check (it ignored the ``filter``), it falls back to
     FilterLogEvents with ``{ $.field = "value" }`` in each group. Every returned event is
-    checked client-side, so no endpoint can return strangers.
+    checked client-side, so no endpoint can return strangers. Groups may be names,
+    prefixes or wildcards, expanded like the CLI does (:func:`~cwlogs.query.expand_groups`).
 
     >>> correlate(["/shop/api", "/shop/payments"], "order_id", "o-42")  # doctest: +SKIP
     """
-    names = [groups] if isinstance(groups, str) else list(groups)
+    since, until = _renamed_times("correlate", since, until, start, end)
+    if not isinstance(groups, str):
+        _name_list(groups, "groups", "correlate")
     _check_correlation(field_name, value)
+    begin: TimeLike = since if since is not None else "1h"
     c = resolve_client(client)
+    names = expand_groups(groups, client=c)
     if use_insights is not False:
-        found = _correlate_insights(names, field_name, value, start, end, timeout, c)
+        found = _correlate_insights(names, field_name, value, begin, until, timeout, c, prefix)
         if found is not None:
             return found
-    pattern = f"{{ $.{field_name} = {_quote(value)} }}"
+    pattern = f"{{ $.{field_name} = {_quote(value + ('*' if prefix else ''))} }}"
     out: list[LogEvent] = []
     for group in names:
         out.extend(
             e
-            for e in filter_events(group, pattern, start=start, end=end, client=c)
-            if _verified(e, field_name, value)
+            for e in filter_events(group, pattern, since=begin, until=until, client=c)
+            if _verified(e, field_name, value, prefix)
         )
     out.sort(key=_sort_key)
     return out
@@ -284,21 +324,24 @@ def _correlate_insights(
     end: TimeLike | None,
     timeout: float,
     client: CloudWatchLogsClient,
+    prefix: bool = False,
 ) -> list[LogEvent] | None:
+    # _check_correlation keeps regex metacharacters other than "." out of a prefix.
+    test = f"like /^{re.escape(value)}/" if prefix else f"= {_quote(value)}"
     query = (
         "fields @timestamp, @message, @logStream, @log"
-        f" | filter {field_name} = {_quote(value)}"
+        f" | filter {field_name} {test}"
         f" | sort @timestamp asc | limit {_MAX_INSIGHTS_ROWS}"
     )
     try:
-        result = insights(names, query, start, end, timeout=timeout, client=client)
+        result = insights(names, query, since=start, until=end, timeout=timeout, client=client)
     except CwlogsError as err:
         _log.debug("correlate: Insights unavailable (%s); using FilterLogEvents", err)
         return None
     events = result.events(names[0] if len(names) == 1 else "")
     if len(events) != len(result.rows) or len(result.rows) >= _MAX_INSIGHTS_ROWS:
         return None
-    if not all(_verified(e, field_name, value) and e.group for e in events):
+    if not all(_verified(e, field_name, value, prefix) and e.group for e in events):
         _log.debug("correlate: the endpoint did not evaluate the filter; using FilterLogEvents")
         return None
     events.sort(key=_sort_key)
@@ -308,40 +351,52 @@ def _correlate_insights(
 def by_trace_id(
     groups: str | Sequence[str],
     trace_id: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
     *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     field_name: str = "trace_id",
     use_insights: bool | Literal["auto"] = "auto",
     client: CloudWatchLogsClient | None = None,
+    prefix: bool = False,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> list[LogEvent]:
     """One trace across services: events from every group with ``trace_id``, merged by time.
+
+    Groups may be names, prefixes (``/shop/prod/``) or wildcards, as on the command line.
+    ``prefix=True`` finds the traces whose id starts with ``trace_id`` (a short id).
 
     >>> for e in by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35"):  # doctest: +SKIP
     ...     print(e.timestamp, e.group, e.service, e.level, e.message)
     """
+    since, until = _renamed_times("by_trace_id", since, until, start, end)
     return correlate(
-        groups, field_name, trace_id, start, end, use_insights=use_insights, client=client
-    )
+        groups, field_name, trace_id, since=since, until=until, use_insights=use_insights,
+        client=client, prefix=prefix,
+    )  # fmt: skip
 
 
 def by_request_id(
     groups: str | Sequence[str],
     request_id: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
     *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     field_name: str = "request_id",
     use_insights: bool | Literal["auto"] = "auto",
     client: CloudWatchLogsClient | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> list[LogEvent]:
     """One request across services, like :func:`by_trace_id` but on ``request_id``.
 
-    >>> by_request_id("/shop/api", "r-123", start="1d")  # doctest: +SKIP
+    >>> by_request_id("/shop/api", "r-123", since="1d")  # doctest: +SKIP
     """
+    since, until = _renamed_times("by_request_id", since, until, start, end)
     return correlate(
-        groups, field_name, request_id, start, end, use_insights=use_insights, client=client
-    )
+        groups, field_name, request_id, since=since, until=until, use_insights=use_insights,
+        client=client,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- saved queries
@@ -472,13 +527,15 @@ def _stats_key(event: LogEvent, by: str) -> str:
 
 def statistics(
     group: str,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
-    by: StatsKey = "level",
     *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
+    by: StatsKey = "level",
     use_insights: bool | Literal["auto"] = "auto",
     timeout: float = 30.0,
     client: CloudWatchLogsClient | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> dict[str, int]:
     """Event counts grouped by ``level``, ``minute``, ``hour`` (UTC bucket starts) or ``stream``.
 
@@ -486,18 +543,20 @@ def statistics(
     results lack the stats columns (moto ignores ``stats``) the counts are computed from
     FilterLogEvents instead. Keys are sorted.
 
-    >>> statistics("/shop/prod/api", start="1h", by="level")  # doctest: +SKIP
+    >>> statistics("/shop/prod/api", since="1h", by="level")  # doctest: +SKIP
     {'error': 12, 'info': 480, 'warning': 7}
     """
+    since, until = _renamed_times("statistics", since, until, start, end)
+    begin: TimeLike = since if since is not None else "1h"
     if by not in _STATS_BY:
         raise InvalidParameterError(f"by must be one of {sorted(_STATS_BY)}, not {by!r}")
     c = resolve_client(client)
     if use_insights is not False:
-        counted = _statistics_insights(group, start, end, by, timeout, c)
+        counted = _statistics_insights(group, begin, until, by, timeout, c)
         if counted is not None:
             return counted
     counts: dict[str, int] = {}
-    for event in filter_events(group, start=start, end=end, client=c):
+    for event in filter_events(group, since=begin, until=until, client=c):
         key = _stats_key(event, by)
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
@@ -514,7 +573,7 @@ def _statistics_insights(
     column = _STATS_BY[by]
     query = f"stats count(*) as events by {column}"
     try:
-        result = insights(group, query, start, end, timeout=timeout, client=client)
+        result = insights(group, query, since=start, until=end, timeout=timeout, client=client)
     except CwlogsError as err:
         _log.debug("statistics: Insights unavailable (%s); counting client-side", err)
         return None

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import heapq
 import logging
 import os
 import random
 import re
 import threading
 import time
+import warnings
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
@@ -74,6 +77,7 @@ __all__ = [
     "RateLimiter",
     "SavedQuery",
     "StatsKey",
+    "TailStatus",
     "by_request_id",
     "by_trace_id",
     "correlate",
@@ -83,6 +87,7 @@ __all__ = [
     "find_log_groups",
     "get_events",
     "insights",
+    "merged_events",
     "not_found_error",
     "one_trace",
     "parse_fields",
@@ -107,6 +112,7 @@ _LEVEL_KEYS: Final = ("level", "levelname", "severity", "log.level", "lvl")
 _SERVICE_KEYS: Final = ("service", "service_name", "serviceName", "service.name")
 _TRACE_KEYS: Final = ("trace_id", "traceId", "xray_trace_id")
 _REQUEST_KEYS: Final = ("request_id", "requestId", "aws_request_id")
+_MESSAGE_KEYS: Final = ("message", "msg", "event")
 _LEVEL_ALIASES: Final = {"warn": "warning", "err": "error", "fatal": "critical", "crit": "critical"}
 _TEXT_LEVEL_RE: Final = re.compile(
     r"^\W{0,3}(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL)\b", re.IGNORECASE
@@ -153,6 +159,8 @@ class LogEvent:
     ingestion_time: datetime | None = None
     # Derived from ``message``, so it takes no part in equality (and dicts do not hash).
     fields: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: Which named source (account or Region) it was read from, when several were read.
+    source: str = field(default="", compare=False)
 
     @classmethod
     def from_message(
@@ -229,19 +237,46 @@ class LogEvent:
         value = self._first(_REQUEST_KEYS)
         return str(value) if value is not None else None
 
+    @property
+    def text(self) -> str:
+        """The human message: a JSON event's ``message`` (or ``msg``, ``event``), else the raw text.
+
+        >>> LogEvent.from_message('{"message": "paid", "order": 42}', 0).text
+        'paid'
+        """
+        if self.fields is not None:
+            for key in _MESSAGE_KEYS:
+                value = self.fields.get(key)
+                if isinstance(value, str):
+                    return value
+        return self.message.rstrip("\n")
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable view (ISO timestamps), e.g. for tools and NDJSON files."""
+        """A JSON-serialisable view, the shape of the CLI's NDJSON output.
+
+        ``message`` is the human text (:attr:`text`), ``raw`` the stored text, ``fields``
+        the parsed JSON object (or None); times are UTC ISO-8601 ending in ``Z``.
+        """
         return {
-            "timestamp": self.timestamp.isoformat(),
+            "timestamp": _iso_z(self.timestamp),
             "timestamp_ms": self.timestamp_ms,
             "group": self.group,
             "stream": self.stream,
             "event_id": self.event_id,
             "level": self.level,
             "service": self.service,
-            "message": self.message,
+            "trace_id": self.trace_id,
+            "request_id": self.request_id,
+            "message": self.text,
+            "raw": self.message,
             "fields": self.fields,
+            "source": self.source or None,
         }
+
+
+def _iso_z(moment: datetime) -> str:
+    """``2024-05-01T12:00:00.123Z``: UTC, milliseconds, ``Z`` (one form everywhere)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _sort_key(event: LogEvent) -> tuple[datetime, str]:
@@ -350,17 +385,50 @@ def _compile(pattern: str | None) -> FilterPattern | None:
     return None if compiled.kind == "all" else compiled
 
 
+def _renamed_times(
+    function: str,
+    since: TimeLike | None,
+    until: TimeLike | None,
+    start: TimeLike | None,
+    end: TimeLike | None,
+) -> tuple[TimeLike | None, TimeLike | None]:
+    """``since``/``until`` from the new names, or the old ``start``/``end`` with a warning."""
+    pairs = (("start", "since", start, since), ("end", "until", end, until))
+    for old, new, value, current in pairs:
+        if value is None:
+            continue
+        if current is not None:
+            raise TypeError(f"{function}() got both {new}= and its old name {old}=; use {new}=")
+        warnings.warn(
+            f"{function}(): {old}= is deprecated; use {new}= (the CLI's --{new})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return (since if since is not None else start), (until if until is not None else end)
+
+
+def _name_list(value: object, parameter: str, function: str) -> None:
+    """Refuse a ``str`` where a list of names is meant: iterating it would yield characters."""
+    if isinstance(value, str | bytes):
+        raise TypeError(
+            f"{function}(): {parameter} must be a list of names, not the string {value!r}; "
+            "times are keyword-only (since=..., until=...)"
+        )
+
+
 def get_events(
     group: str,
     stream: str,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
-    from_head: bool = True,
     *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
+    from_head: bool = True,
     page_size: int | None = None,
     limit: int | None = None,
     client: CloudWatchLogsClient | None = None,
     rate_limiter: RateLimiter | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> Iterator[LogEvent]:
     """Every event of one stream, oldest first (newest first with ``from_head=False``).
 
@@ -370,6 +438,7 @@ def get_events(
     >>> [e.message for e in get_events("/shop/api", "web-1", limit=2)]  # doctest: +SKIP
     ['started', 'GET / 200']
     """
+    since, until = _renamed_times("get_events", since, until, start, end)
     c = resolve_client(client)
     limiter = rate_limiter or read_limiter()
     kwargs: dict[str, Any] = {
@@ -377,19 +446,34 @@ def get_events(
         "logStreamName": stream,
         "startFromHead": from_head,
     }
-    if start is not None:
-        kwargs["startTime"] = to_epoch_ms(start)
-    if end is not None:
-        kwargs["endTime"] = to_epoch_ms(end)
+    if since is not None:
+        kwargs["startTime"] = to_epoch_ms(since)
+    if until is not None:
+        kwargs["endTime"] = to_epoch_ms(until)
     if page_size is not None:
         kwargs["limit"] = page_size
+    return _get_pages(c, limiter, kwargs, group, stream, from_head, limit)
+
+
+def _get_pages(
+    c: CloudWatchLogsClient,
+    limiter: RateLimiter,
+    kwargs: dict[str, Any],
+    group: str,
+    stream: str,
+    from_head: bool,
+    limit: int | None,
+) -> Iterator[LogEvent]:
     token_key = "nextForwardToken" if from_head else "nextBackwardToken"
     if limit is not None and limit <= 0:
         return
     yielded = 0
     while True:
         limiter.acquire()
-        page = call_api("GetLogEvents", lambda: c.get_log_events(**kwargs))
+        try:
+            page = call_api("GetLogEvents", lambda: c.get_log_events(**kwargs))
+        except ResourceNotFoundError as err:
+            raise _named_not_found(err, group, stream, c) from err
         raw = page.get("events", [])
         # A backward page is still in chronological order internally.
         for item in raw if from_head else reversed(raw):
@@ -445,41 +529,104 @@ def filter_events(
     group: str,
     pattern: str | None = None,
     streams: Sequence[str] | None = None,
-    stream_prefix: str | None = None,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
     *,
+    stream_prefix: str | None = None,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     page_size: int | None = None,
     limit: int | None = None,
     client: CloudWatchLogsClient | None = None,
     rate_limiter: RateLimiter | None = None,
     retry: bool = True,
+    on_page: Callable[[int], None] | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> Iterator[LogEvent]:
-    """Events of ``group`` matching ``pattern``, across all pages, as :class:`LogEvent`.
+    """Events of ``group`` matching ``pattern``, oldest first, across all pages.
 
     Empty pages that still carry a token are followed (the service returns them); a
     repeated token ends the scan. The pattern is checked locally against every event.
     Throttled calls are retried per :func:`cwlogs.errors.policy_for` unless ``retry=False``.
+    ``limit`` keeps the newest ``limit`` events (the whole range is read; memory holds
+    ``limit`` events). ``on_page(n)`` is called with each page's event count. A missing
+    group raises :class:`~cwlogs.errors.ResourceNotFoundError` naming it and close names.
+    Arguments are checked at the call, not at the first ``next()``.
 
-    >>> errors = list(filter_events("/api", "{ $.status >= 500 }", start="1h"))  # doctest: +SKIP
+    >>> errors = list(filter_events("/api", "{ $.status >= 500 }", since="1h"))  # doctest: +SKIP
     """
+    since, until = _renamed_times("filter_events", since, until, start, end)
+    _name_list(streams, "streams", "filter_events")
+    if not isinstance(group, str) or not group.strip():
+        raise InvalidParameterError(f"filter_events(): give a log group name, not {group!r}")
+    if limit is not None and limit < 1:
+        raise InvalidParameterError(f"limit must be at least 1, got {limit!r}")
     matcher = _compile(pattern)
-    start_ms = to_epoch_ms(start) if start is not None else None
-    end_ms = to_epoch_ms(end) if end is not None else None
+    start_ms = to_epoch_ms(since) if since is not None else None
+    end_ms = to_epoch_ms(until) if until is not None else None
+    _check_order(start_ms, end_ms)
     kwargs = _filter_kwargs(group, pattern, streams, stream_prefix, start_ms, end_ms, page_size)
     c = resolve_client(client)
     limiter = rate_limiter or read_limiter()
+    events = _filter_pages(
+        c, limiter, kwargs, group, matcher, streams, stream_prefix, start_ms, end_ms, retry,
+        on_page,
+    )  # fmt: skip
+    return events if limit is None else _newest(events, limit)
+
+
+def _newest(events: Iterable[LogEvent], limit: int) -> Iterator[LogEvent]:
+    """The last ``limit`` events of ``events``; memory holds ``limit`` events, not the range."""
+    yield from deque(events, maxlen=limit)
+
+
+def _check_order(start_ms: int | None, end_ms: int | None) -> None:
+    if start_ms is not None and end_ms is not None and start_ms > end_ms:
+        raise InvalidParameterError(
+            f"since ({from_epoch_ms(start_ms).isoformat()}) is after until "
+            f"({from_epoch_ms(end_ms).isoformat()})"
+        )
+
+
+def _named_not_found(
+    err: ResourceNotFoundError, group: str, stream: str | None, client: CloudWatchLogsClient
+) -> ResourceNotFoundError:
+    """The service's bare "The specified log group does not exist." with the name and hints."""
+    if stream is not None and "stream" in str(err).lower():
+        return ResourceNotFoundError(
+            f"log stream {stream!r} not found in log group {group!r}",
+            code="ResourceNotFoundException",
+        )
+    return not_found_error(group, client=client)
+
+
+def _filter_pages(
+    c: CloudWatchLogsClient,
+    limiter: RateLimiter,
+    kwargs: dict[str, Any],
+    group: str,
+    matcher: FilterPattern | None,
+    streams: Sequence[str] | None,
+    stream_prefix: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    retry: bool,
+    on_page: Callable[[int], None] | None,
+) -> Iterator[LogEvent]:
     # moto ignores logStreamNamePrefix (and a lenient server may ignore any filter):
     # the stream selection is checked locally like the pattern and the time range.
     wanted_streams = frozenset(streams) if streams else None
-    if limit is not None and limit <= 0:
-        return
     seen_tokens: set[str] = set()
-    yielded = 0
     while True:
         limiter.acquire()
-        page = call_api("FilterLogEvents", lambda: c.filter_log_events(**kwargs), retry=retry)
-        for item in page.get("events", []):
+        try:
+            page = call_api("FilterLogEvents", lambda: c.filter_log_events(**kwargs), retry=retry)
+        except ResourceNotFoundError as err:
+            raise _named_not_found(err, group, None, c) from err
+        raw = page.get("events", [])
+        if on_page is not None:
+            on_page(len(raw))
+        batch = []
+        for item in raw:
             event = _from_filtered(item, group)
             if not _wanted(event, matcher, start_ms, end_ms):
                 continue
@@ -487,10 +634,11 @@ def filter_events(
                 continue
             if stream_prefix and not event.stream.startswith(stream_prefix):
                 continue
-            yield event
-            yielded += 1
-            if limit is not None and yielded >= limit:
-                return
+            batch.append(event)
+        # A page is in time order on AWS; a lenient endpoint (moto) returns it stream by
+        # stream. Sorting each page (stable) keeps the merge of groups in time order.
+        batch.sort(key=_sort_key)
+        yield from batch
         token = page.get("nextToken")
         if not token or token in seen_tokens:
             return
@@ -524,12 +672,16 @@ def _wanted(
 Source: TypeAlias = str | tuple[str, str | None]
 
 
-def _sources(sources: str | Iterable[Source]) -> dict[str, str | None]:
+def _sources(sources: str | Iterable[Source], function: str = "read") -> dict[str, str | None]:
     """Group name -> stream prefix (None: the whole group), first-seen order."""
+    if isinstance(sources, bytes):
+        _name_list(sources, "groups", function)
     items: Iterable[Source] = [sources] if isinstance(sources, str) else sources
     out: dict[str, str | None] = {}
     for item in items:
         group, prefix = (item, None) if isinstance(item, str) else item
+        if not isinstance(group, str) or not group.strip():
+            raise InvalidParameterError(f"{function}(): empty log group name in {sources!r}")
         prefix = prefix or None
         if group not in out:
             out[group] = prefix
@@ -546,44 +698,123 @@ def _sources(sources: str | Iterable[Source]) -> dict[str, str | None]:
     return out
 
 
+def _expand_sources(
+    wanted: Mapping[str, str | None], client: CloudWatchLogsClient
+) -> dict[str, str | None]:
+    """Wildcards (``/aws/lambda/*``) and prefixes ending in ``/`` become the groups they match.
+
+    Any other name is read as an exact group name (one call fewer); a name that does not
+    exist raises a not-found error naming it and close names.
+    """
+    out: dict[str, str | None] = {}
+    for spec, prefix in wanted.items():
+        expand = _is_glob(spec) or spec.endswith("/")
+        names = expand_groups(spec, client=client) if expand else [spec]
+        for name in names:
+            if name not in out or prefix is None:
+                out[name] = prefix
+    return out
+
+
+#: Called with ``(group, events_in_page)`` after each page a read fetches.
+PageProgress: TypeAlias = Callable[[str, int], None]
+
+
+def merged_events(
+    sources: str | Iterable[Source],
+    pattern: str | None = None,
+    *,
+    since: TimeLike = "1h",
+    until: TimeLike | None = None,
+    client: CloudWatchLogsClient | None = None,
+    rate_limiter: RateLimiter | None = None,
+    on_page: PageProgress | None = None,
+    page_size: int | None = None,
+) -> Iterator[LogEvent]:
+    """Events of several groups between ``since`` and ``until``, merged by time as they arrive.
+
+    Each group is read page by page and the pages are merged with a heap, so the first
+    event is yielded after each group's first page and memory holds about one page per
+    group, whatever the range. Ties on timestamp order by group; events of one group in
+    the same millisecond keep their stored order. Sources are as for :func:`read_groups`.
+    ``on_page(group, n)`` is called after each page; ``page_size`` caps the events per call.
+
+    >>> for event in merged_events(["/shop/api", "/shop/worker"], since="1d"):  # doctest: +SKIP
+    ...     print(event.group, event.message)
+    """
+    wanted = _sources(sources, "merged_events")
+    _compile(pattern)
+    start_ms = to_epoch_ms(since)
+    end_ms = to_epoch_ms(until) if until is not None else None
+    _check_order(start_ms, end_ms)
+    c = resolve_client(client)
+    expanded = _expand_sources(wanted, c)
+    return _merge(expanded, pattern, start_ms, end_ms, c, rate_limiter, on_page, page_size)
+
+
+def _merge(
+    wanted: Mapping[str, str | None],
+    pattern: str | None,
+    start_ms: int,
+    end_ms: int | None,
+    client: CloudWatchLogsClient,
+    rate_limiter: RateLimiter | None,
+    on_page: PageProgress | None,
+    page_size: int | None,
+) -> Iterator[LogEvent]:
+    def reader(group: str, prefix: str | None) -> Iterator[LogEvent]:
+        def counted(n: int) -> None:
+            if on_page is not None:
+                on_page(group, n)
+
+        return filter_events(
+            group,
+            pattern,
+            stream_prefix=prefix,
+            since=start_ms,
+            until=end_ms,
+            client=client,
+            rate_limiter=rate_limiter,
+            on_page=counted,
+            page_size=page_size,
+        )
+
+    yield from heapq.merge(*(reader(g, p) for g, p in wanted.items()), key=_sort_key)
+
+
 def read_groups(
     sources: str | Iterable[Source],
     pattern: str | None = None,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
     *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     limit: int | None = None,
     client: CloudWatchLogsClient | None = None,
     rate_limiter: RateLimiter | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> list[LogEvent]:
-    """Events of several exact groups between ``start`` and ``end``, merged oldest first.
+    """Events of several groups between ``since`` (default 1 h ago) and ``until``, oldest first.
 
-    Each source is a group name or ``(group, stream_prefix)``. FilterLogEvents does not
-    promise time order across a group's streams (moto returns them stream by stream), so
-    the reads are merged with a stable sort on (timestamp, group): events of one group in
-    the same millisecond keep their stored order. ``limit`` keeps the oldest ``limit``.
+    Each source is a group name, a wildcard or a prefix ending in ``/`` (expanded like
+    the CLI does), or ``(group, stream_prefix)``. The reads are merged by (timestamp,
+    group) as in :func:`merged_events` (which streams instead of building a list).
+    ``limit`` keeps the newest ``limit`` events, like the CLI's ``--limit``.
 
-    >>> read_groups(["/shop/api", ("/shop/worker", "i-0")], "ERROR")  # doctest: +SKIP
+    >>> read_groups(["/shop/api", ("/shop/worker", "i-0")], "ERROR", since="2h")  # doctest: +SKIP
     """
-    wanted = _sources(sources)
-    _compile(pattern)
-    c = resolve_client(client)
-    out: list[LogEvent] = []
-    for group, prefix in wanted.items():
-        out.extend(
-            filter_events(
-                group,
-                pattern,
-                stream_prefix=prefix,
-                start=start,
-                end=end,
-                client=c,
-                rate_limiter=rate_limiter,
-            )
-        )
-    out.sort(key=_sort_key)
-    return out[: max(limit, 0)] if limit is not None else out
-
+    since, until = _renamed_times("read_groups", since, until, start, end)
+    if limit is not None and limit < 1:
+        raise InvalidParameterError(f"limit must be at least 1, got {limit!r}")
+    events = merged_events(
+        sources,
+        pattern,
+        since=since if since is not None else "1h",
+        until=until,
+        client=client,
+        rate_limiter=rate_limiter,
+    )
+    return list(events) if limit is None else list(deque(events, maxlen=limit))
 
 
 # --------------------------------------------------------------------------- tail
@@ -640,6 +871,32 @@ def _group_from_identifier(identifier: str, arns: Mapping[str, str]) -> str:
     return bare.split(":log-group:", 1)[-1] if ":log-group:" in bare else bare
 
 
+@dataclass(frozen=True)
+class TailStatus:
+    """What :func:`tail` is doing when it is not printing events, for ``on_status``.
+
+    ``state`` is ``"unreachable"`` (the endpoint failed or answered with a server error),
+    ``"throttled"`` (the service asked us to slow down) or ``"recovered"`` (a poll
+    succeeded after failures). ``retry_in`` is the wait before the next try, in seconds.
+
+    >>> TailStatus("unreachable", "connection refused", 2.0, 1).describe()
+    'endpoint unreachable (connection refused); retrying in 2.0 s'
+    """
+
+    state: Literal["unreachable", "throttled", "recovered"]
+    error: str = ""
+    retry_in: float | None = None
+    failures: int = 0
+
+    def describe(self) -> str:
+        """One line for a person following the logs."""
+        if self.state == "recovered":
+            return f"endpoint reachable again after {self.failures} failed attempt(s); following"
+        what = "endpoint unreachable" if self.state == "unreachable" else "throttled"
+        wait = f"; retrying in {self.retry_in:.1f} s" if self.retry_in is not None else ""
+        return f"{what} ({self.error}){wait}"
+
+
 class _Tail:
     def __init__(
         self,
@@ -658,7 +915,9 @@ class _Tail:
         live_min_session: float,
         max_backoff: float,
         rng: Callable[[], float],
+        on_status: Callable[[TailStatus], None] | None,
     ) -> None:
+        self.on_status = on_status
         self.groups = list(groups)
         self.prefixes = dict(groups)
         self.pattern = pattern
@@ -707,14 +966,26 @@ class _Tail:
         try:
             batch = self.poll()
         except (RateLimitError, ServerError) as err:
-            # Throttling is the service asking us to slow down, not a reason to quit.
+            # Throttling or an outage is a reason to wait, not to quit: say so and retry.
             self.failures += 1
             delay = min(self.max_backoff, self.poll_interval * 2**self.failures)
-            _log.debug("tail: %s; backing off %.1f s", err, delay)
-            self.wait(delay * (0.5 + self.rng() / 2))
+            delay *= 0.5 + self.rng() / 2
+            state: Literal["unreachable", "throttled"] = (
+                "throttled" if isinstance(err, RateLimitError) else "unreachable"
+            )
+            reason = str(err).removeprefix("cwlogs: ").split("\n", 1)[0]
+            self.report(TailStatus(state, reason, delay, self.failures))
+            self.wait(delay)
             return None
+        if self.failures:
+            self.report(TailStatus("recovered", failures=self.failures))
         self.failures = 0
         return batch
+
+    def report(self, status: TailStatus) -> None:
+        _log.debug("tail: %s", status.describe())
+        if self.on_status is not None:
+            self.on_status(status)
 
     def poll(self) -> list[LogEvent]:
         fresh: list[LogEvent] = []
@@ -724,7 +995,7 @@ class _Tail:
                 group,
                 self.pattern,
                 stream_prefix=self.prefixes.get(group),
-                start=start,
+                since=start,
                 client=self.client,
                 rate_limiter=self.limiter,
                 retry=False,  # tail backs off itself, interruptibly
@@ -750,9 +1021,7 @@ class _Tail:
                 None,
             )
             if found is None:
-                raise ResourceNotFoundError(
-                    f"log group {group!r} does not exist", code="ResourceNotFoundException"
-                )
+                raise not_found_error(group, client=self.client)
             arn = str(found.get("logGroupArn") or str(found.get("arn", "")).removesuffix(":*"))
             arns[arn] = group
         kwargs: dict[str, Any] = {"logGroupIdentifiers": list(arns)}
@@ -826,8 +1095,8 @@ class _Tail:
 def tail(
     groups: str | Iterable[Source],
     pattern: str | None = None,
-    since: TimeLike = "1m",
     *,
+    since: TimeLike = "1m",
     mode: Literal["auto", "live", "poll"] = "auto",
     poll_interval: float = 2.0,
     lookback: float = 10.0,
@@ -837,8 +1106,9 @@ def tail(
     live_client: CloudWatchLogsClient | None = None,
     rate_limiter: RateLimiter | None = None,
     live_min_session: float = 60.0,
-    max_backoff: float = 30.0,
+    max_backoff: float = 10.0,
     rng: Callable[[], float] = random.random,
+    on_status: Callable[[TailStatus], None] | None = None,
 ) -> Iterator[LogEvent]:
     """Follow one or more groups: events since ``since``, then new ones as they arrive.
 
@@ -847,12 +1117,17 @@ def tail(
     backing off on throttling instead of exiting). Events are de-duplicated, and polling
     re-reads ``lookback`` seconds so late-ingested events are not missed. Ends when
     ``stop`` is set, after ``duration``, or when the caller stops iterating. A group given
-    as ``(group, stream_prefix)`` is followed only in streams whose names start with it.
+    as ``(group, stream_prefix)`` is followed only in streams whose names start with it;
+    wildcards and prefixes ending in ``/`` are expanded as in :func:`read_groups`.
+    While the endpoint is unreachable or throttling, ``tail`` retries with back-off
+    (at most ``max_backoff`` s between tries) and calls ``on_status`` with a
+    :class:`TailStatus` for each failure and once on recovery. A group that stops
+    existing raises :class:`~cwlogs.errors.ResourceNotFoundError` naming it.
 
     >>> for event in tail(["/shop/prod/api", "/shop/prod/worker"], "ERROR"):  # doctest: +SKIP
     ...     print(event.group, event.message)
     """
-    names = _sources(groups)
+    names = _sources(groups, "tail")
     if mode not in ("auto", "live", "poll"):
         raise InvalidParameterError(f"mode must be 'auto', 'live' or 'poll', not {mode!r}")
     deadline = None
@@ -861,6 +1136,7 @@ def tail(
     c = resolve_client(client)
     # Validate now, not at the first next(): a bad pattern is the caller's mistake.
     _compile(pattern)
+    names = _expand_sources(names, c)
     return _Tail(
         names,
         pattern,
@@ -876,7 +1152,9 @@ def tail(
         live_min_session=live_min_session,
         max_backoff=max_backoff,
         rng=rng,
+        on_status=on_status,
     ).run()
+
 
 # --------------------------------------------------------------------------- group discovery
 
@@ -984,26 +1262,34 @@ def expand_groups(
 def search(
     group_prefixes: str | Iterable[str],
     pattern: str | None,
-    start: TimeLike = "1h",
-    end: TimeLike | None = None,
     *,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
     limit: int = 1000,
     max_groups: int = 50,
     client: CloudWatchLogsClient | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
 ) -> list[LogEvent]:
     """One pattern across every group whose name starts with one of ``group_prefixes``.
 
-    Results are merged by time; past ``limit`` the newest ``limit`` are kept. More than
-    ``max_groups`` matching groups is an error (narrow the prefixes) rather than a silent cut.
+    A prefix may also be a wildcard (``/aws/lambda/*-prod``). Results are merged by time;
+    past ``limit`` the newest ``limit`` are kept. More than ``max_groups`` matching groups
+    is an error (narrow the prefixes) rather than a silent cut.
 
-    >>> search(["/shop/prod/"], '{ $.level = "error" }', start="30m")  # doctest: +SKIP
+    >>> search(["/shop/prod/"], '{ $.level = "error" }', since="30m")  # doctest: +SKIP
     """
+    since, until = _renamed_times("search", since, until, start, end)
+    if limit < 1:
+        raise InvalidParameterError(f"limit must be at least 1, got {limit!r}")
     prefixes = [group_prefixes] if isinstance(group_prefixes, str) else list(group_prefixes)
+    if not prefixes or not all(isinstance(p, str) and p.strip() for p in prefixes):
+        raise InvalidParameterError(f"search(): give non-empty group prefixes, not {prefixes!r}")
     c = resolve_client(client)
     _compile(pattern)
     names: list[str] = []
     for prefix in prefixes:
-        for group in list_log_groups(prefix, client=c):
+        for group in find_log_groups(prefix, client=c):
             name = str(group["logGroupName"])
             if name not in names:
                 names.append(name)
@@ -1012,14 +1298,16 @@ def search(
                     f"more than {max_groups} log groups match {prefixes}; narrow the prefixes "
                     "or raise max_groups"
                 )
-    out: list[LogEvent] = []
-    for name in names:
-        out.extend(filter_events(name, pattern, start=start, end=end, client=c))
-    out.sort(key=_sort_key)
-    return out[-limit:] if limit and len(out) > limit else out
+    if not names:
+        return []
+    events = merged_events(
+        names, pattern, since=since if since is not None else "1h", until=until, client=c
+    )
+    return list(deque(events, maxlen=limit))
 
 
 # --------------------------------------------------------------------------- re-exports
+
 
 # Logs Insights, correlation, statistics and the saved queries moved to cwlogs.insights,
 # which imports this module; they are re-exported lazily (PEP 562) so that importing

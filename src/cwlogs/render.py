@@ -13,7 +13,9 @@ command line builds one :class:`EventRenderer` per run and hands it
 from __future__ import annotations
 
 import os
+import re
 import sys
+import unicodedata
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from typing import IO, Any, Final, Literal
 import orjson
 
 from cwlogs.query import LogEvent
-from cwlogs.timeparse import from_epoch_ms
+from cwlogs.timeparse import from_epoch_ms, local_zone
 
 __all__ = [
     "FORMATS",
@@ -33,6 +35,7 @@ __all__ = [
     "Progress",
     "Style",
     "default_format",
+    "display_width",
     "flatten",
     "format_bytes",
     "format_time",
@@ -140,7 +143,7 @@ def format_time(moment: datetime | int | None, *, local: bool = False) -> str:
     if isinstance(moment, int):
         moment = from_epoch_ms(moment)
     if local:
-        return moment.astimezone().isoformat(timespec="milliseconds")
+        return moment.astimezone(local_zone()).isoformat(timespec="milliseconds")
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -167,6 +170,25 @@ def ndjson(obj: Any) -> str:
     '{"a":1}'
     """
     return orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# A W3C trace id (32 hex), span id (16 hex) or dashless UUID: the first 8 tell them apart.
+_LONG_ID_RE: Final = re.compile(r"^(?:[0-9a-f]{16}|[0-9a-f]{32})$")
+_SHORT_ID: Final = 8
+
+
+def _is_id(key: str) -> bool:
+    leaf = key.rsplit(".", 1)[-1]
+    return leaf.lower().endswith(("_id", "id")) and leaf.lower() != "pid"
+
+
+def short_id(value: str) -> str:
+    """The first 8 characters of a long hex id (trace, span); anything else unchanged.
+
+    >>> short_id("4bf92f3577b34da6a3ce929d0e0e4736"), short_id("r-1")
+    ('4bf92f35', 'r-1')
+    """
+    return value[:_SHORT_ID] if _LONG_ID_RE.match(value) else value
 
 
 def _scalar(value: Any) -> str:
@@ -239,7 +261,10 @@ class EventRenderer:
 
     ``labels`` maps a group to the prefix shown in pretty output (see :func:`source_labels`);
     a group without a label shows the event's stream instead. ``expand`` pretty-prints
-    JSON messages instead of flattening them to ``key=value``.
+    JSON messages instead of flattening them to ``key=value``. Pretty lines are compact
+    unless ``wide``: a ``key=value`` equal to the previous event's of the same group is
+    left out (folded) and long hex ids show their first 8 characters. ``fields`` keeps
+    only the named keys, ``hide`` drops them.
     """
 
     format: Format = "pretty"
@@ -247,10 +272,14 @@ class EventRenderer:
     labels: Mapping[str, str] = field(default_factory=dict)
     expand: bool = False
     local_time: bool = False
+    wide: bool = False
+    fields: Sequence[str] = ()
+    hide: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         self._style = Style(self.color)
-        self._width = max((len(v) for v in self.labels.values()), default=0)
+        self._width = max((display_width(v) for v in self.labels.values()), default=0)
+        self._previous: dict[str, dict[str, str]] = {}
 
     def render(self, event: LogEvent) -> str:
         """The event as text, without a trailing newline (it may span several lines)."""
@@ -261,17 +290,17 @@ class EventRenderer:
         return self._pretty(event)
 
     def _label(self, event: LogEvent) -> str:
-        text = self.labels.get(event.group)
+        text = self.labels.get(event.source or event.group)
         if text is None:
             text = event.stream
-            width = len(text)
+            width = display_width(text)
         else:
             width = self._width
         if not text:
             return ""
         # A stable colour per source, so interleaved groups are easy to tell apart.
         colour = _LABEL_COLORS[zlib.crc32(text.encode()) % len(_LABEL_COLORS)]
-        return self._style.paint(text.ljust(width), colour) + " "
+        return self._style.paint(_pad(text, width), colour) + " "
 
     def _level(self, level: str | None) -> str:
         tag, styles = _LEVEL_TAGS.get(level or "", ((level or "").upper()[:5], ()))
@@ -311,12 +340,28 @@ class EventRenderer:
                 body = orjson.dumps(remaining, default=str, option=orjson.OPT_INDENT_2).decode()
                 lines.extend(_INDENT + part for part in body.splitlines())
         else:
-            pairs = " ".join(paint(key + "=", "dim") + value for key, value in flatten(remaining))
+            shown = self._compact(event.group, flatten(remaining))
+            pairs = " ".join(paint(key + "=", "dim") + value for key, value in shown)
             lines.append(f"{line} {pairs}" if pairs and first else line + pairs)
         lines.extend(_INDENT + part for part in rest.split("\n") if rest)
         for _key, value in traces:
             lines.extend(_INDENT + paint(part, "dim") for part in _trace_lines(value))
         return "\n".join(lines)
+
+    def _compact(self, group: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if self.fields:
+            pairs = [(k, v) for k, v in pairs if k in self.fields or k.split(".")[0] in self.fields]
+        if self.hide:
+            pairs = [
+                (k, v) for k, v in pairs if k not in self.hide and k.split(".")[0] not in self.hide
+            ]
+        if self.wide:
+            return pairs
+        previous = self._previous.get(group, {})
+        self._previous[group] = dict(pairs)
+        # Ids stay on every line (they are what one greps for), shortened; context such
+        # as logger, service or environment is shown when it changes.
+        return [(k, short_id(v)) for k, v in pairs if _is_id(k) or previous.get(k) != v]
 
     def _message(self, text: str, level: str | None) -> str:
         if level in ("error", "critical"):
@@ -359,10 +404,10 @@ def table(
     max_width: int | None = 60,
     width: int | None = None,
 ) -> str:
-    """A plain aligned table with a heading line; cells longer than ``max_width`` are cut.
+    """An aligned table with a heading line, measured in terminal cells (CJK, emoji are 2).
 
-    The last column is exempt from ``max_width``; with ``width`` (a terminal's columns)
-    it is cut so that every line fits instead.
+    Cells longer than ``max_width`` are cut (the last column is exempt). With ``width``
+    (a terminal's columns) the widest columns are narrowed until every line fits.
 
     >>> print(table([Column("name", "NAME"), Column("n", "N", right=True)],
     ...             [{"name": "a", "n": 10}, {"name": "bb", "n": 2}]))
@@ -376,23 +421,21 @@ def table(
         for row in rows
     ]
     widths = [
-        max([len(c.heading), *(len(line[i]) for line in cells)]) for i, c in enumerate(columns)
+        max([display_width(c.heading), *(display_width(line[i]) for line in cells)])
+        for i, c in enumerate(columns)
     ]
     if width is not None and columns:
-        room = width - sum(widths[:last]) - 2 * last
-        if room >= len(columns[last].heading) and widths[last] > room:
-            for line in cells:
-                line[last] = _cell(line[last], room)
-            widths[last] = room
+        widths = _fit(widths, [display_width(c.heading) for c in columns], width)
+        cells = [[_cut(value, widths[i]) for i, value in enumerate(line)] for line in cells]
     style = Style(color)
 
     def join(values: Sequence[str], heading: bool = False) -> str:
         parts = []
         for i, (col, value) in enumerate(zip(columns, values, strict=True)):
             if col.right:
-                text = value.rjust(widths[i])
+                text = _pad(value, widths[i], right=True)
             else:
-                text = value if i == last else value.ljust(widths[i])
+                text = value if i == last else _pad(value, widths[i])
             parts.append(style.paint(text, "bold") if heading else text)
         return "  ".join(parts).rstrip()
 
@@ -401,12 +444,61 @@ def table(
     return "\n".join(out)
 
 
+def _fit(widths: list[int], headings: list[int], total: int) -> list[int]:
+    """Column widths narrowed, widest first, until they and the gaps fit ``total`` cells."""
+    out = list(widths)
+    floor = [max(4, min(h, 12)) for h in headings]
+    excess = sum(out) + 2 * (len(out) - 1) - total
+    while excess > 0:
+        candidates = [i for i, w in enumerate(out) if w > floor[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: out[i])
+        out[widest] -= 1
+        excess -= 1
+    return out
+
+
+def display_width(text: str) -> int:
+    """Terminal cells ``text`` takes: wide (CJK, emoji) count 2, combining marks 0.
+
+    >>> display_width("abc"), display_width("日本"), display_width("e\u0301")
+    (3, 4, 1)
+    """
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(ch) for ch in text)
+
+
+def _char_width(ch: str) -> int:
+    if unicodedata.combining(ch) or ch in "\u200b\u200d\ufe0f":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _cut(text: str, cells: int) -> str:
+    """``text`` cut to ``cells`` terminal cells, ending in ``…`` when something was cut."""
+    if display_width(text) <= cells:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = _char_width(ch)
+        if used + w > cells - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, cells: int, *, right: bool = False) -> str:
+    gap = " " * max(0, cells - display_width(text))
+    return gap + text if right else text + gap
+
+
 def _cell(value: Any, max_width: int | None) -> str:
     text = "-" if value is None or value == "" else str(value)
     text = text.replace("\n", " ").replace("\t", " ")
-    if max_width is not None and len(text) > max_width:
-        return text[: max_width - 1] + "…"
-    return text
+    return text if max_width is None else _cut(text, max_width)
 
 
 # --------------------------------------------------------------------------- progress

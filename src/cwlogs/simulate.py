@@ -518,13 +518,13 @@ def _load_source(
         return source.all()
     if isinstance(source, tuple):
         group, stream = source
-        return list(get_events(group, stream, start, end, client=client))
+        return list(get_events(group, stream, since=start, until=end, client=client))
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and (source.endswith(_NDJSON_SUFFIXES) or os.path.isfile(source))
     ):
         return read_ndjson(source)
     if isinstance(source, str):
-        return list(filter_events(source, start=start, end=end, client=client))
+        return list(filter_events(source, since=start, until=end, client=client))
     now_ms = to_epoch_ms("now")
     return [_as_event(item, now_ms) for item in source]
 

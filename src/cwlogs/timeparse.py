@@ -14,8 +14,9 @@ injectable so the parsing is testable without a clock.
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Final, TypeAlias
 
 from cwlogs.errors import InvalidParameterError
@@ -24,6 +25,7 @@ __all__ = [
     "TimeLike",
     "TimeParseError",
     "from_epoch_ms",
+    "local_zone",
     "parse_duration",
     "parse_time",
     "time_range",
@@ -46,6 +48,21 @@ _PART: Final = r"(\d+(?:\.\d+)?)\s*([a-z]+)"
 _DURATION_RE: Final = re.compile(rf"^\s*((?:{_PART}\s*)+?)(?:\s+ago|ago)?\s*$", re.IGNORECASE)
 _PART_RE: Final = re.compile(_PART, re.IGNORECASE)
 _DIGITS_RE: Final = re.compile(r"^-?\d+$")
+_TIME_OF_DAY_RE: Final = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$")
+# Absolute dates beyond ISO-8601, as people type them; a missing year is the latest past one.
+_DATE_FORMATS: Final = (
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%b %d %Y %H:%M:%S",
+    "%b %d %Y %H:%M",
+    "%b %d %Y",
+)
+_YEARLESS_FORMATS: Final = ("%b %d %H:%M:%S", "%b %d %H:%M", "%b %d", "%d %b %H:%M", "%d %b")
 # Epoch milliseconds after 1973 are 12+ digits; smaller numbers are almost surely seconds,
 # which is a common slip, so name it instead of silently reading 1970.
 _MIN_PLAUSIBLE_MS: Final = 100_000_000_000
@@ -59,10 +76,29 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(value: datetime) -> datetime:
-    # A naive datetime is read as UTC, like the service's own epoch timestamps; the
-    # machine's local zone would make the same script mean different things on CI.
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+def _aware(value: datetime, tz: tzinfo | None = None) -> datetime:
+    # A naive datetime is read as UTC unless a zone is asked for, like the service's own
+    # epoch timestamps; the machine's zone would make one script mean different things on CI.
+    return value.replace(tzinfo=tz or timezone.utc) if value.tzinfo is None else value
+
+
+def local_zone(environ: dict[str, str] | None = None) -> tzinfo:
+    """The user's zone: ``$TZ`` as an IANA name when it is one, else the system's zone.
+
+    >>> local_zone({"TZ": "Europe/Paris"})
+    zoneinfo.ZoneInfo(key='Europe/Paris')
+    """
+    env = os.environ if environ is None else environ
+    name = env.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            from zoneinfo import ZoneInfo
+
+            return ZoneInfo(name)
+        except (KeyError, ValueError, OSError):
+            pass  # a POSIX rule such as "EST5EDT"; the C library applies it below
+    found = datetime.now().astimezone().tzinfo
+    return found if found is not None else timezone.utc
 
 
 def from_epoch_ms(ms: int | float) -> datetime:
@@ -101,22 +137,32 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def parse_time(value: TimeLike, *, now: datetime | None = None) -> datetime:
+def parse_time(
+    value: TimeLike, *, now: datetime | None = None, tz: tzinfo | None = None
+) -> datetime:
     """An aware datetime for any accepted time form.
 
-    Accepts a datetime (naive means UTC), a date (its midnight, UTC), epoch milliseconds
-    (int, float or digit string), ISO-8601 (``2024-05-01T12:00:00Z``, ``2024-05-01``),
-    a duration meaning that long ago (``"15m"``, ``"2h"``, ``"1d"``, ``"1h ago"``, a
-    ``timedelta``), and ``"now"``, ``"today"``, ``"yesterday"`` (midnights, UTC).
+    Accepts a datetime, a date (its midnight), epoch milliseconds (int, float or digit
+    string), ISO-8601 (``2024-05-01T12:00:00Z``, ``2024-05-01``, ``2024-05-01 05:00``),
+    common written dates (``2024/05/01 05:00``, ``May 1 05:00``, ``1 May 2024``), a time
+    of day (``05:00``, ``05:00:30``: its latest occurrence, today or yesterday), a
+    duration meaning that long ago (``"15m"``, ``"2h"``, ``"1d"``, ``"1h ago"``, a
+    ``timedelta``), and ``"now"``, ``"today"``, ``"yesterday"`` (midnights). Anything
+    without an offset is read in ``tz`` (default UTC; the CLI passes the user's zone
+    with ``--local-time`` or ``TZ``).
 
     >>> parse_time(1714564800000).isoformat()
     '2024-05-01T12:00:00+00:00'
+    >>> now = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    >>> parse_time("05:00", now=now).isoformat()
+    '2024-05-01T05:00:00+00:00'
     """
+    zone = tz or timezone.utc
     current = _aware(now) if now is not None else _utc_now()
     if isinstance(value, datetime):
-        return _aware(value)
+        return _aware(value, zone)
     if isinstance(value, date):
-        return datetime.combine(value, time(0), timezone.utc)
+        return datetime.combine(value, time(0), zone)
     if isinstance(value, timedelta):
         return current - value
     if isinstance(value, bool):
@@ -130,11 +176,15 @@ def parse_time(value: TimeLike, *, now: datetime | None = None) -> datetime:
     if lowered == "now":
         return current
     if lowered in ("today", "yesterday"):
-        midnight = datetime.combine(current.astimezone(timezone.utc).date(), time(0), timezone.utc)
-        return midnight if lowered == "today" else midnight - timedelta(days=1)
+        today = current.astimezone(zone).date()
+        day = today if lowered == "today" else today - timedelta(days=1)
+        return datetime.combine(day, time(0), zone)
     if _DIGITS_RE.match(text):
         return _from_number(int(text), repr(value))
-    iso = _parse_iso(text)
+    clock = _TIME_OF_DAY_RE.match(text)
+    if clock is not None:
+        return _time_of_day(clock, current, zone, repr(value))
+    iso = _parse_iso(text, zone) or _parse_written(text, current, zone)
     if iso is not None:
         return iso
     try:
@@ -142,10 +192,22 @@ def parse_time(value: TimeLike, *, now: datetime | None = None) -> datetime:
     except TimeParseError:
         pass
     raise TimeParseError(
-        f"not a time: {value!r}; use a datetime, epoch milliseconds, ISO-8601 "
-        "('2024-05-01T12:00:00Z'), a duration ago ('15m', '2h', '1d', '1h ago'), "
-        "'now', 'today' or 'yesterday'"
+        f"not a time: {value!r}; use a duration ago ('15m', '2h', '1d', '1h ago'), a time "
+        "of day ('05:00'), a date ('2024-05-01', '2024-05-01 05:00', 'May 1 05:00', "
+        "'2024-05-01T12:00:00Z'), epoch milliseconds, 'now', 'today' or 'yesterday'"
     )
+
+
+def _time_of_day(match: re.Match[str], current: datetime, zone: tzinfo, shown: str) -> datetime:
+    hour, minute = int(match.group(1)), int(match.group(2))
+    second = int(match.group(3) or 0)
+    micro = int((match.group(4) or "0").ljust(6, "0"))
+    if hour > 23 or minute > 59 or second > 59:
+        raise TimeParseError(f"not a time of day: {shown}; use HH:MM or HH:MM:SS (00:00-23:59)")
+    local_now = current.astimezone(zone)
+    moment = datetime.combine(local_now.date(), time(hour, minute, second, micro), zone)
+    # The latest such moment: "05:00" typed at 03:00 means yesterday's.
+    return moment - timedelta(days=1) if moment > local_now else moment
 
 
 def _from_number(ms: int | float, shown: str) -> datetime:
@@ -157,7 +219,28 @@ def _from_number(ms: int | float, shown: str) -> datetime:
     return from_epoch_ms(ms)
 
 
-def _parse_iso(text: str) -> datetime | None:
+def _parse_written(text: str, current: datetime, zone: tzinfo) -> datetime | None:
+    squeezed = " ".join(text.replace(",", " ").split())
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(squeezed, fmt).replace(tzinfo=zone)
+        except ValueError:
+            continue
+    local_now = current.astimezone(zone)
+    for fmt in _YEARLESS_FORMATS:
+        try:
+            # A year in the string keeps strptime from rejecting Feb 29 in a common year.
+            parsed = datetime.strptime(f"{local_now.year} {squeezed}", f"%Y {fmt}")
+        except ValueError:
+            continue
+        moment = parsed.replace(tzinfo=zone)
+        if moment > local_now:  # "Dec 31" typed in January means last year's
+            moment = moment.replace(year=moment.year - 1)
+        return moment
+    return None
+
+
+def _parse_iso(text: str, zone: tzinfo = timezone.utc) -> datetime | None:
     candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
     try:
         parsed = datetime.fromisoformat(candidate)
@@ -167,10 +250,10 @@ def _parse_iso(text: str) -> datetime | None:
             parsed = datetime.strptime(candidate, "%Y-%m-%d %H:%M:%S.%f")
         except ValueError:
             return None
-    return _aware(parsed)
+    return _aware(parsed, zone)
 
 
-def to_epoch_ms(value: TimeLike, *, now: datetime | None = None) -> int:
+def to_epoch_ms(value: TimeLike, *, now: datetime | None = None, tz: tzinfo | None = None) -> int:
     """Epoch milliseconds for any form :func:`parse_time` accepts.
 
     >>> to_epoch_ms("1970-01-01T00:00:01Z")
@@ -178,7 +261,7 @@ def to_epoch_ms(value: TimeLike, *, now: datetime | None = None) -> int:
     """
     if isinstance(value, int) and not isinstance(value, bool) and value >= _MIN_PLAUSIBLE_MS:
         return value
-    moment = parse_time(value, now=now)
+    moment = parse_time(value, now=now, tz=tz)
     return int(moment.timestamp() * 1000)
 
 

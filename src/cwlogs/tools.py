@@ -69,7 +69,8 @@ TOOLS: Final[list[dict[str, Any]]] = [
     {
         "name": "fetch_logs",
         "description": (
-            "Fetch log events from one log group (optionally one stream), oldest first, "
+            "Fetch log events from one log group (optionally one stream) in time order, "
+            "the newest 'limit' kept, "
             "optionally filtered by a pattern. Defaults to the last hour."
         ),
         "input_schema": {
@@ -246,7 +247,8 @@ class _Runner:
 
     def events(self, events: list[LogEvent], limit: int) -> dict[str, Any]:
         return {
-            "events": [self.event(e) for e in events[:limit]],
+            # The newest `limit`, like the CLI's --limit; still in time order.
+            "events": [self.event(e) for e in events[-limit:]],
             "count": min(len(events), limit),
             "truncated": len(events) > limit,
         }
@@ -275,7 +277,17 @@ class _Runner:
         limit: int = 100,
     ) -> dict[str, Any]:
         if stream is not None and not pattern:
-            found = list(get_events(group, stream, start, end, limit=limit + 1, client=self.client))
+            # Read backwards so the newest `limit` come first, then restore time order.
+            newest = get_events(
+                group,
+                stream,
+                since=start,
+                until=end,
+                from_head=False,
+                limit=limit + 1,
+                client=self.client,
+            )
+            found = list(newest)[::-1]
         else:
             streams = [stream] if stream is not None else None
             found = list(
@@ -283,8 +295,8 @@ class _Runner:
                     group,
                     pattern,
                     streams,
-                    start=start,
-                    end=end,
+                    since=start,
+                    until=end,
                     limit=limit + 1,
                     client=self.client,
                 )
@@ -299,16 +311,15 @@ class _Runner:
         end: str | None = None,
         limit: int = 100,
     ) -> dict[str, Any]:
-        found = search(group_prefixes, pattern, start, end, limit=limit + 1, client=self.client)
-        # search keeps the newest; report the newest `limit`, flagging what was left out.
-        result = self.events(found[-limit:], limit)
-        result["truncated"] = len(found) > limit
-        return result
+        found = search(
+            group_prefixes, pattern, since=start, until=end, limit=limit + 1, client=self.client
+        )
+        return self.events(found, limit)
 
     def get_log_statistics(
         self, group: str, by: str = "level", start: str = "1h", end: str | None = None
     ) -> dict[str, Any]:
-        counts = statistics(group, start, end, by=by, client=self.client)  # type: ignore[arg-type]
+        counts = statistics(group, since=start, until=end, by=by, client=self.client)  # type: ignore[arg-type]
         return {"group": group, "by": by, "counts": counts, "total": sum(counts.values())}
 
     def by_trace_id(
@@ -319,7 +330,7 @@ class _Runner:
         end: str | None = None,
         limit: int = 100,
     ) -> dict[str, Any]:
-        found = by_trace_id(groups, trace_id, start, end, client=self.client)
+        found = by_trace_id(groups, trace_id, since=start, until=end, client=self.client)
         result = self.events(found, limit)
         result["trace_id"] = trace_id
         result["groups"] = sorted({e.group for e in found})

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -72,11 +73,21 @@ class Cli:
     def pretty(self, *args: str) -> str:
         return self.ok(*args, "--format", "pretty", "--no-color")
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def many(self, *argvs: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:
+        """Run several commands at once (each is ~0.5 s of start-up); results in order."""
+        started = [(argv, self.popen(*argv)) for argv in argvs]
+        done = []
+        for argv, process in started:
+            out, err = process.communicate(timeout=30)
+            assert _TRACEBACK not in err, err
+            done.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
+        return done
+
+    def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
             self.argv(args),
             cwd=self.cwd,
-            env=self.env,
+            env=env or self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -86,11 +97,12 @@ class Cli:
 class Lines:
     """A subprocess's stdout lines, read on a thread so a test can wait with a deadline."""
 
-    def __init__(self, process: subprocess.Popen[str]) -> None:
+    def __init__(self, process: subprocess.Popen[str], *, stderr: bool = False) -> None:
         self.queue: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
-        assert process.stdout is not None
-        threading.Thread(target=self._pump, args=(process.stdout,), daemon=True).start()
+        stream = process.stderr if stderr else process.stdout
+        assert stream is not None
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
 
     def _pump(self, stream: Any) -> None:
         for line in stream:
@@ -183,9 +195,7 @@ def _messages(events: list[dict[str, Any]]) -> list[str]:
 
 
 class TestGroups:
-    def test_pretty_table_shows_last_event_time(
-        self, cli: Cli, shop: Shop, endpoint: Any
-    ) -> None:
+    def test_pretty_table_shows_last_event_time(self, cli: Cli, shop: Shop, endpoint: Any) -> None:
         """`groups` shows each group's newest event time, the newest across its streams."""
         lines = cli.pretty("groups", shop.base).splitlines()
         header = lines[0]
@@ -620,3 +630,253 @@ class TestErrors:
         argv = [sys.executable, "-m", "cwlogs", "--version"]
         done = subprocess.run(argv, capture_output=True, text=True, check=True)
         assert done.stdout.startswith("cwlogs ")
+
+
+# --------------------------------------------------------------------------- on call (issue 14)
+
+
+class TestFollowReportsItsState:
+    def test_outage_back_off_recovery_and_a_deleted_group_are_reported(
+        self,
+        cli: Cli,
+        proxy: StrictProxy,
+        logs: Any,
+        group: str,
+        make_handler: Any,
+        app_logger: logging.Logger,
+    ) -> None:
+        """`tail -f` says when the endpoint is gone, when it retries and when it is back;
+        a deleted group ends it with exit 3 naming the group."""
+        handler = make_handler()
+        app_logger.addHandler(handler)
+        app_logger.info("before the outage")
+        assert handler.flush(timeout=10)
+        process = cli.popen(
+            "tail", group, "-f", "--mode", "poll", "--interval", "0.2", "--format", "raw"
+        )
+        out, err = Lines(process), Lines(process, stderr=True)
+        try:
+            out.wait_for(lambda line: "before the outage" in line)
+            proxy.set_down(True)
+            down = err.wait_for(lambda line: "endpoint unreachable" in line)
+            proxy.set_down(False)
+            back = err.wait_for(lambda line: "reachable again" in line)
+            logs.delete_log_group(logGroupName=group)
+            code = process.wait(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        gone = err.wait_for(lambda line: "error" in line)
+        delay = float(re.search(r"retrying in ([\d.]+) s", down).group(1))  # type: ignore[union-attr]
+        assert (code, group in gone, "not found" in gone, delay <= 10, "following" in back) == (
+            3,
+            True,
+            True,
+            True,
+            True,
+        )
+
+
+class TestMessagesAndLimits:
+    def test_grep_level_and_grep_raw(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """--grep matches the message shown, --grep-raw the stored JSON, --level a floor."""
+        found = [
+            [orjson.loads(line) for line in in_process(
+                "tail", shop.api, shop.worker, "--format", "json", *extra)[1].splitlines()]
+            for extra in (("--grep", "^(GET|picked)"), ("--level", "warning"),
+                          ("--grep-raw", '"trace_id": "tr-2"'))
+        ]  # fmt: skip
+        assert [_messages(events) for events in found] == [
+            ["GET /orders", "picked job 7", "GET /health"],
+            ["payment failed", "WARNING queue is deep"],
+            ["GET /health"],
+        ]
+
+    def test_limit_keeps_the_newest_and_says_how_many_more(self, cli: Cli, shop: Shop) -> None:
+        """`search --limit 2` prints the newest two and names how many more matched."""
+        done = cli.run("search", "", "-g", shop.base + "/", "--limit", "2", "--format", "json")
+        events = [orjson.loads(line) for line in done.stdout.splitlines()]
+        assert (_messages(events), "3 more event(s) matched" in done.stderr) == (
+            ["WARNING queue is deep", "GET /health"],
+            True,
+        )
+
+    def test_out_of_range_arguments_are_usage_errors_naming_the_range(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """Limits, empty ranges and empty group names exit 2 and say what is allowed."""
+        cases = [
+            (("query", "fields @message", "-g", shop.api, "--limit", "0"), "1 to 10,000"),
+            (("query", "fields @message", "-g", shop.api, "--limit", "20000"), "1 to 10,000"),
+            (("search", "x", "-g", shop.api, "--limit", "-5"), "at least 1"),
+            (("tail", shop.api, "--since", "10m", "--until", "1h"), "is not before --until"),
+            (("tail", ""), "empty log group name"),
+        ]
+        found = []
+        for argv, text in cases:
+            try:
+                code, _, err = in_process(*argv)
+            except SystemExit as exc:  # argparse's own usage errors
+                code, err = int(exc.code or 0), sys.stderr.getvalue()
+            found.append((code, text in err))
+        assert found == [(2, True)] * len(cases)
+
+    def test_interrupted_query_prints_one_clean_line(
+        self, cli: Cli, proxy: StrictProxy, shop: Shop
+    ) -> None:
+        """Ctrl-C during a query: exit 130, one line, no HTML page, no traceback."""
+        proxy.inject("GetQueryResults", Fault.hang(10))
+        process = cli.popen("query", "fields @message", "-g", shop.api)
+        deadline = time.monotonic() + 15
+        while not proxy.calls("GetQueryResults"):
+            assert time.monotonic() < deadline, "the query never polled"
+            time.sleep(0.05)
+        code, stderr = _interrupt(process)
+        assert (code, stderr.count("\n"), "<" in stderr, "interrupted" in stderr) == (
+            130,
+            1,
+            False,
+            True,
+        )
+
+
+class TestOutputShape:
+    def test_json_message_is_human_text_with_raw_aside_and_z_times(
+        self, cli: Cli, shop: Shop
+    ) -> None:
+        """NDJSON events: `message` is the text shown, `raw` the stored JSON, times end in Z."""
+        events = cli.json("tail", shop.api, "--grep", "payment")
+        (event,) = events
+        assert (
+            event["message"],
+            orjson.loads(event["raw"])["message"],
+            event["timestamp"].endswith("Z"),
+            event["trace_id"],
+        ) == ("payment failed", "payment failed", True, "tr-1")
+
+    def test_completion_and_did_you_mean(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """Commands, options and log group names complete; a mistyped command gets a hint."""
+        _, commands, _ = in_process("_complete", "ta")
+        _, options, _ = in_process("_complete", "tail", "--gre")
+        _, groups, _ = in_process("_complete", "tail", shop.base + "/w")
+        _, script, _ = in_process("completion", "bash")
+        hints = []
+        for argv in (("tial", shop.api), ("tail", shop.api, "--gerp", "x")):
+            with pytest.raises(SystemExit):
+                in_process(*argv)
+            hints.append(sys.stderr.getvalue().strip().rsplit(";", 1)[-1])
+        assert (
+            commands.split(),
+            options.split(),
+            groups.split(),
+            "complete -o default -F" in script,
+            hints,
+        ) == (
+            ["tail"],
+            ["--grep", "--grep-raw", "--grepv"],
+            [shop.worker],
+            True,
+            [" did you mean tail?", " did you mean --grep?"],
+        )
+
+
+class TestTimesInTheUsersZone:
+    def test_naive_times_are_read_in_tz(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop, monkeypatch: Any
+    ) -> None:
+        """With TZ set, a naive --since is that zone's wall time, not UTC."""
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        _, everything, _ = in_process("tail", shop.api, shop.worker, "--format", "json")
+        third = [orjson.loads(line) for line in everything.splitlines()][2]["timestamp_ms"]
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        since = datetime.fromtimestamp(third / 1000, ZoneInfo("Asia/Tokyo"))
+        code, out, _ = in_process(
+            "tail", shop.api, shop.worker, "--since", since.strftime("%Y-%m-%d %H:%M:%S"),
+            "--format", "json",
+        )  # fmt: skip
+        events = [orjson.loads(line) for line in out.splitlines()]
+        assert (code, _messages(events)) == (
+            0,
+            ["payment failed", "WARNING queue is deep", "GET /health"],
+        )
+
+
+class TestTraceOrRequest:
+    def test_a_request_id_or_a_short_trace_id_is_found(
+        self, cli: Cli, logs: Any, group: str
+    ) -> None:
+        """`trace ID` finds events by request_id when no trace_id matches, and by the
+        8-character trace id that pretty output shows."""
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="s")
+        now = int(time.time() * 1000)
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName="s",
+            logEvents=[
+                {
+                    "timestamp": now - 2,
+                    "message": json.dumps({"message": "in", "request_id": "r-77"}),
+                },
+                {
+                    "timestamp": now - 1,
+                    "message": json.dumps({"message": "x", "request_id": "r-78"}),
+                },
+            ],
+        )
+        done = cli.run("trace", "r-77", "-g", group, "--format", "json")
+        events = [orjson.loads(line) for line in done.stdout.splitlines()]
+        assert (done.returncode, _messages(events), "request_id" in done.stderr) == (
+            0,
+            ["in"],
+            True,
+        )
+
+
+class TestSourcesAcrossRegions:
+    def test_one_tail_reads_two_regions(self, cli: Cli, endpoint: Any) -> None:
+        """Named sources carrying a region read each Region with its own client."""
+        name = f"/cwlogs-test/regions-{uuid.uuid4().hex[:8]}"
+        now = int(time.time() * 1000)
+        for offset, region in enumerate(("us-east-1", "us-west-2")):
+            client = make_client(endpoint_url=endpoint.url, region=region)
+            client.create_log_group(logGroupName=name)
+            client.create_log_stream(logGroupName=name, logStreamName="s")
+            client.put_log_events(
+                logGroupName=name,
+                logStreamName="s",
+                logEvents=[{"timestamp": now - 1000 + offset, "message": f"from {region}"}],
+            )
+        (cli.cwd / "pyproject.toml").write_text(
+            "[tool.cwlogs.sources]\n"
+            f'east = {{ groups = ["{name}"], region = "us-east-1" }}\n'
+            f'west = {{ groups = ["{name}"], region = "us-west-2" }}\n'
+        )
+        pretty, js = cli.many(
+            ("tail", "@east", "@west", "--format", "pretty", "--no-color"),
+            ("tail", "@east", "@west", "--format", "json"),
+        )
+        labels = [line.split()[1] for line in pretty.stdout.splitlines()]
+        assert (
+            [orjson.loads(line)["message"] for line in js.stdout.splitlines()],
+            labels,
+        ) == (
+            ["from us-east-1", "from us-west-2"],
+            [f"us-east-1:{name}", f"us-west-2:{name}"],
+        )
+
+
+class TestReadProgress:
+    def test_terminal_stderr_shows_pages_and_events_read(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """On a terminal, `tail` shows pages and events read on stderr, then clears the line."""
+        code, out, err = in_process("tail", shop.api, shop.worker, "--format", "json")
+        assert (code, len(out.splitlines()), "read 2 page(s), 5 event(s)" in err,
+                err.endswith("\r\x1b[K")) == (0, 5, True, True)  # fmt: skip

@@ -35,7 +35,6 @@ from tests.conftest import now_ms
 pytestmark = pytest.mark.usefixtures("fast_reads")
 
 
-
 def put(logs: Any, group: str, stream: str, messages: list[Any], t0: int | None = None) -> int:
     """Store messages (dicts become JSON) 1 ms apart; returns the first timestamp."""
     start = now_ms() - 60_000 if t0 is None else t0
@@ -113,7 +112,7 @@ class TestFiltering:
         """Only the prefixed streams' events inside [start, end] are returned."""
         t0 = put(logs, group, "web-1", ["w0", "w1", "w2"])
         put(logs, group, "worker-1", ["k0", "k1", "k2"], t0)
-        found = filter_events(group, stream_prefix="web", start=t0 + 1, end=t0 + 2, client=logs)
+        found = filter_events(group, stream_prefix="web", since=t0 + 1, until=t0 + 2, client=logs)
         assert ["w1", "w2"] == [e.message for e in found]
 
     def test_events_are_typed(self, logs: Any, group: str) -> None:
@@ -167,7 +166,7 @@ class TestCorrelation:
             api.removeHandler(api_handler)
             pay.removeHandler(pay_handler)
         proxy.clear()
-        found = by_trace_id([api_group, pay_group], trace, start="5m", client=logs)
+        found = by_trace_id([api_group, pay_group], trace, since="5m", client=logs)
         assert [
             (api_group, "api", "info", "checkout started"),
             (pay_group, "payments", "error", "card declined"),
@@ -188,7 +187,7 @@ class TestCorrelation:
                 {"request_id": "r-1", "n": 3},
             ],
         )
-        found = by_request_id(group, "r-1", start="5m", client=logs)
+        found = by_request_id(group, "r-1", since="5m", client=logs)
         assert [1, 3] == [e.get("n") for e in found]
 
 
@@ -199,7 +198,7 @@ class TestInsights:
         result = insights(
             group,
             "fields @timestamp, @message | sort @timestamp desc | limit 2",
-            "5m",
+            since="5m",
             client=logs,
             poll_interval=0.01,
         )
@@ -216,7 +215,7 @@ class TestInsights:
         insights(
             group,
             "fields @message",
-            "5m",
+            since="5m",
             client=logs,
             poll_interval=0.01,
             progress=lambda status, _stats: statuses.append(status),
@@ -239,21 +238,21 @@ class TestStatistics:
                 "no level here",
             ],
         )
-        counts = statistics(group, start="5m", by="level", client=logs)
+        counts = statistics(group, since="5m", by="level", client=logs)
         assert {"error": 1, "info": 2, "unknown": 1, "warning": 1} == counts
 
     def test_counts_by_stream(self, logs: Any, group: str) -> None:
         """by='stream' counts per log stream."""
         t0 = put(logs, group, "a", ["1", "2"])
         put(logs, group, "b", ["3"], t0)
-        assert {"a": 2, "b": 1} == statistics(group, start="5m", by="stream", client=logs)
+        assert {"a": 2, "b": 1} == statistics(group, since="5m", by="stream", client=logs)
 
     def test_counts_by_minute(self, logs: Any, group: str) -> None:
         """by='minute' buckets by UTC minute start."""
         base = (now_ms() - 180_000) // 60_000 * 60_000
         put(logs, group, "a", ["x", "y"], base)
         put(logs, group, "a", ["z"], base + 60_000)
-        counts = statistics(group, start=base, by="minute", client=logs)
+        counts = statistics(group, since=base, by="minute", client=logs)
         assert [2, 1] == list(counts.values())
 
 
@@ -265,7 +264,7 @@ class TestSearch:
         put(logs, f"{group}/a", "t", ["ERROR a1"], t0 + 1)
         put(logs, f"{group}/b", "s", ["ERROR b0", "ERROR b1"], t0 + 10)
         put(logs, f"{group}-other", "s", ["ERROR elsewhere"], t0)
-        found = search([f"{group}/"], "ERROR", start="5m", client=logs)
+        found = search([f"{group}/"], "ERROR", since="5m", client=logs)
         expected = ["ERROR a0", "ERROR a1", "ERROR a2", "ERROR b0", "ERROR b1"]
         assert expected == [e.message for e in found]
 
@@ -278,7 +277,7 @@ class TestReadGroups:
         for i in range(3):
             put(logs, group, "a", [f"a{i}"], t0 + 10 * i)
             put(logs, other, "b", [f"b{i}"], t0 + 10 * i + 5)
-        found = [e.message for e in read_groups([group, other], start="5m", client=logs)]
+        found = [e.message for e in read_groups([group, other], since="5m", client=logs)]
         assert ["a0", "b0", "a1", "b1", "a2", "b2"] == found
 
     def test_stream_prefix_and_end_narrow_one_group(self, logs: Any, group: str) -> None:
@@ -286,7 +285,7 @@ class TestReadGroups:
         t0 = now_ms() - 60_000
         put(logs, group, "web-1", ["web early", "web late"], t0)
         put(logs, group, "db-1", ["db early"], t0)
-        found = read_groups([(group, "web-")], start=t0, end=t0, client=logs)
+        found = read_groups([(group, "web-")], since=t0, until=t0, client=logs)
         assert ["web early"] == [e.message for e in found]
 
     def test_same_millisecond_events_keep_stored_order(self, logs: Any, group: str) -> None:
@@ -296,7 +295,7 @@ class TestReadGroups:
         logs.create_log_stream(logGroupName=group, logStreamName="a")
         batch = [{"timestamp": t0, "message": f"m{i}"} for i in range(11)]
         logs.put_log_events(logGroupName=group, logStreamName="a", logEvents=batch)
-        found = [e.message for e in read_groups(group, start="5m", client=logs)]
+        found = [e.message for e in read_groups(group, since="5m", client=logs)]
         assert [f"m{i}" for i in range(11)] == found
 
 
@@ -424,3 +423,74 @@ class TestTools:
         """Arguments outside the schema are explained to the agent."""
         result = dispatch("fetch_logs", {"group": "/g", "limit": 0, "colour": "red"}, client=logs)
         assert "colour" in result["error"]["message"]
+
+
+# --------------------------------------------------------------------------- issue 14
+
+
+class TestOneWayToCall:
+    def test_a_time_where_a_list_is_meant_raises_type_error_at_the_call(
+        self, logs: Any, group: str
+    ) -> None:
+        """`filter_events(group, None, "2h")` names the mistake instead of finding nothing."""
+        put(logs, group, "s", ["one"])
+        with pytest.raises(TypeError, match="since="):
+            filter_events(group, None, "2h", client=logs)  # type: ignore[arg-type]
+
+    def test_old_time_names_still_work_with_a_warning(self, logs: Any, group: str) -> None:
+        """start=/end= are accepted for one release, with a DeprecationWarning naming since=."""
+        t0 = put(logs, group, "s", ["one", "two"])
+        with pytest.warns(DeprecationWarning, match="since="):
+            old = [e.message for e in read_groups(group, start=t0, client=logs)]
+        assert old == [e.message for e in read_groups(group, since=t0, client=logs)]
+
+    def test_not_found_names_the_group_everywhere(self, logs: Any, group: str) -> None:
+        """filter_events, read_groups and the tools name the missing group and a close one."""
+        put(logs, group, "s", ["one"])
+        typo = group + "x"
+        with pytest.raises(ResourceNotFoundError) as filtered:
+            list(filter_events(typo, client=logs))
+        with pytest.raises(ResourceNotFoundError) as read:
+            read_groups([typo], client=logs)
+        tool = dispatch("fetch_logs", {"group": typo}, client=logs)["error"]["message"]
+        assert [f"{typo!r} not found" in m and group in m.split("did you mean")[1]
+                for m in (str(filtered.value), str(read.value), tool)] == [True] * 3  # fmt: skip
+
+    def test_by_trace_id_expands_a_group_prefix(self, logs: Any, group: str) -> None:
+        """Like the CLI, by_trace_id takes a prefix and reads every group under it."""
+        put(logs, f"{group}/api", "s", [{"trace_id": "t-9", "message": "in"}])
+        put(logs, f"{group}/pay", "s", [{"trace_id": "t-9", "message": "paid"}])
+        found = by_trace_id(f"{group}/", "t-9", since="5m", client=logs)
+        assert sorted(e.group for e in found) == [f"{group}/api", f"{group}/pay"]
+
+    def test_library_warnings_do_not_reach_last_resort(self) -> None:
+        """The `cwlogs` logger has a NullHandler: an unconfigured app prints nothing."""
+        import subprocess
+        import sys
+
+        code = "import cwlogs, logging; logging.getLogger('cwlogs.query').warning('leak')"
+        done = subprocess.run(
+            [sys.executable, "-c", code], check=False, capture_output=True, text=True
+        )
+        assert done.stderr == ""
+
+
+class TestStreamingReads:
+    def test_first_event_after_one_page_per_group(self, logs: Any, group: str) -> None:
+        """merged_events yields after each group's first page, then pages on demand."""
+        from cwlogs.query import merged_events
+
+        t0 = put(logs, f"{group}/a", "s", [f"a{i}" for i in range(6)])
+        put(logs, f"{group}/b", "s", [f"b{i}" for i in range(6)], t0)
+        pages: list[str] = []
+        events = merged_events([f"{group}/a", f"{group}/b"], since=t0, page_size=2,
+                               client=logs, on_page=lambda g, n: pages.append(g[-1]))  # fmt: skip
+        first = next(events)
+        after_first = list(pages)
+        rest = [e.message for e in events]
+        assert (first.message, after_first, rest[:3], len(pages)) == (
+            "a0",
+            ["a", "b"],
+            ["b0", "a1", "b1"],
+            6,
+        )

@@ -112,7 +112,7 @@ class TestFilterEventsPagination:
             },
         )
         found = filter_events(
-            "/g", "ERROR", ["a", "b"], start=T0, end=T0 + 60_000, page_size=50, client=client
+            "/g", "ERROR", ["a", "b"], since=T0, until=T0 + 60_000, page_size=50, client=client
         )
         assert [] == list(found)
 
@@ -135,15 +135,17 @@ class TestFilterEventsPagination:
         with pytest.raises(InvalidParameterError, match="not both"):
             list(filter_events("/g", streams=["a"], stream_prefix="a", client=client))
 
-    def test_limit_caps_the_events_yielded(self, client: Any, stub: Stubber) -> None:
-        """limit stops the iteration without reading further pages."""
+    def test_limit_keeps_the_newest(self, client: Any, stub: Stubber) -> None:
+        """limit keeps the newest events of the whole range, like the CLI's --limit."""
         stub.add_response("filter_log_events", {"events": [ev(1), ev(2)], "nextToken": "t"})
-        assert 1 == len(list(filter_events("/g", limit=1, client=client)))
+        stub.add_response("filter_log_events", {"events": [ev(3)]})
+        assert [2, 3] == [e.get("n") for e in filter_events("/g", limit=2, client=client)]
 
     def test_missing_group_raises_the_taxonomy_error(self, client: Any, stub: Stubber) -> None:
         """ResourceNotFoundException becomes ResourceNotFoundError, cause kept."""
         stub.add_client_error("filter_log_events", "ResourceNotFoundException", "no such group")
-        with pytest.raises(ResourceNotFoundError, match="no such group") as info:
+        stub.add_response("describe_log_groups", groups_page("/missing-not"))
+        with pytest.raises(ResourceNotFoundError, match="'/missing' not found") as info:
             list(filter_events("/missing", client=client))
         assert info.value.__cause__ is not None
 
@@ -229,7 +231,9 @@ class TestInsights:
                 "statistics": {"recordsMatched": 3.0, "recordsScanned": 10.0, "bytesScanned": 99.0},
             },
         )
-        result = insights("/g", "stats count(*) as events by level", T0, T0 + 1, client=client)
+        result = insights(
+            "/g", "stats count(*) as events by level", since=T0, until=T0 + 1, client=client
+        )
         assert ([{"level": "error", "events": "3"}], ["p1"], 10.0) == (
             result.rows,
             result.pointers,
@@ -243,7 +247,9 @@ class TestInsights:
         stub.add_response("get_query_results", {"status": "Running", "results": []})
         stub.add_response("get_query_results", {"status": "Complete", "results": []})
         waits: list[float] = []
-        result = insights("/g", "fields @message", T0, T0 + 1, client=client, sleep=waits.append)
+        result = insights(
+            "/g", "fields @message", since=T0, until=T0 + 1, client=client, sleep=waits.append
+        )
         assert ("Complete", 2) == (result.status, len(waits))
 
     def test_malformed_query_raises_with_the_service_message(
@@ -254,14 +260,14 @@ class TestInsights:
             "start_query", "MalformedQueryException", "unexpected symbol found | at line 1"
         )
         with pytest.raises(MalformedQueryError, match="unexpected symbol found"):
-            insights("/g", "fields | |", T0, T0 + 1, client=client)
+            insights("/g", "fields | |", since=T0, until=T0 + 1, client=client)
 
     def test_failed_query_raises(self, client: Any, stub: Stubber) -> None:
         """Status Failed raises QueryFailedError."""
         stub.add_response("start_query", {"queryId": "q1"})
         stub.add_response("get_query_results", {"status": "Failed", "results": []})
         with pytest.raises(QueryFailedError):
-            insights("/g", "fields @message", T0, T0 + 1, client=client)
+            insights("/g", "fields @message", since=T0, until=T0 + 1, client=client)
 
     def test_timeout_stops_the_query(self, client: Any, stub: Stubber) -> None:
         """Past the timeout the query is stopped, then QueryTimeoutError is raised."""
@@ -269,17 +275,28 @@ class TestInsights:
         stub.add_response("get_query_results", {"status": "Running", "results": []})
         stub.add_response("stop_query", {"success": True}, {"queryId": "q1"})
         with pytest.raises(QueryTimeoutError, match="stopped"):
-            insights("/g", "fields @message", T0, T0 + 1, timeout=0, client=client)
+            insights("/g", "fields @message", since=T0, until=T0 + 1, timeout=0, client=client)
 
     def test_a_failing_stop_query_does_not_hide_the_timeout(
         self, client: Any, stub: Stubber
     ) -> None:
-        """StopQuery failing (moto: 500) still ends in QueryTimeoutError."""
+        """StopQuery failing (moto: 500) still ends in QueryTimeoutError, which says so once."""
         stub.add_response("start_query", {"queryId": "q1"})
         stub.add_response("get_query_results", {"status": "Running", "results": []})
-        stub.add_client_error("stop_query", "InternalFailure", "boom", http_status_code=500)
-        with pytest.raises(QueryTimeoutError):
-            insights("/g", "fields @message", T0, T0 + 1, timeout=0, client=client)
+        stub.add_client_error("stop_query", "InternalFailure", "<html>boom</html>", 500)
+        with pytest.raises(QueryTimeoutError) as info:
+            insights("/g", "fields @message", since=T0, until=T0 + 1, timeout=0, client=client)
+        text = str(info.value)
+        assert ("could not stop it" in text, "stopped it" in text, "<" in text) == (
+            True,
+            False,
+            False,
+        )
+
+    def test_insights_limit_is_checked_against_the_service_maximum(self, client: Any) -> None:
+        """limit must be 1..10,000, checked before anything is sent."""
+        with pytest.raises(InvalidParameterError, match="1 to 10,000"):
+            insights("/g", "fields @message", limit=20_000, client=client)
 
     def test_keyboard_interrupt_stops_the_query(self, client: Any, stub: Stubber) -> None:
         """Ctrl-C while waiting stops the query before propagating."""
@@ -291,7 +308,9 @@ class TestInsights:
             raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
-            insights("/g", "fields @message", T0, T0 + 1, client=client, sleep=interrupt)
+            insights(
+                "/g", "fields @message", since=T0, until=T0 + 1, client=client, sleep=interrupt
+            )
 
 
 class TestStatisticsWhereInsightsEvaluates:
@@ -347,7 +366,7 @@ class TestStatisticsWhereInsightsEvaluates:
         stub.add_response(
             "filter_log_events", {"events": [ev(1, level="error"), ev(2, level="info")]}
         )
-        assert {"error": 1, "info": 1} == statistics("/g", T0, T0 + 10, client=client)
+        assert {"error": 1, "info": 1} == statistics("/g", since=T0, until=T0 + 10, client=client)
 
     def test_unknown_grouping_is_refused(self, client: Any) -> None:
         """by= must be level, minute, hour or stream."""
@@ -370,6 +389,8 @@ class TestCorrelationWhereInsightsEvaluates:
 
     def test_verified_insights_rows_are_used_as_is(self, client: Any, stub: Stubber) -> None:
         """When every row carries the trace id, no FilterLogEvents fallback runs."""
+        stub.add_response("describe_log_groups", groups_page("/a"))
+        stub.add_response("describe_log_groups", groups_page("/b"))
         stub.add_response("start_query", {"queryId": "q1"})
         stub.add_response(
             "get_query_results",
@@ -378,13 +399,14 @@ class TestCorrelationWhereInsightsEvaluates:
                 "results": [self._row("/b", 2, "t-1"), self._row("/a", 1, "t-1")],
             },
         )
-        found = by_trace_id(["/a", "/b"], "t-1", T0, T0 + 10, client=client)
+        found = by_trace_id(["/a", "/b"], "t-1", since=T0, until=T0 + 10, client=client)
         assert [("/a", 1), ("/b", 2)] == [(e.group, e.get("n")) for e in found]
 
     def test_strangers_from_insights_trigger_the_verified_fallback(
         self, client: Any, stub: Stubber
     ) -> None:
         """A row for another trace means the filter was ignored: FilterLogEvents decides."""
+        stub.add_response("describe_log_groups", groups_page("/a"))
         stub.add_response("start_query", {"queryId": "q1"})
         stub.add_response(
             "get_query_results",
@@ -403,7 +425,7 @@ class TestCorrelationWhereInsightsEvaluates:
                 "endTime": T0 + 10,
             },
         )
-        found = by_trace_id("/a", "t-1", T0, T0 + 10, client=client)
+        found = by_trace_id("/a", "t-1", since=T0, until=T0 + 10, client=client)
         assert [1] == [e.get("n") for e in found]
 
     def test_ids_that_would_widen_the_pattern_are_refused(self, client: Any) -> None:
@@ -605,21 +627,21 @@ class TestReadGroups:
         """Events of several groups come back as one oldest-first sequence."""
         stub.add_response("filter_log_events", {"events": [ev(1), ev(3)]})
         stub.add_response("filter_log_events", {"events": [ev(2)]})
-        found = read_groups(["/a", "/b"], start=T0, client=client)
+        found = read_groups(["/a", "/b"], since=T0, client=client)
         assert [("/a", 1), ("/b", 2), ("/a", 3)] == [(e.group, e.get("n")) for e in found]
 
     def test_same_millisecond_events_keep_stored_order(self, client: Any, stub: Stubber) -> None:
         """Ties on timestamp keep the stored order, even where event ids sort differently."""
         same = [{**ev(0, f"m{i}"), "eventId": str(i)} for i in (9, 10, 11)]
         stub.add_response("filter_log_events", {"events": same})
-        found = read_groups("/a", start=T0, client=client)
+        found = read_groups("/a", since=T0, client=client)
         assert ["m9", "m10", "m11"] == [e.message for e in found]
 
     def test_ties_across_groups_order_by_group(self, client: Any, stub: Stubber) -> None:
         """Same-millisecond events of different groups are ordered by group name."""
         stub.add_response("filter_log_events", {"events": [ev(0, "from b")]})
         stub.add_response("filter_log_events", {"events": [ev(0, "from a")]})
-        found = read_groups(["/b", "/a"], start=T0, client=client)
+        found = read_groups(["/b", "/a"], since=T0, client=client)
         assert ["from a", "from b"] == [e.message for e in found]
 
     def test_sends_each_groups_stream_prefix_and_the_end(self, client: Any, stub: Stubber) -> None:
@@ -631,13 +653,13 @@ class TestReadGroups:
             {"logGroupName": "/a", "logStreamNamePrefix": "web-", **expected},
         )
         stub.add_response("filter_log_events", {"events": []}, {"logGroupName": "/b", **expected})
-        assert [] == read_groups([("/a", "web-"), "/b"], start=T0, end=T0 + 10, client=client)
+        assert [] == read_groups([("/a", "web-"), "/b"], since=T0, until=T0 + 10, client=client)
 
-    def test_limit_keeps_the_oldest(self, client: Any, stub: Stubber) -> None:
-        """``limit`` cuts the merged sequence after its oldest events."""
+    def test_limit_keeps_the_newest(self, client: Any, stub: Stubber) -> None:
+        """``limit`` keeps the newest events of the merged sequence, like the CLI."""
         stub.add_response("filter_log_events", {"events": [ev(1), ev(2), ev(3)]})
-        found = read_groups("/a", start=T0, limit=2, client=client)
-        assert [1, 2] == [e.get("n") for e in found]
+        found = read_groups("/a", since=T0, limit=2, client=client)
+        assert [2, 3] == [e.get("n") for e in found]
 
     def test_two_prefixes_for_one_group_are_refused(self, client: Any) -> None:
         """FilterLogEvents takes one stream prefix per group, so two is a caller error."""
@@ -649,7 +671,7 @@ class TestReadGroups:
         stub.add_response(
             "filter_log_events", {"events": []}, {"logGroupName": "/a", "startTime": T0}
         )
-        assert [] == read_groups([("/a", "x"), "/a"], start=T0, client=client)
+        assert [] == read_groups([("/a", "x"), "/a"], since=T0, client=client)
 
 
 class TestTailStreamPrefixes:
@@ -686,8 +708,8 @@ class TestInsightsProgress:
         insights(
             "/g",
             "fields @message",
-            T0,
-            T0 + 1,
+            since=T0,
+            until=T0 + 1,
             client=client,
             sleep=lambda _: None,
             progress=lambda status, stats: seen.append((status, stats.get("recordsScanned"))),
@@ -748,4 +770,3 @@ class TestModuleLayout:
         """call_api and resolve_client live in cwlogs.client and still import from manage."""
         moved = {"call_api": call_api, "resolve_client": resolve_client}[name]
         assert moved is getattr(cwlogs.manage, name)
-

@@ -16,6 +16,7 @@ from cwlogs.render import (
     Progress,
     Style,
     default_format,
+    display_width,
     flatten,
     format_bytes,
     format_time,
@@ -237,6 +238,41 @@ class TestJsonAndRawEvents:
             "a\nb",
         )
 
+    def test_json_message_is_the_text_shown_and_raw_is_kept(self) -> None:
+        """One JSON shape: `message` is the human text, `raw` the stored one, `Z` times."""
+        event = orjson.loads(EventRenderer("json").render(_event({"msg": "paid", "n": 1})))
+        assert (event["message"], event["raw"], event["timestamp"]) == (
+            "paid",
+            '{"msg":"paid","n":1}',
+            "2024-05-01T12:00:00.123Z",
+        )
+
+    def test_repeated_context_is_folded_and_long_ids_are_short(self) -> None:
+        """A field equal to the previous line's is left out; ids stay, cut to 8 characters."""
+        renderer = EventRenderer("pretty")
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        lines = [
+            renderer.render(
+                _event({"level": "info", "message": m, "service": "api", "trace_id": trace})
+            )
+            for m in ("one", "two")
+        ]
+        assert [line.split(" ", 1)[1] for line in lines] == [
+            "web-1 INFO  one service=api trace_id=4bf92f35",
+            "web-1 INFO  two trace_id=4bf92f35",
+        ]
+
+    def test_fields_hide_and_wide(self) -> None:
+        """--fields keeps named keys, --hide drops them, --wide shows everything in full."""
+        event = _event(
+            {"level": "info", "message": "m", "a": 1, "b": {"c": 2}, "span_id": "00f067aa0ba902b7"}
+        )
+        shown = [
+            EventRenderer("pretty", **kw).render(event).split("INFO  m ")[1]
+            for kw in ({"fields": ["b"]}, {"hide": ["a", "b"]}, {"wide": True})
+        ]
+        assert shown == ["b.c=2", "span_id=00f067aa", "a=1 b.c=2 span_id=00f067aa0ba902b7"]
+
     def test_raw_is_the_message_only(self) -> None:
         """The raw format prints the stored message, nothing else."""
         assert '{"level":"info"}' == EventRenderer("raw").render(_event({"level": "info"}))
@@ -261,6 +297,16 @@ class TestTable:
         """With a width, the last column is cut so that lines fit."""
         text = table([Column("a", "A"), Column("b", "B")], [{"a": "ab", "b": "x" * 9}], width=8)
         assert ["A   B", "ab  xxx…"] == text.split("\n")
+
+    def test_wide_characters_align_and_every_line_fits(self) -> None:
+        """CJK and emoji take two cells: columns still line up and no line overflows."""
+        rows = [{"a": "日本語のロググループ名", "b": "🔥 error", "c": "x" * 30},
+                {"a": "ascii", "b": "ok", "c": "y"}]  # fmt: skip
+        lines = table([Column("a", "A"), Column("b", "B"), Column("c", "C")], rows,
+                      max_width=None, width=30).split("\n")  # fmt: skip
+        starts = {display_width(line[: line.index(mark)]) for line, mark in
+                  zip(lines, ("B", "🔥", "ok"), strict=True)}  # fmt: skip
+        assert (max(display_width(line) for line in lines) <= 30, len(starts)) == (True, 1)
 
     def test_heading_is_bold_with_colour(self) -> None:
         """With colour the heading is bold."""

@@ -106,6 +106,43 @@ class TestParseTime:
             parse_time(bad)  # type: ignore[arg-type]
 
 
+class TestUsersZone:
+    NOW = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)  # 12:00 in Tokyo
+    TOKYO = timezone(timedelta(hours=9))
+
+    def test_naive_today_and_yesterday_are_read_in_the_zone(self) -> None:
+        """With a zone, naive times and midnights are that zone's wall time."""
+        found = [
+            parse_time(v, now=self.NOW, tz=self.TOKYO).astimezone(timezone.utc)
+            for v in ("2026-12-01 05:00", "today", "yesterday")
+        ]
+        assert found == [
+            datetime(2026, 11, 30, 20, 0, tzinfo=timezone.utc),
+            datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc),
+            datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc),
+        ]
+
+    def test_time_of_day_is_its_latest_occurrence(self) -> None:
+        """`05:00` is today's when it has passed, else yesterday's; seconds are accepted."""
+        found = [
+            parse_time(v, now=self.NOW, tz=self.TOKYO).isoformat() for v in ("05:00", "13:00:30")
+        ]
+        assert found == ["2026-12-02T05:00:00+09:00", "2026-12-01T13:00:30+09:00"]
+
+    @pytest.mark.parametrize(
+        "text", ["2026-12-01T05:00", "2026-12-01 05:00", "2026/12/01 05:00", "Dec 1 05:00",
+                 "1 Dec 2026 05:00", "Dec 1, 2026 05:00"],
+    )  # fmt: skip
+    def test_absolute_dates_in_common_forms(self, text: str) -> None:
+        """Written dates mean the same moment (UTC without a zone)."""
+        assert parse_time(text, now=self.NOW) == datetime(2026, 12, 1, 5, 0, tzinfo=timezone.utc)
+
+    def test_impossible_time_of_day_is_refused(self) -> None:
+        """`25:00` is an error naming the allowed range, not a silent guess."""
+        with pytest.raises(TimeParseError, match="00:00-23:59"):
+            parse_time("25:00", now=self.NOW)
+
+
 class TestToEpochMs:
     def test_round_trips_with_from_epoch_ms(self) -> None:
         """Milliseconds survive the trip through a datetime."""
