@@ -57,7 +57,23 @@ class CloudWatchHandler(logging.Handler):
 
     Every option can come from an argument, a ``CWLOGS_<OPTION>`` environment variable,
     or its default, in that order; bad values raise :class:`cwlogs.ConfigurationError`.
-    See the README for the full option table.
+
+    Where: ``log_group`` (required), ``log_stream`` (template, ``{hostname}/{pid}``),
+    ``region``, ``endpoint_url``, ``profile``, or ``boto3_client`` / ``boto3_session`` /
+    ``boto_config``; ``create_log_group`` / ``create_log_stream`` (True),
+    ``retention_days``, ``log_group_tags``.
+    Batching: ``flush_interval`` (5 s), ``max_batch_events`` (10,000),
+    ``max_batch_bytes`` (1 MiB), ``fast_send`` (True).
+    Overload: ``max_queue_bytes`` (10 MiB), ``backpressure`` (True: a full queue waits
+    for room while the endpoint accepts batches), ``overflow`` (``drop_oldest`` when
+    delivery is impossible; ``drop_newest``, ``block``), ``block_timeout`` (2 s),
+    ``protect_level``.
+    Exit: ``shutdown_timeout`` (5 s without progress), ``shutdown_cap`` (60 s in all).
+    Content: ``service``, ``environment``, ``static_fields``, ``include_thread``,
+    ``redact`` (True), ``formatter``. Health: ``breaker_threshold`` (5),
+    ``breaker_reset`` (30 s), ``metrics_interval`` / ``metrics_namespace`` /
+    ``metrics_stream``. Losses: ``on_drop(events, reason)``.
+    The README's option table says more about each.
 
     >>> h = CloudWatchHandler(log_group="/app", endpoint_url="http://127.0.0.1:5000")
     >>> h.stats()["emitted"]

@@ -91,7 +91,7 @@ class TestReplay:
             for t in {e.trace_id for e in events}
             if len({e.service for e in events if e.trace_id == t}) > 1
         )
-        found = by_trace_id([f"{group}/api", f"{group}/rest"], str(trace), start="15m", client=logs)
+        found = by_trace_id([f"{group}/api", f"{group}/rest"], str(trace), since="15m", client=logs)
         expected = [e.message for e in events if e.trace_id == trace]
         assert sorted(expected) == sorted(e.message for e in found)
 
