@@ -876,8 +876,7 @@ def _cmd_local(ctx: _Context, args: argparse.Namespace) -> int:
         try:
             server.start()
         except RuntimeError as exc:
-            ctx.note(f"could not start the local endpoint on {args.host}:{args.port}: "
-                     f"{str(exc).splitlines()[0]}")  # fmt: skip
+            ctx.note(f"could not start the local endpoint: {str(exc).splitlines()[0]}")
             return EXIT_ERROR
         host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
         url = f"http://{host}:{server.port}"

@@ -138,6 +138,10 @@ class MotoServer:
             for attempt in range(attempts):
                 self.port = requested or free_port(self.host)
                 try:
+                    if requested:
+                        # Another server on that port would answer our readiness probe
+                        # while moto fails to bind: check the port is free first.
+                        _check_port_free(self.host, self.port)
                     self._spawn_and_wait()
                 except RuntimeError as exc:
                     address_taken = "address already in use" in str(exc).lower()
@@ -283,6 +287,15 @@ class MotoServer:
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Raise RuntimeError("address already in use") if nothing can bind ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RuntimeError(f"address already in use: {host}:{port} ({exc.strerror})") from None
 
 
 def _utf8_len(message: str) -> int:

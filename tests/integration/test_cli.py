@@ -581,6 +581,24 @@ class TestLocal:
         with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
             pass  # moto was stopped with the command
 
+    def test_a_busy_port_fails_before_printing_an_endpoint(self, cli: Cli) -> None:
+        """Another server on the port: `local` says so and exits 1, never printing success."""
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            done = subprocess.run(
+                [sys.executable, "-m", "cwlogs", "local", "--port", str(port)],
+                env=cli.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        assert (done.returncode, done.stdout) == (1, "")
+        assert "address already in use" in done.stderr
+        assert "Ctrl-C to stop" not in done.stderr
+
     def test_missing_extra_gives_an_install_hint(self, cli: Cli) -> None:
         """Without moto installed, `local` prints a one-line install hint and exits 1."""
         code = (
