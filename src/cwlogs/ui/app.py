@@ -166,6 +166,7 @@ class CwlogsApp(App[None]):
         Binding("ctrl+r", "refresh", "Refresh"),
         Binding("a", "add_source", "Add", show=False),
         Binding("escape", "escape", "Close", show=False),
+        Binding("down", "into_list", "List", show=False),
         Binding("1", "tab('sources')", "Sources", show=False),
         Binding("2", "tab('streams')", "Streams", show=False),
         Binding("3", "tab('logs')", "Logs", show=False),
@@ -654,6 +655,14 @@ class CwlogsApp(App[None]):
         focus = {"sources": "#groups", "streams": "#stream-table", "logs": "#log",
                  "query": "#query-text"}[name]  # fmt: skip
         self.query_one(focus).focus()
+
+    def action_into_list(self) -> None:
+        """Down from a search box goes into the list under it."""
+        below = {"group-search": "#groups", "stream-prefix": "#stream-table",
+                 "filter": "#log", "query-text": "#results"}  # fmt: skip
+        focused = self.focused
+        if focused is not None and focused.id in below:
+            self.query_one(below[focused.id]).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

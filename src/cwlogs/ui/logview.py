@@ -69,16 +69,26 @@ class LogView(ScrollView, can_focus=True):
     class CursorMoved(Message):
         """The selected event changed (None: nothing selected)."""
 
-        def __init__(self, event: LogEvent | None) -> None:
+        def __init__(self, view: LogView, event: LogEvent | None) -> None:
+            self.view = view
             self.event = event
             super().__init__()
+
+        @property
+        def control(self) -> LogView:
+            return self.view
 
     class Opened(Message):
         """Enter (or a double click) on an event."""
 
-        def __init__(self, event: LogEvent) -> None:
+        def __init__(self, view: LogView, event: LogEvent) -> None:
+            self.view = view
             self.event = event
             super().__init__()
+
+        @property
+        def control(self) -> LogView:
+            return self.view
 
     def __init__(self, buffer: EventBuffer, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -175,7 +185,7 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(y=index - height + 1, animate=False, immediate=True)
         for line in (old, index):
             self.refresh_line(line)
-        self.post_message(self.CursorMoved(self.selected))
+        self.post_message(self.CursorMoved(self, self.selected))
 
     def action_cursor(self, delta: int) -> None:
         start = self.cursor if self.cursor >= 0 else len(self.buffer)
@@ -210,7 +220,7 @@ class LogView(ScrollView, can_focus=True):
     def action_open(self) -> None:
         event = self.selected
         if event is not None:
-            self.post_message(self.Opened(event))
+            self.post_message(self.Opened(self, event))
 
     def on_click(self, click: Click) -> None:
         index = self.scroll_offset.y + click.y

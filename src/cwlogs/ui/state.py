@@ -39,6 +39,9 @@ _RANK: Final = {"trace": 0, "debug": 1, "info": 2, "notice": 2, "warning": 3, "e
 # Fields that hold a stack trace: shown whole, as text, under the JSON.
 _TRACE_KEYS: Final = ("exception", "exc_info", "stack", "stack_trace", "traceback", "stacktrace")
 _WORD_STARTS: Final = "/-_.: "
+# How far back a late event is moved to its place; further than this it is shown where
+# it arrived (a ring of 100k events must not be shifted per event).
+_MAX_WALK: Final = 10_000
 
 T = TypeVar("T")
 
@@ -77,9 +80,26 @@ class Ring(Generic[T]):
         self._start = (self._start + 1) % self.capacity
         return True
 
+    def settle_last(self, key: Callable[[T], Any], max_walk: int) -> None:
+        """Move the newest item back past those with a larger ``key`` (stable, bounded walk)."""
+        size = len(self._items)
+        items, start = self._items, self._start
+        i = size - 1
+        item = items[(start + i) % size]
+        k = key(item)
+        stop = max(0, i - max_walk)
+        while i > stop and key(items[(start + i - 1) % size]) > k:
+            items[(start + i) % size] = items[(start + i - 1) % size]
+            i -= 1
+        items[(start + i) % size] = item
+
     def clear(self) -> None:
         self._items = []
         self._start = 0
+
+
+def _timestamp(event: LogEvent) -> int:
+    return event.timestamp_ms
 
 
 def level_rank(level: str | None) -> int:
@@ -99,6 +119,7 @@ class EventBuffer:
         self.all: Ring[LogEvent] = Ring(capacity)
         self.view: Ring[LogEvent] = Ring(capacity)
         self.received = 0
+        self._newest = 0
         self._keep: Callable[[LogEvent], bool] | None = None
         self._evicted = 0
 
@@ -109,16 +130,29 @@ class EventBuffer:
         return self.view[index]
 
     def extend(self, events: Iterable[LogEvent]) -> int:
-        """Add events; returns how many the filter let into the view."""
+        """Add events in time order; returns how many the filter let into the view.
+
+        An event older than the newest held (a late poll, another group's slower page)
+        is moved back into place, so groups stay interleaved by time.
+        """
         keep = self._keep
         shown = 0
+        newest = self._newest
         for event in events:
+            ts = event.timestamp_ms
+            late = ts < newest
+            newest = max(newest, ts)
             self.all.append(event)
+            if late:
+                self.all.settle_last(_timestamp, _MAX_WALK)
             self.received += 1
             if keep is None or keep(event):
                 shown += 1
                 if self.view.append(event):
                     self._evicted += 1
+                if late:
+                    self.view.settle_last(_timestamp, _MAX_WALK)
+        self._newest = newest
         return shown
 
     def set_filter(self, keep: Callable[[LogEvent], bool] | None) -> None:
@@ -134,6 +168,7 @@ class EventBuffer:
         self.all.clear()
         self.view.clear()
         self._evicted = 0
+        self._newest = 0
 
     def take_evicted(self) -> int:
         """Events dropped from the front of the view since the last call."""

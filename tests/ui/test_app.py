@@ -1,0 +1,271 @@
+"""`cwlogs ui` driven headlessly (App.run_test + pilot) against the moto endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("textual")
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static, TabbedContent
+
+from cwlogs.ui import CwlogsApp, Source
+from cwlogs.ui.app import TraceScreen
+from cwlogs.ui.logview import LogView
+from tests.conftest import now_ms
+
+pytestmark = [pytest.mark.usefixtures("fast_reads"), pytest.mark.timeout(60)]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCREENSHOTS_ENV = "CWLOGS_UI_SCREENSHOTS"  # set to 1 to refresh docs/*.svg from the tests
+
+
+def put(logs: Any, group: str, stream: str, messages: list[str | dict[str, Any]],
+        start_ms: int | None = None, step: int = 1) -> None:  # fmt: skip
+    """Write ``messages`` to group/stream, ``step`` ms apart, creating both as needed."""
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    try:
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    base = start_ms if start_ms is not None else now_ms()
+    events = [
+        {"timestamp": base + i * step, "message": m if isinstance(m, str) else json.dumps(m)}
+        for i, m in enumerate(messages)
+    ]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def make_app(logs: Any, tmp_path: Path, **kwargs: Any) -> CwlogsApp:
+    source = Source.create(logs, mode="poll", poll_interval=0.2, max_backoff=0.4)
+    kwargs.setdefault("since", "5m")
+    return CwlogsApp(source, pins_path=tmp_path / "ui.json", **kwargs)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until ``condition`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(0.05)
+
+
+def messages(app: CwlogsApp) -> list[str]:
+    return [e.message for e in app.buffer.view]
+
+
+def screenshot(app: CwlogsApp, name: str, tmp_path: Path) -> None:
+    path = Path(app.save_screenshot(f"{name}.svg", str(tmp_path)))
+    assert path.stat().st_size > 1000
+    if os.environ.get(SCREENSHOTS_ENV) == "1":
+        shutil.copy(path, DOCS / f"{name}.svg")
+
+
+def run(coro: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coro)
+
+
+def test_open_a_source_by_fuzzy_search(logs: Any, group: str, tmp_path: Path) -> None:
+    """Typing part of a group's name and Enter opens that group and shows its events."""
+    api, worker = f"{group}/checkout-api", f"{group}/worker"
+    put(logs, api, "web-1", ["api started", "GET /cart 200"])
+    put(logs, worker, "w-1", ["worker started"])
+    tag = group.rsplit("/", 1)[-1]
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press(*f"{tag}chkapi")
+            table = app.query_one("#groups", DataTable)
+            await until(pilot, lambda: table.row_count == 1)
+            screenshot(app, "ui-sources", tmp_path)
+            await pilot.press("enter")
+            assert app.targets == [(api, None)]
+            assert app.query_one(TabbedContent).active == "logs"
+            await until(pilot, lambda: len(app.buffer) == 2)
+            assert messages(app) == ["api started", "GET /cart 200"]
+
+    run(scenario())
+
+
+def test_events_written_while_running_appear_in_order(
+    logs: Any, group: str, tmp_path: Path
+) -> None:
+    """Events of two groups written while the viewer runs show up interleaved by time."""
+    a, b = f"{group}/a", f"{group}/b"
+    put(logs, a, "s", ["a-old"])
+    put(logs, b, "s", ["b-old"])
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(a, None), (b, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.buffer) == 2)
+            base = now_ms()
+            put(logs, a, "s", ["a-1", "a-2"], start_ms=base, step=2)
+            put(logs, b, "s", ["b-1", "b-2"], start_ms=base + 1, step=2)
+            await until(pilot, lambda: len(app.buffer) == 6)
+            new = messages(app)[2:]
+            assert new == ["a-1", "b-1", "a-2", "b-2"]
+            view = app.query_one(LogView)
+            shown = [view.render_line(y).text for y in range(view.size.height)]
+            assert any("b-2" in line for line in shown), "the newest event is on screen"
+            state = str(app.query_one("#state", Static).render())
+            assert "following" in state
+
+    run(scenario())
+
+
+def test_filter_as_you_type_and_level(logs: Any, group: str, tmp_path: Path) -> None:
+    """`/` filters with the filter-pattern syntax; a bad pattern shows a caret, `l` sets a level."""
+    put(logs, group, "s", [
+        {"level": "info", "message": "GET / 200", "status": 200},
+        {"level": "error", "message": "db down", "status": 503},
+        {"level": "warning", "message": "slow", "status": 200},
+        "plain text line",
+    ])  # fmt: skip
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(group, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.buffer) == 4)
+            await pilot.press("slash", *"{ $.status >= 500 }")
+            await until(pilot, lambda: len(app.buffer) == 1)
+            assert "db down" in messages(app)[0]
+            # A pattern broken mid-typing keeps the last good filter and says where it breaks.
+            await pilot.press("backspace", "backspace")
+            error = app.query_one("#filter-error", Static)
+            assert error.has_class("shown")
+            assert "^" in str(error.render())
+            assert len(app.buffer) == 1
+            app.query_one("#filter", Input).value = ""
+            await until(pilot, lambda: len(app.buffer) == 4)
+            assert not error.has_class("shown")
+            await pilot.press("escape")  # back to the list, where `l` is a key
+            await pilot.press("l", "l", "l", "l")  # all -> debug -> info -> warning -> error
+            assert [e.level for e in app.buffer.view] == ["error"]
+
+    run(scenario())
+
+
+def test_pin_survives_a_restart(logs: Any, group: str, tmp_path: Path) -> None:
+    """`p` pins the highlighted group; a new session lists it first, starred."""
+    name = f"{group}/pinned"
+    put(logs, name, "s", ["x"])
+    tag = group.rsplit("/", 1)[-1]
+
+    async def first() -> None:
+        app = make_app(logs, tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press(*f"{tag}pinned")
+            table = app.query_one("#groups", DataTable)
+            await until(pilot, lambda: table.row_count == 1)
+            await pilot.press("down")  # into the table
+            assert app.focused is table
+            await pilot.press("p")
+            assert name in app.pins
+
+    async def second() -> None:
+        app = make_app(logs, tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.query_one("#groups", DataTable)
+            await until(pilot, lambda: table.row_count >= 1)
+            assert table.get_row_at(0)[:2] == ["★", name]
+
+    run(first())
+    assert json.loads((tmp_path / "ui.json").read_text()) == {"pins": [name]}
+    run(second())
+
+
+def test_trace_of_the_selected_event(logs: Any, group: str, tmp_path: Path) -> None:
+    """`t` on an event opens every event with its trace_id across the sources, by time."""
+    api, pay = f"{group}/api", f"{group}/payments"
+    base = now_ms() - 10_000
+    put(logs, api, "s", [
+        {"level": "info", "message": "checkout", "trace_id": "t-1"},
+        {"level": "info", "message": "other request", "trace_id": "t-2"},
+    ], start_ms=base)  # fmt: skip
+    put(logs, pay, "s", [
+        {"level": "error", "message": "card declined", "trace_id": "t-1",
+         "exception": "Traceback (most recent call last):\n  File \"pay.py\"\nValueError: no"},
+    ], start_ms=base + 5)  # fmt: skip
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(api, None), (pay, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.buffer) == 3)
+            view = app.query_one(LogView)
+            view.focus()
+            await pilot.press("home", "enter")  # first event, and its detail
+            detail = str(app.query_one("#detail", Static).render())
+            assert '"trace_id": "t-1"' in detail
+            screenshot(app, "ui-logs", tmp_path)
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, TraceScreen))
+            trace = app.screen
+            assert isinstance(trace, TraceScreen)
+            found = [(e.group, e.get("message")) for e in trace.buffer.view]
+            assert found == [(api, "checkout"), (pay, "card declined")]
+            await pilot.press("down")
+            text = str(trace.query_one("#trace-detail", Static).render())
+            assert 'File "pay.py"\nValueError: no' in text, "the traceback is shown whole"
+            screenshot(app, "ui-trace", tmp_path)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, TraceScreen)
+
+    run(scenario())
+
+
+def test_query_runs_and_shows_a_table(logs: Any, group: str, tmp_path: Path) -> None:
+    """A Logs Insights query over the sources in view ends as a results table."""
+    put(logs, group, "s", ["one", "two", "three"], start_ms=now_ms() - 60_000)
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(group, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            await pilot.press(*"fields @timestamp, @message | sort @timestamp asc | limit 2")
+            await pilot.press("enter")
+            table = app.query_one("#results", DataTable)
+            await until(pilot, lambda: table.row_count == 2)
+            column = [str(c) for c in table.get_column("@message")]
+            assert column == ["one", "two"]
+            assert "2 row(s)" in str(app.query_one("#query-status", Static).render())
+            screenshot(app, "ui-query", tmp_path)
+
+    run(scenario())
+
+
+def test_survives_the_endpoint_going_away(
+    logs: Any, group: str, tmp_path: Path, proxy: Any
+) -> None:
+    """With the endpoint down the state bar says so; back up, new events still arrive."""
+    put(logs, group, "s", ["before"])
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(group, None)])
+        state = app.query_one if False else None  # noqa: F841 - keep names short below
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.buffer) == 1)
+            proxy.set_down(True)
+            await until(pilot, lambda: "unreachable" in app.source.health.text())
+            await pilot.pause(0.6)  # the state bar repaints twice a second
+            assert "unreachable" in str(app.query_one("#state", Static).render())
+            proxy.set_down(False)
+            put(logs, group, "s", ["after"])
+            await until(pilot, lambda: messages(app) == ["before", "after"], timeout=15)
+            await until(pilot, lambda: app.source.health.text() == "endpoint ok")
+
+    run(scenario())
