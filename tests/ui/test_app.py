@@ -222,6 +222,9 @@ def test_trace_of_the_selected_event(logs: Any, group: str, tmp_path: Path) -> N
             text = str(trace.query_one("#trace-detail", Static).render())
             assert 'File "pay.py"\nValueError: no' in text, "the traceback is shown whole"
             screenshot(app, "ui-trace", tmp_path)
+            # The follow goes on underneath the trace.
+            put(logs, pay, "s", [{"level": "info", "message": "later"}])
+            await until(pilot, lambda: len(app.buffer) == 4)
             await pilot.press("escape")
             assert not isinstance(app.screen, TraceScreen)
 
@@ -236,7 +239,9 @@ def test_query_runs_and_shows_a_table(logs: Any, group: str, tmp_path: Path) -> 
         app = make_app(logs, tmp_path, targets=[(group, None)])
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("4")
-            await pilot.press(*"fields @timestamp, @message | sort @timestamp asc | limit 2")
+            box = app.query_one("#query-text", Input)
+            assert app.focused is box
+            box.value = "fields @timestamp, @message | sort @timestamp asc | limit 2"
             await pilot.press("enter")
             table = app.query_one("#results", DataTable)
             await until(pilot, lambda: table.row_count == 2)
@@ -256,7 +261,6 @@ def test_survives_the_endpoint_going_away(
 
     async def scenario() -> None:
         app = make_app(logs, tmp_path, targets=[(group, None)])
-        state = app.query_one if False else None  # noqa: F841 - keep names short below
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: len(app.buffer) == 1)
             proxy.set_down(True)

@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     DataTable,
@@ -141,7 +142,8 @@ class CwlogsApp(App[None]):
 
     TITLE = "cwlogs"
     CSS = """
-    #state { dock: bottom; height: 1; background: $boost; color: $text; padding: 0 1; }
+    #tabs { height: 1fr; }
+    #state { height: 1; background: $boost; color: $text; padding: 0 1; }
     Input { height: 3; }
     #filter-bar { height: 3; }
     #filter { width: 1fr; }
@@ -233,13 +235,15 @@ class CwlogsApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        groups = self.query_one("#groups", DataTable)
+        # Widgets are looked up on the main screen even while the trace or help is on top.
+        self._main = self.screen
+        groups = self._main.query_one("#groups", DataTable)
         groups.add_column("★", key="pin", width=1)
         groups.add_column("log group", key="name")
         groups.add_column("stored", key="stored")
         groups.add_column("retention", key="retention")
         groups.add_column("last event", key="last")
-        streams = self.query_one("#stream-table", DataTable)
+        streams = self._main.query_one("#stream-table", DataTable)
         streams.add_column("log stream", key="name")
         streams.add_column("last event", key="last")
         streams.add_column("first event", key="first")
@@ -251,7 +255,7 @@ class CwlogsApp(App[None]):
         if self.targets:
             self._open(self.targets)
         else:
-            self.query_one("#group-search", Input).focus()
+            self._main.query_one("#group-search", Input).focus()
         self._show_state()
 
     def on_unmount(self) -> None:
@@ -262,7 +266,7 @@ class CwlogsApp(App[None]):
     # ------------------------------------------------------------------ state bar
 
     def _show_state(self) -> None:
-        view = self.query_one("#log", LogView)
+        view = self._main.query_one("#log", LogView)
         names = ", ".join(g + (f":{p}" if p else "") for g, p in self.targets) or "no source"
         if not self.targets:
             follow = "idle"
@@ -273,7 +277,7 @@ class CwlogsApp(App[None]):
         shown = f"{len(self.buffer)}/{self.buffer.received}"
         health = self._follow_error or self.source.health.text()
         text = f"{names} │ since {self.since} │ {follow} │ {shown} ev │ {health}"
-        self.query_one("#state", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+        self._main.query_one("#state", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     # ------------------------------------------------------------------ sources
 
@@ -299,7 +303,7 @@ class CwlogsApp(App[None]):
                 return
             try:
                 more = self.call_from_thread(self._groups_loaded, page, len(page) < _PAGE)
-            except RuntimeError:  # the app is closing
+            except (RuntimeError, NoMatches):  # the app is closing
                 return
             if not more:
                 return
@@ -308,7 +312,7 @@ class CwlogsApp(App[None]):
         """Run ``callback`` on the UI thread, unless the app is already closing."""
         try:
             self.call_from_thread(callback, *args, **kwargs)
-        except RuntimeError:
+        except (RuntimeError, NoMatches):  # the app is closing
             pass
 
     def _groups_loaded(self, page: list[dict[str, Any]], done: bool) -> bool:
@@ -337,7 +341,7 @@ class CwlogsApp(App[None]):
         return not self._groups_done and len(self._matching_groups()) < _WANT_MATCHES
 
     def _matching_groups(self) -> list[str]:
-        query = self.query_one("#group-search", Input).value
+        query = self._main.query_one("#group-search", Input).value
         names = list(dict.fromkeys([*self.pins.names, *self._groups]))
         if not query.strip():
             return names
@@ -346,7 +350,7 @@ class CwlogsApp(App[None]):
         return [name for _, name in ranked]
 
     def _render_groups(self) -> None:
-        table = self.query_one("#groups", DataTable)
+        table = self._main.query_one("#groups", DataTable)
         table.clear()
         shown = self._matching_groups()[:_ROWS_SHOWN]
         for name in shown:
@@ -365,7 +369,7 @@ class CwlogsApp(App[None]):
             self._fetch_last(unknown)
 
     def _set_last(self, name: str, last: int | None) -> None:
-        table = self.query_one("#groups", DataTable)
+        table = self._main.query_one("#groups", DataTable)
         if name in table.rows:
             table.update_cell(name, "last", _when(last))
 
@@ -387,7 +391,7 @@ class CwlogsApp(App[None]):
             self._open([(message.row_key.value, None)])
 
     def _highlighted_group(self) -> str | None:
-        table = self.query_one("#groups", DataTable)
+        table = self._main.query_one("#groups", DataTable)
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
@@ -420,8 +424,8 @@ class CwlogsApp(App[None]):
 
     def _load_streams(self, group: str) -> None:
         self._streams_of = group
-        self.query_one("#stream-table", DataTable).clear()
-        self._fetch_streams(group, self.query_one("#stream-prefix", Input).value)
+        self._main.query_one("#stream-table", DataTable).clear()
+        self._fetch_streams(group, self._main.query_one("#stream-prefix", Input).value)
 
     @work(thread=True, exclusive=True, group="streams")
     def _fetch_streams(self, group: str, prefix: str) -> None:
@@ -433,7 +437,7 @@ class CwlogsApp(App[None]):
         self._from_thread(self._streams_loaded, group, found)
 
     def _streams_loaded(self, group: str, streams: list[dict[str, Any]]) -> None:
-        table = self.query_one("#stream-table", DataTable)
+        table = self._main.query_one("#stream-table", DataTable)
         table.clear()
         for s in streams:
             name = str(s["logStreamName"])
@@ -464,7 +468,7 @@ class CwlogsApp(App[None]):
         """Follow ``targets`` from ``since``: a fresh buffer and a fresh follow worker."""
         self.targets = list(targets)
         self.buffer.clear()
-        view = self.query_one("#log", LogView)
+        view = self._main.query_one("#log", LogView)
         view.set_groups([g for g, _ in self.targets])
         view.cursor = -1
         view.paused = False
@@ -475,7 +479,7 @@ class CwlogsApp(App[None]):
         if group != self._streams_of:
             self._load_streams(group)
         if switch:
-            self.query_one(TabbedContent).active = "logs"
+            self._main.query_one(TabbedContent).active = "logs"
             view.focus()
         self._show_state()
 
@@ -508,17 +512,17 @@ class CwlogsApp(App[None]):
             return
         batch = [inbox.popleft() for _ in range(len(inbox))]
         shown = self.buffer.extend(batch)
-        view = self.query_one("#log", LogView)
+        view = self._main.query_one("#log", LogView)
         view.added(shown)
 
     def _apply_filter(self) -> None:
         self.buffer.set_filter(make_filter(self._pattern, self.min_level))
-        self.query_one("#log", LogView).reset()
+        self._main.query_one("#log", LogView).reset()
         self._show_state()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, message: Input.Changed) -> None:
-        error = self.query_one("#filter-error", Static)
+        error = self._main.query_one("#filter-error", Static)
         try:
             compiled = check_pattern(message.value)
         except FilterPatternError as exc:
@@ -533,38 +537,38 @@ class CwlogsApp(App[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        self.query_one("#log", LogView).focus()
+        self._main.query_one("#log", LogView).focus()
 
     def action_filter(self) -> None:
-        self.query_one(TabbedContent).active = "logs"
-        self.query_one("#filter", Input).focus()
+        self._main.query_one(TabbedContent).active = "logs"
+        self._main.query_one("#filter", Input).focus()
 
     def action_level(self) -> None:
         self.min_level = LEVELS[(LEVELS.index(self.min_level) + 1) % len(LEVELS)]
-        self.query_one("#level", Static).update(f"level: {self.min_level or 'all'}")
+        self._main.query_one("#level", Static).update(f"level: {self.min_level or 'all'}")
         self._apply_filter()
 
     @on(LogView.Opened, "#log")
     def _event_opened(self, message: LogView.Opened) -> None:
-        pane = self.query_one("#detail-pane")
+        pane = self._main.query_one("#detail-pane")
         if pane.has_class("shown"):
             self._hide_detail()
         else:
             pane.add_class("shown")
-            self.query_one("#detail", Static).update(Text(detail_text(message.event)))
+            self._main.query_one("#detail", Static).update(Text(detail_text(message.event)))
 
     @on(LogView.CursorMoved, "#log")
     def _cursor_moved(self, message: LogView.CursorMoved) -> None:
-        if message.event is not None and self.query_one("#detail-pane").has_class("shown"):
-            self.query_one("#detail", Static).update(Text(detail_text(message.event)))
+        if message.event is not None and self._main.query_one("#detail-pane").has_class("shown"):
+            self._main.query_one("#detail", Static).update(Text(detail_text(message.event)))
 
     def _hide_detail(self) -> None:
-        self.query_one("#detail-pane").remove_class("shown")
+        self._main.query_one("#detail-pane").remove_class("shown")
 
     # ------------------------------------------------------------------ trace
 
     def action_trace(self) -> None:
-        event = self.query_one("#log", LogView).selected
+        event = self._main.query_one("#log", LogView).selected
         if event is None:
             self.notify("select an event first (↑/↓ or a click)", severity="warning")
             return
@@ -624,11 +628,11 @@ class CwlogsApp(App[None]):
         self._from_thread(self._query_done, result)
 
     def _query_status(self, text: str) -> None:
-        self.query_one("#query-status", Static).update(Text(text))
+        self._main.query_one("#query-status", Static).update(Text(text))
 
     def _query_done(self, result: QueryResult) -> None:
         self._query_cancel = None
-        table = self.query_one("#results", DataTable)
+        table = self._main.query_one("#results", DataTable)
         table.clear(columns=True)
         columns = list(dict.fromkeys(key for row in result.rows for key in row))
         for column in columns:
@@ -648,13 +652,13 @@ class CwlogsApp(App[None]):
     # ------------------------------------------------------------------ global keys
 
     def _tab(self) -> str:
-        return str(self.query_one(TabbedContent).active)
+        return str(self._main.query_one(TabbedContent).active)
 
     def action_tab(self, name: str) -> None:
-        self.query_one(TabbedContent).active = name
+        self._main.query_one(TabbedContent).active = name
         focus = {"sources": "#groups", "streams": "#stream-table", "logs": "#log",
                  "query": "#query-text"}[name]  # fmt: skip
-        self.query_one(focus).focus()
+        self._main.query_one(focus).focus()
 
     def action_into_list(self) -> None:
         """Down from a search box goes into the list under it."""
@@ -662,7 +666,7 @@ class CwlogsApp(App[None]):
                  "filter": "#log", "query-text": "#results"}  # fmt: skip
         focused = self.focused
         if focused is not None and focused.id in below:
-            self.query_one(below[focused.id]).focus()
+            self._main.query_one(below[focused.id]).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -672,11 +676,11 @@ class CwlogsApp(App[None]):
             self._query_cancel.set()
             self._query_status("cancelling…")
             return
-        if self.query_one("#detail-pane").has_class("shown"):
+        if self._main.query_one("#detail-pane").has_class("shown"):
             self._hide_detail()
             return
         if isinstance(self.focused, Input):
-            self.query_one("#log" if self._tab() == "logs" else "#groups").focus()
+            self._main.query_one("#log" if self._tab() == "logs" else "#groups").focus()
 
     def action_refresh(self) -> None:
         self._last_event.clear()
