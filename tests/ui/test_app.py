@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from cwlogs.ui import CwlogsApp, Source
-from cwlogs.ui.app import TraceScreen
+from cwlogs.ui.app import HelpScreen, TraceScreen
 from cwlogs.ui.logview import LogView
 from tests.conftest import now_ms
 
@@ -97,6 +97,10 @@ def test_open_a_source_by_fuzzy_search(logs: Any, group: str, tmp_path: Path) ->
             assert app.query_one(TabbedContent).active == "logs"
             await until(pilot, lambda: len(app.buffer) == 2)
             assert messages(app) == ["api started", "GET /cart 200"]
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, HelpScreen)
 
     run(scenario())
 
@@ -128,8 +132,12 @@ def test_events_written_while_running_appear_in_order(
     run(scenario())
 
 
-def test_filter_as_you_type_and_level(logs: Any, group: str, tmp_path: Path) -> None:
+def test_filter_as_you_type_and_level(
+    logs: Any, group: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`/` filters with the filter-pattern syntax; a bad pattern shows a caret, `l` sets a level."""
+    # Re-filter in the worker thread, as with a full buffer, not inline as for a few events.
+    monkeypatch.setattr("cwlogs.ui.app._FILTER_HERE", 0)
     put(logs, group, "s", [
         {"level": "info", "message": "GET / 200", "status": 200},
         {"level": "error", "message": "db down", "status": 503},
@@ -155,7 +163,27 @@ def test_filter_as_you_type_and_level(logs: Any, group: str, tmp_path: Path) -> 
             assert not error.has_class("shown")
             await pilot.press("escape")  # back to the list, where `l` is a key
             await pilot.press("l", "l", "l", "l")  # all -> debug -> info -> warning -> error
-            assert [e.level for e in app.buffer.view] == ["error"]
+            await until(pilot, lambda: [e.level for e in app.buffer.view] == ["error"])
+
+    run(scenario())
+
+
+def test_enter_on_a_stream_narrows_the_view(logs: Any, group: str, tmp_path: Path) -> None:
+    """The Streams tab lists the source's streams newest first; Enter shows only that one."""
+    put(logs, group, "web-1", ["from web-1"], start_ms=now_ms() - 2000)
+    put(logs, group, "web-2", ["from web-2"])
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(group, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.buffer) == 2)
+            await pilot.press("2")
+            table = app.query_one("#stream-table", DataTable)
+            await until(pilot, lambda: table.row_count == 2)
+            assert [table.get_row_at(i)[0] for i in range(2)] == ["web-2", "web-1"]
+            await pilot.press("down", "enter")
+            assert app.targets == [(group, "web-1")]
+            await until(pilot, lambda: messages(app) == ["from web-1"])
 
     run(scenario())
 

@@ -73,6 +73,18 @@ class TestEventBuffer:
         buffer.set_filter(None)
         assert len(buffer) == 4
 
+    def test_filter_computed_elsewhere_checks_what_came_since(self) -> None:
+        """A filter computed off the UI thread still checks events received meanwhile."""
+        buffer = EventBuffer()
+        buffer.extend([ev(1, "ERROR a"), ev(2, "ok")])
+        events, received = buffer.snapshot()
+        keep = make_filter(lambda m: "ERROR" in m, "")
+        assert keep is not None
+        kept = [e for e in events if keep(e)]
+        buffer.extend([ev(3, "ERROR b"), ev(4, "ok")])  # arrives while filtering
+        buffer.set_filter(keep, kept, received)
+        assert [e.message for e in buffer.view] == ["ERROR a", "ERROR b"]
+
 
 class TestFuzzy:
     def test_ranks_word_starts_and_substrings_first(self) -> None:

@@ -31,7 +31,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from cwlogs.errors import CwlogsError
 from cwlogs.filterpattern import FilterPatternError
@@ -58,6 +58,7 @@ _PAGE: Final = 50  # log groups per DescribeLogGroups page
 _MAX_GROUPS_HELD: Final = 5000  # groups kept for fuzzy search before asking for a prefix
 _ROWS_SHOWN: Final = 200
 _WANT_MATCHES: Final = 20  # fetch more pages while a search finds fewer than this
+_FILTER_HERE: Final = 5000  # events re-filtered on the UI thread; more go to a worker
 
 KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("↑ ↓ PgUp PgDn Home", "move; reading back pauses the follow"),
@@ -516,7 +517,42 @@ class CwlogsApp(App[None]):
         view.added(shown)
 
     def _apply_filter(self) -> None:
-        self.buffer.set_filter(make_filter(self._pattern, self.min_level))
+        keep = make_filter(self._pattern, self.min_level)
+        if len(self.buffer.all) <= _FILTER_HERE:
+            self.buffer.set_filter(keep)
+            self._filtered()
+            return
+        # 100k events take a few hundred ms to re-check: not on the UI thread, and not
+        # once per keystroke (exclusive: a newer filter cancels the older one).
+        events, received = self.buffer.snapshot()
+        self._refilter(keep, events, received)
+
+    @work(thread=True, exclusive=True, group="filter")
+    def _refilter(
+        self, keep: Callable[[LogEvent], bool] | None, events: list[LogEvent], received: int
+    ) -> None:
+        worker = get_current_worker()
+        kept = []
+        for i, event in enumerate(events):
+            if i % 4096 == 0 and worker.is_cancelled:
+                return
+            if keep is None or keep(event):
+                kept.append(event)
+        self._from_thread(self._install_filter, worker, keep, kept, received)
+
+    def _install_filter(
+        self,
+        worker: Worker[None],
+        keep: Callable[[LogEvent], bool] | None,
+        kept: list[LogEvent],
+        received: int,
+    ) -> None:
+        if worker.is_cancelled:
+            return
+        self.buffer.set_filter(keep, kept, received)
+        self._filtered()
+
+    def _filtered(self) -> None:
         self._main.query_one("#log", LogView).reset()
         self._show_state()
 

@@ -9,7 +9,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Generic, TypeVar
 
@@ -155,14 +155,36 @@ class EventBuffer:
         self._newest = newest
         return shown
 
-    def set_filter(self, keep: Callable[[LogEvent], bool] | None) -> None:
-        """Show only the events ``keep`` accepts (None: all), re-checking those held."""
+    def set_filter(
+        self,
+        keep: Callable[[LogEvent], bool] | None,
+        kept: Sequence[LogEvent] | None = None,
+        checked: int | None = None,
+    ) -> None:
+        """Show only the events ``keep`` accepts (None: all).
+
+        Re-checks every event held, unless ``kept`` gives the result of checking the
+        first ``checked`` events received (:meth:`snapshot`, done off the UI thread);
+        then only the events received since are checked here.
+        """
         self._keep = keep
         self.view.clear()
         self._evicted = 0
-        for event in self.all:
+        if kept is None or checked is None:
+            candidates: Iterable[LogEvent] = self.all
+        else:
+            for event in kept:
+                self.view.append(event)
+            late = min(len(self.all), self.received - checked)
+            candidates = [self.all[i] for i in range(len(self.all) - late, len(self.all))]
+        for event in candidates:
             if keep is None or keep(event):
                 self.view.append(event)
+        self._evicted = 0
+
+    def snapshot(self) -> tuple[list[LogEvent], int]:
+        """The events held, and how many had been received, to filter elsewhere."""
+        return list(self.all), self.received
 
     def clear(self) -> None:
         self.all.clear()
