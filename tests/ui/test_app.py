@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,12 @@ def put(logs: Any, group: str, stream: str, messages: list[str | dict[str, Any]]
     logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
 
+@pytest.fixture
+def shop() -> str:
+    """A group-name prefix unique to this test that reads well in the docs' screenshots."""
+    return f"/demo-{uuid.uuid4().hex[:6]}/shop"
+
+
 def make_app(logs: Any, tmp_path: Path, **kwargs: Any) -> CwlogsApp:
     source = Source.create(logs, mode="poll", poll_interval=0.2, max_backoff=0.4)
     kwargs.setdefault("since", "5m")
@@ -78,18 +85,20 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
     asyncio.run(coro)
 
 
-def test_open_a_source_by_fuzzy_search(logs: Any, group: str, tmp_path: Path) -> None:
+def test_open_a_source_by_fuzzy_search(logs: Any, shop: str, tmp_path: Path) -> None:
     """Typing part of a group's name and Enter opens that group and shows its events."""
-    api, worker = f"{group}/checkout-api", f"{group}/worker"
+    api, worker = f"{shop}/checkout-api", f"{shop}/worker"
     put(logs, api, "web-1", ["api started", "GET /cart 200"])
     put(logs, worker, "w-1", ["worker started"])
-    tag = group.rsplit("/", 1)[-1]
+    tag = shop.split("/")[1]
 
     async def scenario() -> None:
         app = make_app(logs, tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press(*f"{tag}chkapi")
+            await pilot.press(*f"{tag}shop")
             table = app.query_one("#groups", DataTable)
+            await until(pilot, lambda: table.row_count == 2)
+            await pilot.press(*"chkapi")
             await until(pilot, lambda: table.row_count == 1)
             screenshot(app, "ui-sources", tmp_path)
             await pilot.press("enter")
@@ -149,7 +158,11 @@ def test_filter_as_you_type_and_level(
         app = make_app(logs, tmp_path, targets=[(group, None)])
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: len(app.buffer) == 4)
-            await pilot.press("slash", *"{ $.status >= 500 }")
+            await pilot.press("slash")
+            box = app.query_one("#filter", Input)
+            assert app.focused is box
+            box.value = "{ $.status >= 5"  # incomplete: nothing filtered yet
+            await pilot.press(*"00 }")
             await until(pilot, lambda: len(app.buffer) == 1)
             assert "db down" in messages(app)[0]
             # A pattern broken mid-typing keeps the last good filter and says where it breaks.
@@ -217,26 +230,29 @@ def test_pin_survives_a_restart(logs: Any, group: str, tmp_path: Path) -> None:
     run(second())
 
 
-def test_trace_of_the_selected_event(logs: Any, group: str, tmp_path: Path) -> None:
+def test_trace_of_the_selected_event(logs: Any, shop: str, tmp_path: Path) -> None:
     """`t` on an event opens every event with its trace_id across the sources, by time."""
-    api, pay = f"{group}/api", f"{group}/payments"
+    api, pay = f"{shop}/api", f"{shop}/payments"
     base = now_ms() - 10_000
-    put(logs, api, "s", [
-        {"level": "info", "message": "checkout", "trace_id": "t-1"},
-        {"level": "info", "message": "other request", "trace_id": "t-2"},
-    ], start_ms=base)  # fmt: skip
-    put(logs, pay, "s", [
+    put(logs, api, "web-1", [
+        {"level": "info", "message": "GET /cart 200", "trace_id": "t-0", "duration_ms": 12},
+        {"level": "info", "message": "POST /checkout", "trace_id": "t-1", "user": "u-42"},
+        {"level": "warning", "message": "slow inventory call", "trace_id": "t-2"},
+    ], start_ms=base, step=4)  # fmt: skip
+    put(logs, pay, "pay-1", [
+        {"level": "info", "message": "charge card", "trace_id": "t-1", "amount": 42.5},
         {"level": "error", "message": "card declined", "trace_id": "t-1",
-         "exception": "Traceback (most recent call last):\n  File \"pay.py\"\nValueError: no"},
+         "exception": "Traceback (most recent call last):\n  File \"pay.py\", line 7, in charge"
+                      "\n    raise ValueError(\"no\")\nValueError: no"},
     ], start_ms=base + 5)  # fmt: skip
 
     async def scenario() -> None:
         app = make_app(logs, tmp_path, targets=[(api, None), (pay, None)])
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: len(app.buffer) == 3)
+            await until(pilot, lambda: len(app.buffer) == 5)
             view = app.query_one(LogView)
             view.focus()
-            await pilot.press("home", "enter")  # first event, and its detail
+            await pilot.press("home", "down", "enter")  # the second event, and its detail
             detail = str(app.query_one("#detail", Static).render())
             assert '"trace_id": "t-1"' in detail
             screenshot(app, "ui-logs", tmp_path)
@@ -245,14 +261,14 @@ def test_trace_of_the_selected_event(logs: Any, group: str, tmp_path: Path) -> N
             trace = app.screen
             assert isinstance(trace, TraceScreen)
             found = [(e.group, e.get("message")) for e in trace.buffer.view]
-            assert found == [(api, "checkout"), (pay, "card declined")]
-            await pilot.press("down")
+            assert found == [(api, "POST /checkout"), (pay, "charge card"), (pay, "card declined")]
+            await pilot.press("down", "down")
             text = str(trace.query_one("#trace-detail", Static).render())
-            assert 'File "pay.py"\nValueError: no' in text, "the traceback is shown whole"
+            assert 'line 7, in charge\n    raise ValueError("no")\nValueError: no' in text
             screenshot(app, "ui-trace", tmp_path)
             # The follow goes on underneath the trace.
             put(logs, pay, "s", [{"level": "info", "message": "later"}])
-            await until(pilot, lambda: len(app.buffer) == 4)
+            await until(pilot, lambda: len(app.buffer) == 6)
             await pilot.press("escape")
             assert not isinstance(app.screen, TraceScreen)
 

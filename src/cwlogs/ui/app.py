@@ -250,14 +250,24 @@ class CwlogsApp(App[None]):
         streams.add_column("first event", key="first")
         if self.pins.error:
             self.notify(self.pins.error, severity="warning")
-        self.set_interval(_TICK, self._drain)
-        self.set_interval(0.5, self._show_state)
+        self.set_interval(_TICK, self._tick(self._drain))
+        self.set_interval(0.5, self._tick(self._show_state))
         self._reload_groups()
         if self.targets:
             self._open(self.targets)
         else:
             self._main.query_one("#group-search", Input).focus()
         self._show_state()
+
+    @staticmethod
+    def _tick(callback: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                callback()
+            except NoMatches:  # a tick that lands while the app closes: nothing to draw
+                pass
+
+        return run
 
     def on_unmount(self) -> None:
         self._stop_follow.set()
@@ -277,7 +287,8 @@ class CwlogsApp(App[None]):
             follow = "following"
         shown = f"{len(self.buffer)}/{self.buffer.received}"
         health = self._follow_error or self.source.health.text()
-        text = f"{names} │ since {self.since} │ {follow} │ {shown} ev │ {health}"
+        # Most urgent first: a narrow terminal cuts the end.
+        text = f"{follow} │ {health} │ {shown} ev │ since {self.since} │ {names}"
         self._main.query_one("#state", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     # ------------------------------------------------------------------ sources
