@@ -166,8 +166,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
     count = 20_000 if args.quick else 100_000
+    tracemalloc.start()
     events = make_events(count)
-    results: dict[str, Any] = {"events": count, "batch": args.batch, "size": list(SIZE)}
+    event_bytes = tracemalloc.get_traced_memory()[0] / count
+    tracemalloc.stop()
+    results: dict[str, Any] = {"events": count, "batch": args.batch, "size": list(SIZE),
+                               "event_bytes": event_bytes}  # fmt: skip
     results.update(bench_ring(events))
     results.update(asyncio.run(bench_app(events, args.batch)))
     results["frame_ratio_full_vs_100"] = results["frame_full_s"] / results["frame_100_s"]
@@ -181,7 +185,8 @@ def main() -> None:
         ("append through the UI tick", f"{results['app_append_s'] * 1000:.0f} ms "
          f"({args.batch}/tick; median tick {results['tick_median_s'] * 1000:.2f} ms, "
          f"max {results['tick_max_s'] * 1000:.1f} ms)"),
-        ("ring memory per event", f"{results['ring_bytes_per_event']:.1f} bytes"),
+        ("ring memory per event", f"{results['ring_bytes_per_event']:.1f} bytes "
+         f"(+ the event itself: {results['event_bytes']:.0f} bytes)"),
         ("visible lines, 100 held", f"{results['frame_100_s'] * 1000:.2f} ms"),
         ("visible lines, all held", f"{results['frame_full_s'] * 1000:.2f} ms "
          f"(x{results['frame_ratio_full_vs_100']:.2f})"),

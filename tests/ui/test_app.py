@@ -74,7 +74,13 @@ def messages(app: CwlogsApp) -> list[str]:
     return [e.message for e in app.buffer.view]
 
 
-def screenshot(app: CwlogsApp, name: str, tmp_path: Path) -> None:
+def state_bar(app: CwlogsApp) -> str:
+    return str(app._main.query_one("#state", Static).render())
+
+
+async def screenshot(app: CwlogsApp, pilot: Pilot[Any], name: str, tmp_path: Path) -> None:
+    # The state bar is current before the picture is taken.
+    await until(pilot, lambda: f"│ {len(app.buffer)}/" in state_bar(app))
     path = Path(app.save_screenshot(f"{name}.svg", str(tmp_path)))
     assert path.stat().st_size > 1000
     if os.environ.get(SCREENSHOTS_ENV) == "1":
@@ -100,7 +106,7 @@ def test_open_a_source_by_fuzzy_search(logs: Any, shop: str, tmp_path: Path) -> 
             await until(pilot, lambda: table.row_count == 2)
             await pilot.press(*"chkapi")
             await until(pilot, lambda: table.row_count == 1)
-            screenshot(app, "ui-sources", tmp_path)
+            await screenshot(app, pilot, "ui-sources", tmp_path)
             await pilot.press("enter")
             assert app.targets == [(api, None)]
             assert app.query_one(TabbedContent).active == "logs"
@@ -135,8 +141,7 @@ def test_events_written_while_running_appear_in_order(
             view = app.query_one(LogView)
             shown = [view.render_line(y).text for y in range(view.size.height)]
             assert any("b-2" in line for line in shown), "the newest event is on screen"
-            state = str(app.query_one("#state", Static).render())
-            assert "following" in state
+            assert state_bar(app).startswith("following")
 
     run(scenario())
 
@@ -255,7 +260,7 @@ def test_trace_of_the_selected_event(logs: Any, shop: str, tmp_path: Path) -> No
             await pilot.press("home", "down", "enter")  # the second event, and its detail
             detail = str(app.query_one("#detail", Static).render())
             assert '"trace_id": "t-1"' in detail
-            screenshot(app, "ui-logs", tmp_path)
+            await screenshot(app, pilot, "ui-logs", tmp_path)
             await pilot.press("t")
             await until(pilot, lambda: isinstance(app.screen, TraceScreen))
             trace = app.screen
@@ -265,7 +270,7 @@ def test_trace_of_the_selected_event(logs: Any, shop: str, tmp_path: Path) -> No
             await pilot.press("down", "down")
             text = str(trace.query_one("#trace-detail", Static).render())
             assert 'line 7, in charge\n    raise ValueError("no")\nValueError: no' in text
-            screenshot(app, "ui-trace", tmp_path)
+            await screenshot(app, pilot, "ui-trace", tmp_path)
             # The follow goes on underneath the trace.
             put(logs, pay, "s", [{"level": "info", "message": "later"}])
             await until(pilot, lambda: len(app.buffer) == 6)
@@ -275,8 +280,9 @@ def test_trace_of_the_selected_event(logs: Any, shop: str, tmp_path: Path) -> No
     run(scenario())
 
 
-def test_query_runs_and_shows_a_table(logs: Any, group: str, tmp_path: Path) -> None:
+def test_query_runs_and_shows_a_table(logs: Any, shop: str, tmp_path: Path) -> None:
     """A Logs Insights query over the sources in view ends as a results table."""
+    group = f"{shop}/api"
     put(logs, group, "s", ["one", "two", "three"], start_ms=now_ms() - 60_000)
 
     async def scenario() -> None:
@@ -292,7 +298,7 @@ def test_query_runs_and_shows_a_table(logs: Any, group: str, tmp_path: Path) -> 
             column = [str(c) for c in table.get_column("@message")]
             assert column == ["one", "two"]
             assert "2 row(s)" in str(app.query_one("#query-status", Static).render())
-            screenshot(app, "ui-query", tmp_path)
+            await screenshot(app, pilot, "ui-query", tmp_path)
 
     run(scenario())
 
@@ -308,9 +314,7 @@ def test_survives_the_endpoint_going_away(
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: len(app.buffer) == 1)
             proxy.set_down(True)
-            await until(pilot, lambda: "unreachable" in app.source.health.text())
-            await pilot.pause(0.6)  # the state bar repaints twice a second
-            assert "unreachable" in str(app.query_one("#state", Static).render())
+            await until(pilot, lambda: "unreachable" in state_bar(app))
             proxy.set_down(False)
             put(logs, group, "s", ["after"])
             await until(pilot, lambda: messages(app) == ["before", "after"], timeout=15)

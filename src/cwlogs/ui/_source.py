@@ -7,8 +7,10 @@ in this module blocks on the network and runs in worker threads, never on the UI
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -245,7 +247,17 @@ def saved_query(text: str) -> str:
     factory = SAVED_QUERIES.get(name) if name else None
     if factory is None:
         return text
-    values: list[Any] = [_number(a) for a in args]
+    hints = typing.get_type_hints(factory)
+    params = list(inspect.signature(factory).parameters)
+    values: list[Any] = []
+    for name_, arg in zip(params, args, strict=False):
+        kind = hints.get(name_)
+        try:
+            values.append(kind(arg) if kind in (int, float) else arg)
+        except ValueError:
+            raise InvalidParameterError(f"saved query {name}: {name_} must be a number") from None
+    if len(args) > len(params):
+        raise InvalidParameterError(f"saved query {name} takes {len(params)} argument(s)")
     try:
         return factory(*values).query
     except TypeError as exc:
@@ -255,15 +267,6 @@ def saved_query(text: str) -> str:
 def saved_query_names() -> list[str]:
     """The saved queries' names, for the query pane's hint."""
     return list(SAVED_QUERIES)
-
-
-def _number(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def check_pattern(text: str) -> FilterPattern | None:

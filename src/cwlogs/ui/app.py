@@ -153,7 +153,8 @@ class CwlogsApp(App[None]):
     #filter-error.shown { display: block; }
     #detail-pane { height: 45%; border-top: solid $accent; display: none; }
     #detail-pane.shown { display: block; }
-    #trace-detail-pane { height: 45%; border-top: solid $accent; }
+    #trace-log { height: 30%; }
+    #trace-detail-pane { height: 1fr; border-top: solid $accent; }
     #trace-title { height: 1; background: $boost; padding: 0 1; }
     #query-status { height: auto; padding: 0 1; }
     DataTable { height: 1fr; }
@@ -204,6 +205,7 @@ class CwlogsApp(App[None]):
         self._streams_of: str | None = None
         self._query_cancel: threading.Event | None = None
         self._query_started = 0.0
+        self._state_text = ""
 
     # ------------------------------------------------------------------ layout
 
@@ -251,7 +253,8 @@ class CwlogsApp(App[None]):
         if self.pins.error:
             self.notify(self.pins.error, severity="warning")
         self.set_interval(_TICK, self._tick(self._drain))
-        self.set_interval(0.5, self._tick(self._show_state))
+        # Every tick: cheap, and repainted only when the text changes.
+        self.set_interval(_TICK, self._tick(self._show_state))
         self._reload_groups()
         if self.targets:
             self._open(self.targets)
@@ -289,7 +292,10 @@ class CwlogsApp(App[None]):
         health = self._follow_error or self.source.health.text()
         # Most urgent first: a narrow terminal cuts the end.
         text = f"{follow} │ {health} │ {shown} ev │ since {self.since} │ {names}"
-        self._main.query_one("#state", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+        if text != self._state_text:
+            self._state_text = text
+            bar = self._main.query_one("#state", Static)
+            bar.update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     # ------------------------------------------------------------------ sources
 
