@@ -321,3 +321,19 @@ def test_survives_the_endpoint_going_away(
             await until(pilot, lambda: app.source.health.text() == "endpoint ok")
 
     run(scenario())
+
+
+def test_cli_opens_the_ui_on_resolved_sources(
+    endpoint: Any, logs: Any, shop: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cwlogs ui PREFIX` resolves the prefix like `tail` and opens the viewer on the groups."""
+    from cwlogs.cli import main
+
+    put(logs, f"{shop}/api", "s", ["x"])
+    put(logs, f"{shop}/worker", "s", ["y"])
+    opened: list[CwlogsApp] = []
+    monkeypatch.setattr(CwlogsApp, "run", lambda self, **_: opened.append(self))
+    assert main(["ui", f"{shop}/", "--since", "1h", "--mode", "poll"]) == 0
+    (app,) = opened
+    assert sorted(app.targets) == [(f"{shop}/api", None), (f"{shop}/worker", None)]
+    assert (app.since, app.source.mode) == ("1h", "poll")

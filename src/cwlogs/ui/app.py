@@ -75,7 +75,7 @@ KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("Ctrl+R", "refresh: reload groups and streams, restart the follow"),
     ("Esc", "close the detail, trace or help; cancel a running query"),
     ("?", "this help"),
-    ("q", "quit"),
+    ("q", "quit (Esc first when typing in a box; Ctrl+Q anywhere)"),
 )
 
 
