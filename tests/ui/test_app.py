@@ -337,3 +337,30 @@ def test_cli_opens_the_ui_on_resolved_sources(
     (app,) = opened
     assert sorted(app.targets) == [(f"{shop}/api", None), (f"{shop}/worker", None)]
     assert (app.since, app.source.mode) == ("1h", "poll")
+
+
+def test_esc_cancels_a_running_query(
+    logs: Any, shop: str, tmp_path: Path, proxy: Any
+) -> None:
+    """Esc while a query runs stops it in the service and says it was cancelled."""
+    from cwlogs.testing import Fault
+
+    group = f"{shop}/api"
+    put(logs, group, "s", ["one"])
+    # Hold the first poll of the results long enough to press Esc while it runs.
+    proxy.inject("GetQueryResults", Fault.delay(1.0))
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(group, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            app.query_one("#query-text", Input).value = "recent_errors"
+            await pilot.press("enter")
+            status = app.query_one("#query-status", Static)
+            await until(pilot, lambda: proxy.calls("StartQuery") != [])
+            await pilot.press("escape")
+            await until(pilot, lambda: str(status.render()) == "cancelled")
+            assert app.query_one("#results", DataTable).row_count == 0
+            assert [c.operation for c in proxy.calls("StopQuery")] == ["StopQuery"]
+
+    run(scenario())

@@ -7,13 +7,14 @@ visible, a few times a second.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 
 from rich.markup import escape
 from rich.text import Text
@@ -138,6 +139,29 @@ class TraceScreen(Screen[None]):
         self.query_one("#trace-detail", Static).update(Text(detail))
 
 
+class NotifyHandler(logging.Handler):
+    """Shows log records as the app's notifications, from any thread."""
+
+    def __init__(self, app: CwlogsApp, level: int = logging.WARNING) -> None:
+        super().__init__(level)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            severity: Literal["warning", "error"] = (
+                "error" if record.levelno >= logging.ERROR else "warning"
+            )
+            if threading.get_ident() == self.app.ui_thread:
+                self.app.notify(text, severity=severity)
+            else:
+                self.app.call_from_thread(self.app.notify, text, severity=severity)
+        except RecursionError:
+            raise
+        except Exception:  # not running (yet, or any more): nowhere to show it
+            pass
+
+
 class CwlogsApp(App[None]):
     """The interactive viewer. ``sources`` are (group, stream prefix) pairs to follow."""
 
@@ -201,11 +225,13 @@ class CwlogsApp(App[None]):
         self._group_pages: Iterator[dict[str, Any]] | None = None
         self._groups: dict[str, dict[str, Any]] = {}
         self._groups_done = False
+        self._pages_lock = threading.Lock()
         self._last_event: dict[str, int | None] = {}
         self._streams_of: str | None = None
         self._query_cancel: threading.Event | None = None
         self._query_started = 0.0
         self._state_text = ""
+        self.ui_thread: int | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -240,6 +266,7 @@ class CwlogsApp(App[None]):
     def on_mount(self) -> None:
         # Widgets are looked up on the main screen even while the trace or help is on top.
         self._main = self.screen
+        self.ui_thread = threading.get_ident()
         groups = self._main.query_one("#groups", DataTable)
         groups.add_column("★", key="pin", width=1)
         groups.add_column("log group", key="name")
@@ -314,7 +341,9 @@ class CwlogsApp(App[None]):
         pages = self._group_pages
         while not worker.is_cancelled:
             try:
-                page = list(islice(pages, _PAGE))
+                # A cancelled loader may still be mid-page: one generator, one reader at a time.
+                with self._pages_lock:
+                    page = list(islice(pages, _PAGE))
             except CwlogsError as err:
                 self._from_thread(self.notify, f"listing log groups: {err}", severity="error")
                 self._group_pages = None
