@@ -20,8 +20,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from cwlogs.ui import CwlogsApp, Source
-from cwlogs.ui.app import HelpScreen, TraceScreen
 from cwlogs.ui.logview import LogView
+from cwlogs.ui.screens import HelpScreen, TraceScreen
 from tests.conftest import now_ms
 
 pytestmark = [pytest.mark.usefixtures("fast_reads"), pytest.mark.timeout(60)]

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cwlogs.timeparse import TimeLike
 from cwlogs.ui._source import Source, Target
-from cwlogs.ui.app import CwlogsApp, NotifyHandler
+from cwlogs.ui.app import CwlogsApp
+from cwlogs.ui.screens import NotifyHandler
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
