@@ -40,7 +40,8 @@ log = logging.getLogger("app")
 log.setLevel(logging.INFO)
 log.propagate = False
 def rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 def report(**fields):
     print("RESULT " + json.dumps(fields), flush=True)
 """
@@ -140,6 +141,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         for i in range(200):
             log.info("seq=%d big", i, extra={"blob": "y" * 600_000, "n": i})
         grown = rss_mib() - before
+        h.close()
         report(rss_growth_mib=grown, stats=h.stats())
         """,
         200,
@@ -324,7 +326,7 @@ def _read_back(client: Any, group: str) -> Counter[int]:
                 except orjson.JSONDecodeError:
                     message = ev["message"]
                 head = str(message).split(" ", 1)[0]
-                if head.startswith("seq="):
+                if head.startswith("seq=") and head[4:].isdigit():
                     seqs[int(head[4:])] += 1
                 else:
                     seqs[-len(seqs) - 1] += 1  # a marked record: counts once

@@ -19,6 +19,7 @@ PARTS: list[tuple[str | None, str]] = [
     (None, "api.md"),
     (None, "filterpattern.md"),
     (None, "cli.md"),
+    (None, "ui.md"),
     (None, "production.md"),
     ("## Performance", "benchmarks.md"),
     (None, "development.md"),

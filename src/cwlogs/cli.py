@@ -928,6 +928,20 @@ def _cmd_sources(ctx: _Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_ui(ctx: _Context, args: argparse.Namespace) -> int:
+    # Textual is an extra: say how to get it rather than fail with an import traceback.
+    try:
+        from cwlogs.ui import run
+    except ImportError as exc:
+        if not (exc.name or "").startswith("textual"):
+            raise
+        ctx.err.write("cwlogs: `cwlogs ui` needs Textual: pip install 'cwlogs[ui]'\n")
+        return EXIT_ERROR
+    targets = _resolve(ctx, args.sources, max_groups=args.max_groups) if args.sources else []
+    return run([(t.group, t.stream_prefix) for t in targets], since=args.since,
+               client=ctx.client, mode=args.mode)  # fmt: skip
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -1208,6 +1222,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="port to listen on, 0 for any free one (default: 4566)",
     )  # fmt: skip
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+
+    p = command("ui", "interactive viewer: sources, streams, live logs, traces, queries", _cmd_ui)
+    p.add_argument("sources", nargs="*", metavar="GROUP[:STREAM_PREFIX]",
+                   help="log groups to open, as for tail (none: pick them in the UI)")  # fmt: skip
+    _time_options(p, _DEFAULT_SINCE)
+    p.add_argument("--mode", choices=("auto", "live", "poll"), default="auto",
+                   help="follow with Live Tail, polling, or Live Tail then polling")  # fmt: skip
+    p.add_argument("--max-groups", type=int, default=50, metavar="N", help=argparse.SUPPRESS)
 
     command(
         "sources",
