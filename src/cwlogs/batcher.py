@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import weakref
+from _thread import get_ident
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -214,10 +215,43 @@ class Batcher:
         return self._put(ev, ev.cost, ev.est, ev.levelno, None)
 
     def put_fields(self, fields: tuple[Any, ...]) -> bool:
-        """:meth:`put` for :func:`~cwlogs.formatting.snapshot_fields`: every log call's path."""
+        """:meth:`put` for :func:`~cwlogs.formatting.snapshot_fields`: every log call's path.
+
+        The common case (room in the queue, an application thread) is written out inline:
+        this runs once per log call, on the application's thread.
+        """
+        if self._thread is None:
+            self._start()
+        me = get_ident()
         # The queued item is (seq, *fields): each ITEM_* index is one more than in fields.
+        cost = fields[ITEM_COST - 1]
+        if me != self._worker_ident and me != self._reporter_ident:
+            with self._lock:
+                if (
+                    me != self._owner
+                    and not self._closed
+                    and self._queued_bytes + cost <= self._max_queue_bytes
+                ):
+                    self._owner = me
+                    self._emitted += 1
+                    self._seq = seq = self._seq + 1
+                    tail = self._tail
+                    tail.append((seq, *fields))
+                    self._queued_bytes += cost
+                    self._queued_events += 1
+                    self._tail_est = est = self._tail_est + fields[ITEM_EST - 1]
+                    if len(tail) >= self._max_batch_events or est >= self._segment_est:
+                        self._segments.append(tail)
+                        self._segment_ests.append(est)
+                        self._tail = []
+                        self._tail_est = 0
+                        self._work.notify()  # a full batch: send now
+                    elif len(tail) == 1 and not self._segments:
+                        self._work.notify()  # the first event starts the flush timer
+                    self._owner = None
+                    return True
         return self._put(
-            None, fields[ITEM_COST - 1], fields[ITEM_EST - 1], fields[ITEM_LEVELNO - 1], fields
+            None, cost, fields[ITEM_EST - 1], fields[ITEM_LEVELNO - 1], fields
         )
 
     def _put(
