@@ -48,6 +48,7 @@ __all__ = [
     "QueryTimeoutError",
     "RateLimitError",
     "RequestError",
+    "RequestTooLargeError",
     "ResourceAlreadyExistsError",
     "ResourceError",
     "ResourceNotFoundError",
@@ -72,11 +73,20 @@ class CwlogsError(Exception):
     ``operation`` the API call that failed.
     """
 
-    def __init__(self, message: str, *, code: str | None = None, operation: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        operation: str | None = None,
+        status: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
         self.operation = operation
+        #: The HTTP status of the response, when there was one.
+        self.status = status
 
 
 class ConfigurationError(CwlogsError, ValueError):
@@ -128,6 +138,10 @@ class RequestError(CwlogsError):
 
 class InvalidParameterError(RequestError):
     pass
+
+
+class RequestTooLargeError(RequestError):
+    """The request body was refused for its size (HTTP 413, e.g. a proxy's body limit)."""
 
 
 class DataAlreadyAcceptedError(RequestError):
@@ -248,6 +262,9 @@ CODE_TABLE: Final[dict[str, tuple[type[CwlogsError], RetryPolicy]]] = {
     "TooManyTagsException": (LimitExceededError, NO_RETRY),
     # requests
     "InvalidParameterException": (InvalidParameterError, NO_RETRY),
+    "RequestEntityTooLarge": (RequestTooLargeError, NO_RETRY),
+    "RequestEntityTooLargeException": (RequestTooLargeError, NO_RETRY),
+    "PayloadTooLargeException": (RequestTooLargeError, NO_RETRY),
     "ValidationException": (InvalidParameterError, NO_RETRY),
     "InvalidOperationException": (RequestError, NO_RETRY),
     "OperationAbortedException": (RequestError, TRANSIENT),
@@ -274,6 +291,15 @@ CODE_TABLE: Final[dict[str, tuple[type[CwlogsError], RetryPolicy]]] = {
     "SessionTimeoutException": (ServerError, TRANSIENT),
 }
 
+#: Classes for HTTP statuses that come without a known AWS error code (a proxy's answer).
+_STATUS_CLASSES: Final[dict[int, type[CwlogsError]]] = {
+    401: AuthenticationError,
+    403: AuthenticationError,
+    408: ConnectionFailedError,
+    413: RequestTooLargeError,
+    429: ThrottlingError,
+}
+
 _POLICY_BY_CLASS: Final[dict[type[CwlogsError], RetryPolicy]] = {
     ConnectionFailedError: TRANSIENT,
     InternalServerError: TRANSIENT,
@@ -298,18 +324,23 @@ def map_client_error(exc: ClientError) -> CwlogsError:
     code = code.rsplit("#", 1)[-1].split(":", 1)[0]
     message = str(error.get("Message") or error.get("message") or code)
     operation = getattr(exc, "operation_name", None)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     entry = CODE_TABLE.get(code)
+    cls: type[CwlogsError]
     if entry is not None:
         cls = entry[0]
     else:
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if status == 429:
-            cls = ThrottlingError
-        elif status >= 500:
-            cls = InternalServerError
-        else:
-            cls = RequestError
-    err = cls(f"{operation or 'request'} failed: {code}: {message}", code=code, operation=operation)
+        cls = _STATUS_CLASSES.get(status) or (
+            InternalServerError if status >= 500 else RequestError
+        )
+    if len(message) > 300:  # an HTML error page from a proxy
+        message = message[:300] + "..."
+    err = cls(
+        f"{operation or 'request'} failed: {code}: {message}",
+        code=code,
+        operation=operation,
+        status=status or None,
+    )
     err.__cause__ = exc
     return err
 
