@@ -85,7 +85,7 @@ class TestUnencodableValues:
 
         handler = make_handler()
         app_logger.addHandler(handler)
-        app_logger.info("a %s %s", {"k": 1})
+        app_logger.info("a %s %s", {"k": 1})  # noqa: PLE1206 - the bug being tested
         app_logger.info(Unprintable())
         app_logger.info("b %d", "x")
         assert handler.flush(timeout=20)
