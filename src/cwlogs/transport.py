@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import tenacity
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
+from cwlogs.awserrors import map_exception
 from cwlogs.batcher import ExportResult
 from cwlogs.breaker import CircuitBreaker
 from cwlogs.client import make_client
@@ -36,14 +36,11 @@ from cwlogs.errors import (
     RequestTooLargeError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
-    RetryPolicy,
     ThrottlingError,
-    backoff_delay,
-    map_exception,
-    policy_for,
 )
 from cwlogs.formatting import Event, clean_text, render
 from cwlogs.limits import EVENT_OVERHEAD, rejected_indexes
+from cwlogs.retry import backoff_delay, call_with_retries, policy_for
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -430,33 +427,12 @@ class CloudWatchExporter:
             except Exception as exc:
                 raise map_exception(exc, "PutLogEvents") from exc
 
-        def wait(rs: tenacity.RetryCallState) -> float:
-            err = rs.outcome.exception() if rs.outcome else None
-            policy = policy_for(err) if isinstance(err, CwlogsError) else RetryPolicy(1, "none")
+        def on_retry(err: CwlogsError, delay: float) -> None:
+            result.retried += 1
             if isinstance(err, ThrottlingError):
                 # Adaptive: fewer, fuller batches while the service pushes back.
                 self._pace = min(max(self._pace * 2, 0.25), 5.0)
-            return backoff_delay(policy, rs.attempt_number, self._rng)
 
-        def stop(rs: tenacity.RetryCallState) -> bool:
-            err = rs.outcome.exception() if rs.outcome else None
-            if not isinstance(err, CwlogsError):
-                return True
-            if rs.attempt_number >= policy_for(err).max_attempts:
-                return True
-            # Never let a retry push past the flush/close deadline.
-            return time.monotonic() + rs.upcoming_sleep >= deadline
-
-        def before_sleep(rs: tenacity.RetryCallState) -> None:
-            result.retried += 1
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(CwlogsError),
-            wait=wait,
-            stop=stop,
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-            reraise=True,
+        return call_with_retries(
+            attempt, deadline=deadline, sleep=self._sleep, rng=self._rng, on_retry=on_retry
         )
-        response: dict[str, Any] = retrying(attempt)
-        return response
