@@ -16,23 +16,16 @@ from typing import Any
 __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
-    "BatchRejectedError",
     "ConfigurationError",
     "ConnectionFailedError",
     "CwlogsError",
-    "DataAlreadyAcceptedError",
-    "EventExpiredError",
-    "EventTooNewError",
-    "EventTooOldError",
     "ExpiredCredentialsError",
     "InternalServerError",
     "InvalidParameterError",
-    "InvalidSequenceTokenError",
     "LimitExceededError",
     "MalformedQueryError",
     "QueryError",
     "QueryFailedError",
-    "QueryNotFoundError",
     "QueryTimeoutError",
     "RateLimitError",
     "RequestError",
@@ -127,21 +120,12 @@ class RequestTooLargeError(RequestError):
     """The request body was refused for its size (HTTP 413, e.g. a proxy's body limit)."""
 
 
-class DataAlreadyAcceptedError(RequestError):
-    pass
-
-
-class InvalidSequenceTokenError(RequestError):
-    pass
 
 
 # --- Logs Insights --------------------------------------------------------------------
 class QueryError(CwlogsError):
     pass
 
-
-class QueryNotFoundError(QueryError):
-    pass
 
 
 class QueryFailedError(QueryError):
@@ -188,23 +172,6 @@ class ServiceUnavailableError(ServerError):
 
 class ConnectionFailedError(ServerError):
     """The endpoint could not be reached, or it did not answer in time."""
-
-
-# --- events refused individually ------------------------------------------------------
-class BatchRejectedError(CwlogsError):
-    pass
-
-
-class EventTooOldError(BatchRejectedError):
-    pass
-
-
-class EventTooNewError(BatchRejectedError):
-    pass
-
-
-class EventExpiredError(BatchRejectedError):
-    pass
 
 
 #: Names that moved out of this module; still importable from it (loaded on first use,

@@ -22,11 +22,9 @@ from cwlogs.errors import (
     AccessDeniedError,
     ConnectionFailedError,
     CwlogsError,
-    DataAlreadyAcceptedError,
     ExpiredCredentialsError,
     InternalServerError,
     InvalidParameterError,
-    InvalidSequenceTokenError,
     LimitExceededError,
     MalformedQueryError,
     RateLimitError,
@@ -101,8 +99,10 @@ CODE_TABLE: Final[dict[str, tuple[type[CwlogsError], RetryPolicy]]] = {
     "InvalidOperationException": (RequestError, NO_RETRY),
     "OperationAbortedException": (RequestError, TRANSIENT),
     "ConflictException": (RequestError, TRANSIENT),
-    "DataAlreadyAcceptedException": (DataAlreadyAcceptedError, NO_RETRY),
-    "InvalidSequenceTokenException": (InvalidSequenceTokenError, NO_RETRY),
+    # No longer returned since sequence tokens were retired (2023); the exporter treats
+    # DataAlreadyAccepted as delivered.
+    "DataAlreadyAcceptedException": (RequestError, NO_RETRY),
+    "InvalidSequenceTokenException": (RequestError, NO_RETRY),
     # queries
     "MalformedQueryException": (MalformedQueryError, NO_RETRY),
     # rate limits
