@@ -237,9 +237,10 @@ _UNSEEN_ITEM: Final = 128
 
 
 def _weigh_flat(flat: tuple[Any, ...]) -> int:
-    """Bytes the values of a flat ``key, value, ...`` tuple hold (keys included)."""
-    total = 48 * len(flat)  # a str's header, or an int/float/None (shared or small)
-    for value in flat:
+    """Bytes the values of a flat ``key, value, ...`` tuple hold, keys included (a key is
+    charged as a short name: keys come from keyword arguments and code)."""
+    total = 56 * len(flat)  # per pair: a key (~60 B), a str header or a number (~50 B)
+    for value in flat[1::2]:
         kind = type(value)
         if kind is str:
             total += len(value) if value.isascii() else _str_size(value)
