@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import boto3
 from botocore.config import Config
 
-from cwlogs.errors import CwlogsError, backoff_delay, map_exception, policy_for
+from cwlogs.awserrors import map_exception
+from cwlogs.errors import CwlogsError
+from cwlogs.retry import call_with_retries
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -35,7 +37,8 @@ _T = TypeVar("_T")
 #: so that a local endpoint works without any AWS configuration.
 DEFAULT_REGION = "us-east-1"
 
-#: cwlogs retries with tenacity; botocore's own layer is off so every attempt is counted.
+#: cwlogs retries in :func:`cwlogs.retry.call_with_retries`; botocore's own layer is off so
+#: every attempt is counted.
 #: ``max_attempts=1`` would still retry once; ``total_max_attempts=1`` does not.
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
@@ -126,23 +129,19 @@ def call_api(
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
 ) -> _T:
-    """Run one AWS call, mapping errors to the taxonomy and retrying by :func:`policy_for`.
+    """Run one AWS call, mapping errors to the taxonomy and retrying per
+    :func:`cwlogs.retry.policy_for` in the one retry loop the sender uses too.
 
     botocore's retries are off in :func:`make_client`, so this is the only retry layer.
 
     >>> call_api("DescribeLogGroups", lambda: client.describe_log_groups())  # doctest: +SKIP
     """
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with _mapped(operation):
-                return call()
-        except CwlogsError as err:
-            policy = policy_for(err)
-            if not retry or attempt >= policy.max_attempts:
-                raise
-            sleep(backoff_delay(policy, attempt, rng))
+
+    def mapped() -> _T:
+        with _mapped(operation):
+            return call()
+
+    return call_with_retries(mapped, sleep=sleep, rng=rng, retry=retry)
 
 
 def paginate(

@@ -13,11 +13,18 @@ the worker thread.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import logging
+import math
+import sys
 import time
 import traceback
+import uuid
+from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping
 from decimal import Decimal
+from enum import Enum
 from itertools import chain, islice
 from typing import Any, Final, Protocol
 
@@ -56,11 +63,15 @@ _LAST_STANDARD_KEY: Final = list(vars(logging.LogRecord("", 0, "", 0, "", (), No
 _CORE_KEYS: Final = frozenset(
     {"timestamp", "level", "message", "logger", "exception", "stack", "truncated"}
 )
-_ORJSON_OPTS: Final = orjson.OPT_NON_STR_KEYS
+#: Datetimes go through ``_default`` (``isoformat``, the same text): orjson 3.13 crashes
+#: the process on a datetime whose tzinfo raises, where Python raises an exception.
+_ORJSON_FAST: Final = orjson.OPT_PASSTHROUGH_DATETIME
+_ORJSON_OPTS: Final = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 _TRUNCATED_SUFFIX: Final = " ...[truncated]"
 _LogRecord: Final = logging.LogRecord
 #: Argument types whose "%" rendering can't change after the log call (see snapshot).
 _IMMUTABLE: Final = frozenset({int, float, str, bool, bytes, type(None)})
+_MAX_REPR_ITEMS: Final = 1000
 
 
 class Event:
@@ -124,7 +135,14 @@ class Event:
         self.thread = thread
         self.preformatted = preformatted
         self.seq = 0
-        self.est, self.cost = _sizes(message, args, len(extras) if extras else 0, exc, stack)
+        self.est, self.cost = _sizes(
+            message,
+            args,
+            tuple(chain.from_iterable(extras.items())) if extras else (),
+            tuple(chain.from_iterable(context.items())) if context else (),
+            exc,
+            stack,
+        )
         self.data: bytes | None = None
         self.evicted = False
         self.nbytes = 0
@@ -164,39 +182,137 @@ class Event:
 def _sizes(
     message: str,
     args: tuple[Any, ...] | None,
-    n_extras: int,
+    extras: tuple[Any, ...],
+    context: tuple[Any, ...],
     exc: dict[str, str] | None,
     stack: str | None,
 ) -> tuple[int, int]:
     """``(est, cost)`` of an event: its guessed JSON size, and what it weighs queued.
 
     The queue's memory bound counts ``cost``, an estimate of what a queued event really
-    holds: the snapshot (~330 B of objects + message + ~100 B per extra) plus its
-    encoded JSON, as both exist while the worker encodes it (the snapshot is released
-    right after). Measured with tracemalloc. ``est`` guesses the encoded JSON size, so
-    the worker can take about one batch from the queue before encoding; the exact plan
-    is made after encoding.
+    holds: the snapshot (~330 B of objects, the message, the arguments, each extra and
+    context value with what it contains) plus its encoded JSON, as both exist while the
+    worker encodes it (the snapshot is released right after). ``extras`` and ``context``
+    are flat ``key, value, ...`` tuples. Measured with tracemalloc. ``est`` guesses the
+    encoded JSON size, so the worker can take about one batch from the queue before
+    encoding; the exact plan is made after encoding.
     """
-    est = len(message) + 130
-    if args is None:  # held: what the event keeps alive besides itself
-        held = len(message)
-    else:
-        texts = 0
+    if message.isascii():  # a compact ASCII str: 49 bytes of header
+        est = len(message) + 130
+        held = est - 81
+    else:  # up to 4 bytes a character held, 3 in UTF-8
+        held = _str_size(message)
+        est = 3 * len(message) + 130
+    if args is not None:
+        held += 40 + 36 * len(args)
         for arg in args:
             if type(arg) is str or type(arg) is bytes:
-                texts += len(arg)
-        est += texts + 8 * len(args)  # a guess at the rendered size: exact once encoded
-        held = texts + 40 + 36 * len(args)
-    if n_extras:
-        est += 40 * n_extras
-        held += 60 * n_extras
+                held += _str_size(arg)
+                est += len(arg)
+        est += 8 * len(args)  # a guess at the rendered size: exact once encoded
+    if extras:
+        weight = _weigh_flat(extras)
+        est += weight
+        held += weight + 30 * len(extras)
+    if context:
+        weight = _weigh_flat(context)
+        est += weight
+        held += weight
     if exc is not None:  # the rendered traceback, held and then encoded
-        est += len(exc["stack"])
-        held += len(exc["stack"]) + 350
+        est += len(exc["stack"]) + len(exc["message"])
+        held += _str_size(exc["stack"]) + _str_size(exc["message"]) + 350
     if stack:
         est += len(stack)
-        held += len(stack)
+        held += _str_size(stack)
     return est, est + held + 320
+
+
+_str_size: Final = sys.getsizeof
+#: How far :func:`_weigh` looks into a container: the rest is extrapolated, so a queued
+#: record costs bounded time to weigh however big its extras are.
+_WEIGH_DEPTH: Final = 4
+_WEIGH_ITEMS: Final = 16
+#: What an item past the depth limit is charged: a small object, a short string.
+_UNSEEN_ITEM: Final = 128
+
+
+def _weigh_flat(flat: tuple[Any, ...]) -> int:
+    """Bytes the values of a flat ``key, value, ...`` tuple hold, keys included (a key is
+    charged as a short name: keys come from keyword arguments and code)."""
+    total = 56 * len(flat)  # per pair: a key (~60 B), a str header or a number (~50 B)
+    for value in flat[1::2]:
+        kind = type(value)
+        if kind is str:
+            total += len(value) if value.isascii() else _str_size(value)
+        elif kind not in _NUMBERS:
+            total += _weigh(value, 0)
+    return total
+
+
+_NUMBERS: Final = frozenset({int, float, bool, type(None)})
+_SEQUENCES: Final = frozenset({list, tuple, set, frozenset, deque})
+
+
+def _weigh(value: Any, depth: int) -> int:
+    """Bytes ``value`` holds, sampled: containers are read to :data:`_WEIGH_DEPTH` levels
+    and :data:`_WEIGH_ITEMS` items each, the rest charged at the sampled average.
+    (Every log call with a list or dict extra runs this: strings and numbers are
+    weighed inline rather than by a call each.)"""
+    try:
+        kind = type(value)
+        if (kind is list or kind is tuple) and len(value) <= _WEIGH_ITEMS:
+            # The common shape (a few tags or ids), weighed without a call per item.
+            total = 64 + 8 * len(value)
+            for part in value:
+                kind = type(part)
+                if kind is str:
+                    total += 48 + (len(part) if part.isascii() else 4 * len(part))
+                elif kind in _NUMBERS:
+                    total += 32
+                else:
+                    total += _weigh(part, depth + 1) if depth < _WEIGH_DEPTH else _UNSEEN_ITEM
+            return total
+        if kind is str or kind is bytes or kind is bytearray:
+            return _str_size(value)
+        if kind in _NUMBERS:
+            return 32
+        if kind is dict or (kind not in _SEQUENCES and isinstance(value, Mapping)):
+            items: Iterable[Any] = value.items()
+            pairs = True
+        elif kind in _SEQUENCES or isinstance(value, list | tuple | set | frozenset):
+            items = value
+            pairs = False
+        elif isinstance(value, str | bytes | int | float):  # subclasses
+            return _str_size(value)
+        else:
+            size = _str_size(value)
+            attrs = getattr(value, "__dict__", None)
+            if isinstance(attrs, dict) and depth < _WEIGH_DEPTH:
+                return size + _weigh(attrs, depth + 1)
+            if dataclasses.is_dataclass(value) and depth < _WEIGH_DEPTH:  # slots
+                names = [f.name for f in dataclasses.fields(value)][:_WEIGH_ITEMS]
+                return size + sum(_weigh(getattr(value, a), depth + 1) for a in names)
+            return size + _UNSEEN_ITEM
+        n = len(value)
+        size = 64 + (30 if pairs else 8) * n  # the container itself, a little over
+        if not n:
+            return size
+        if depth >= _WEIGH_DEPTH:
+            return size + n * _UNSEEN_ITEM
+        inner = seen = 0
+        for item in islice(items, _WEIGH_ITEMS):
+            seen += 1
+            for part in item if pairs else (item,):
+                kind = type(part)
+                if kind is str:
+                    inner += 48 + (len(part) if part.isascii() else 4 * len(part))
+                elif kind in _NUMBERS:
+                    inner += 32
+                else:
+                    inner += _weigh(part, depth + 1)
+        return size + inner if seen == n else size + (inner * n) // seen
+    except Exception:  # a container that fails to report its size: charge a guess
+        return _UNSEEN_ITEM
 
 
 #: Where :func:`snapshot_fields` puts what the queue needs before the worker reads the rest.
@@ -277,9 +393,21 @@ def exception_fields(exc_info: Any) -> dict[str, str] | None:
 
 def _safe_str(value: object) -> str:
     try:
-        return str(value)
+        text = str(value)
     except Exception:  # a broken __str__ must not lose the event
         return f"<unprintable {type(value).__name__}>"
+    return text if type(text) is str else _safe_repr(text)
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        if isinstance(value, tuple | list):  # one bad element: keep the others
+            inner = ", ".join(_safe_repr(v) for v in value[:_MAX_REPR_ITEMS])
+            return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+        return f"<unrepresentable {type(value).__name__}>"
+    return text if type(text) is str else f"<unrepresentable {type(value).__name__}>"
 
 
 def snapshot(
@@ -309,53 +437,142 @@ def snapshot_fields(
     collector stops tracking it at its first pass instead of walking it in every full
     collection while it waits in the queue. The worker builds the Event.
     """
-    d = record.__dict__
-    extras: tuple[Any, ...] = ()
-    if len(d) > _PLAIN_RECORD_LEN:
-        # Read now, before getMessage (which a record subclass may make add attributes).
-        # makeRecord adds extras after the standard attributes, so whatever follows the
-        # last standard one is an extra; a record laid out otherwise (a factory's own
-        # attributes, a filter that deleted one) takes the full scan.
-        items = islice(d.items(), _PLAIN_RECORD_LEN - 1, None)
-        if next(items)[0] == _LAST_STANDARD_KEY:
-            extras = tuple(chain.from_iterable(items))
-            if not RESERVED_ATTRS.isdisjoint(extras[::2]):  # another formatter's "message"
-                extras = _without_reserved(zip(extras[::2], extras[1::2], strict=True))
+    try:
+        d = record.__dict__
+        extras: tuple[Any, ...] = ()
+        if len(d) > _PLAIN_RECORD_LEN:
+            # Read now, before getMessage (which a record subclass may make add attributes).
+            # makeRecord adds extras after the standard attributes, so whatever follows the
+            # last standard one is an extra; a record laid out otherwise (a factory's own
+            # attributes, a filter that deleted one) takes the full scan.
+            items = islice(d.items(), _PLAIN_RECORD_LEN - 1, None)
+            if next(items)[0] == _LAST_STANDARD_KEY:
+                extras = tuple(chain.from_iterable(items))
+                if not RESERVED_ATTRS.isdisjoint(extras[::2]):  # another formatter's "message"
+                    extras = _without_reserved(zip(extras[::2], extras[1::2], strict=True))
+            else:
+                extras = _without_reserved(d.items())
+        msg, args = record.msg, record.args
+        if type(msg) is str and type(record) is _LogRecord:
+            if not args:
+                args = None  # getMessage would return msg as it is
+            elif not (type(args) is tuple and _IMMUTABLE.issuperset(map(type, args))):
+                msg, args = record.getMessage(), None
+            # else: the values can't change, so "%" gives the same text on the worker, and
+            # the caller's thread is spared the formatting.
         else:
-            extras = _without_reserved(d.items())
-    msg, args = record.msg, record.args
-    if type(msg) is str and type(record) is _LogRecord:
-        if not args:
-            args = None  # getMessage would return msg as it is
-        elif not (type(args) is tuple and _IMMUTABLE.issuperset(map(type, args))):
             msg, args = record.getMessage(), None
-        # else: the values can't change, so "%" gives the same text on the worker, and
-        # the caller's thread is spared the formatting.
-    else:
-        msg, args = record.getMessage(), None
-    exc = exception_fields(record.exc_info) if record.exc_info else None
-    stack = record.stack_info
-    created = record.created
-    flat_context = tuple(chain.from_iterable(context.items())) if context else ()
-    est, cost = _sizes(msg, args, len(extras) // 2, exc, stack)
+        exc = exception_fields(record.exc_info) if record.exc_info else None
+        stack = record.stack_info
+        created = record.created
+        flat_context = tuple(chain.from_iterable(context.items())) if context else ()
+        est, cost = _sizes(msg, args, extras, flat_context, exc, stack)
+        return (
+            cost,
+            int(created * 1000),
+            record.levelno,
+            est,
+            created,
+            record.levelname,
+            record.name,
+            msg,
+            exc,
+            stack,
+            record.threadName if with_thread else None,
+            -1 if args is None else len(args),
+            len(flat_context) // 2,
+            *(args or ()),
+            *flat_context,
+            *extras,
+        )
+    except RecursionError:
+        raise
+    except Exception as exc:  # an odd record: it still goes out, marked, never lost
+        return _careful_fields(record, context, with_thread, exc)
+
+
+def _careful_fields(
+    record: logging.LogRecord,
+    context: Mapping[str, Any] | None,
+    with_thread: bool,
+    error: Exception,
+) -> tuple[Any, ...]:
+    """:func:`snapshot_fields` for a record the fast path could not take.
+
+    Each attribute is read on its own and made usable (text for names, a finite time,
+    an int level); a message that cannot be rendered keeps its template and arguments
+    with the failure noted. Reached only after the fast path raised.
+    """
+    try:
+        extras = _without_reserved(list(vars(record).items()))
+    except Exception:
+        extras = ()
+    message, rendered = _render_message(record)
+    exc = _exception_or_note(getattr(record, "exc_info", None))
+    stack = getattr(record, "stack_info", None)
+    stack = None if stack is None else _safe_str(stack)
+    created = getattr(record, "created", None)
+    if type(created) is not float or not math.isfinite(created):
+        try:
+            created = float(created)  # type: ignore[arg-type]
+        except Exception:
+            created = time.time()
+        if not math.isfinite(created):
+            created = time.time()
+    levelno = getattr(record, "levelno", logging.NOTSET)
+    if type(levelno) is not int:
+        try:
+            levelno = int(levelno)
+        except Exception:
+            levelno = logging.NOTSET
+    try:
+        flat_context = tuple(chain.from_iterable(context.items())) if context else ()
+    except Exception:
+        flat_context = ()
+    thread = _safe_str(getattr(record, "threadName", None)) if with_thread else None
+    if rendered:  # otherwise the formatting failure was reported already
+        warn_rate_limited(
+            "snapshot", lambda: f"cwlogs: an odd log record was shipped as best it could: {error!r}"
+        )
+    est, cost = _sizes(message, None, extras, flat_context, exc, stack)
     return (
         cost,
         int(created * 1000),
-        record.levelno,
+        levelno,
         est,
         created,
-        record.levelname,
-        record.name,
-        msg,
+        _safe_str(getattr(record, "levelname", "")),
+        _safe_str(getattr(record, "name", "")),
+        message,
         exc,
         stack,
-        record.threadName if with_thread else None,
-        -1 if args is None else len(args),
+        thread,
+        -1,
         len(flat_context) // 2,
-        *(args or ()),
         *flat_context,
         *extras,
     )
+
+
+def _render_message(record: logging.LogRecord) -> tuple[str, bool]:
+    """``(record.getMessage(), True)``, or the marked template and arguments and False."""
+    try:
+        text = record.getMessage()
+    except Exception as exc:
+        msg, args = getattr(record, "msg", None), getattr(record, "args", None)
+        return _format_failed(msg, args, exc), False
+    return (text if type(text) is str else _safe_str(text)), True
+
+
+def _exception_or_note(exc_info: Any) -> dict[str, str] | None:
+    try:
+        return exception_fields(exc_info) if exc_info else None
+    except Exception as exc:  # a malformed exc_info: say so rather than lose the record
+        return {
+            "type": "<unknown>",
+            "message": _safe_str(exc_info),
+            "stack": f"<traceback could not be rendered: {type(exc).__name__}: {_safe_str(exc)}>",
+        }
 
 
 def _without_reserved(items: Iterable[tuple[str, Any]]) -> tuple[Any, ...]:
@@ -367,8 +584,18 @@ def _format_deferred(template: str, args: tuple[Any, ...]) -> str:
     try:
         return template % args
     except Exception as exc:  # the stdlib would print a "Logging error" and lose it
-        warn_rate_limited("format", f"cwlogs: log message {template!r} % {args!r} failed: {exc!r}")
-        return f"{template} {args!r} [formatting failed: {type(exc).__name__}: {exc}]"
+        return _format_failed(template, args, exc)
+
+
+def _format_failed(template: Any, args: Any, exc: BaseException) -> str:
+    """The marked message of a record whose ``msg % args`` failed: nothing is lost."""
+    text = template if type(template) is str else _safe_str(template)
+    shown = _safe_repr(args)
+    reason = f"{type(exc).__name__}: {_safe_str(exc)}"
+    warn_rate_limited(
+        "format", lambda: f"cwlogs: log message {text[:200]!r} % {shown[:200]} failed: {reason}"
+    )
+    return f"{text} {shown} [formatting failed: {reason}]"
 
 
 # (None, ""): no real timestamp matches before the first call.
@@ -401,7 +628,7 @@ def to_event_dict(ev: Event, static: Mapping[str, Any] | None = None) -> dict[st
     """The default cwlogs JSON schema for an event; see the README for the field list."""
     out: dict[str, Any] = {
         "timestamp": iso_timestamp(ev.ts),
-        "level": _LOWER_LEVELS.get(ev.levelname) or ev.levelname.lower(),
+        "level": _LOWER_LEVELS.get(ev.levelname) or _safe_str(ev.levelname).lower(),
         "message": ev.message,
         "logger": ev.logger,
     }
@@ -432,61 +659,127 @@ def _default(obj: Any) -> Any:
             return list(obj)
     if isinstance(obj, Decimal):
         return str(obj)
+    if isinstance(obj, datetime.date | datetime.time):  # see _ORJSON_FAST
+        return obj.isoformat()
     if isinstance(obj, BaseException):
         return f"{type(obj).__name__}: {_safe_str(obj)}"
-    try:
-        return repr(obj)
-    except Exception:
-        return f"<unrepresentable {type(obj).__name__}>"
+    return _safe_repr(obj)
 
 
-def _sanitize(obj: Any, seen: set[int], depth: int = 0) -> Any:
-    """A JSON-safe copy of ``obj``: cycles, very deep nesting and huge ints made printable."""
-    if obj is None or isinstance(obj, bool | float | str):
+#: Types orjson encodes natively that the sanitiser leaves to it.
+_NATIVE: Final = (uuid.UUID,)
+_MAX_DEPTH: Final = 64
+
+
+def _sanitize(obj: Any, seen: set[int], depth: int = 0, *, native: bool = True) -> Any:
+    """A JSON-safe copy of ``obj``, for what orjson refused (the slow path of :func:`encode`).
+
+    Lone surrogates become U+FFFD, cycles ``"<cycle>"``, nesting past 64 levels
+    ``"<too deep>"``, integers beyond 64 bits text, dataclasses dicts, any other object its
+    ``repr`` (``"<unrepresentable T>"`` when that raises). ``native=False`` turns even the
+    types orjson knows (UUID) into text, for the last attempt.
+    """
+    kind = type(obj)
+    if kind is str:
+        return obj if obj.isascii() else clean_text(obj)
+    if obj is None or kind is bool or kind is float:
         return obj
-    if isinstance(obj, int):
+    if kind is int:
         return obj if -(2**63) <= obj < 2**64 else str(obj)
-    if depth > 64:
+    if isinstance(obj, Enum):
+        return _sanitize(obj.value, seen, depth + 1, native=native)
+    if isinstance(obj, str):
+        return clean_text(str.__str__(obj))
+    if isinstance(obj, int):
+        return _sanitize(int(obj), seen, depth, native=native)
+    if isinstance(obj, float):
+        return float(obj)
+    if depth > _MAX_DEPTH:
         return "<too deep>"
-    if isinstance(obj, Mapping | list | tuple):
+    if native and isinstance(obj, _NATIVE):
+        return obj
+    if isinstance(obj, Mapping | list | tuple) or (
+        dataclasses.is_dataclass(obj) and not isinstance(obj, type)
+    ):
         if id(obj) in seen:
             return "<cycle>"
         seen.add(id(obj))
         try:
             if isinstance(obj, Mapping):
-                return {
-                    k if isinstance(k, str) else _safe_str(k): _sanitize(v, seen, depth + 1)
-                    for k, v in obj.items()
-                }
-            return [_sanitize(v, seen, depth + 1) for v in obj]
+                items: Iterable[tuple[Any, Any]] = obj.items()
+            elif isinstance(obj, list | tuple):
+                return [_sanitize_item(v, seen, depth, native) for v in obj]
+            else:
+                items = ((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj))
+            return {
+                clean_text(k if type(k) is str else _safe_str(k)): _sanitize_item(
+                    v, seen, depth, native
+                )
+                for k, v in items
+            }
         finally:
             seen.discard(id(obj))
-    return _default(obj)
+    return _sanitize(_default(obj), seen, depth + 1, native=native)
+
+
+def _sanitize_item(value: Any, seen: set[int], depth: int, native: bool) -> Any:
+    try:
+        return _sanitize(value, seen, depth + 1, native=native)
+    except RecursionError:
+        return "<too deep>"
+    except Exception:  # a container that fails to iterate, a property that raises
+        return f"<unrepresentable {type(value).__name__}>"
+
+
+def clean_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (valid pairs are joined).
+
+    >>> clean_text("a\\ud800b") == "a\\ufffdb"
+    True
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def encode(event: Mapping[str, Any]) -> bytes:
-    """orjson bytes for ``event``; anything unserialisable falls back to ``repr``, never raises.
+    """orjson bytes for ``event``; anything unserialisable falls back to text, never raises
+    for a mapping of loggable values.
+
+    orjson first, as is; only when it refuses (a lone surrogate, a cycle, an odd key) is
+    the event copied through :func:`_sanitize`.
 
     >>> encode({"a": b"x", "b": {1, 2}})
     b'{"a":"x","b":[1,2]}'
     """
     try:
         # Without OPT_NON_STR_KEYS orjson is ~40% faster; the rare non-str key lands below.
-        return orjson.dumps(event, default=_default)
-    except (orjson.JSONEncodeError, TypeError, ValueError):
+        return orjson.dumps(event, default=_default, option=_ORJSON_FAST)
+    except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
+        pass
+    try:
         return orjson.dumps(_sanitize(event, set()), default=_default, option=_ORJSON_OPTS)
+    except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
+        # A native type that still fails (a datetime whose tzinfo raises): all as text.
+        return orjson.dumps(
+            _sanitize(event, set(), native=False), default=_safe_repr, option=_ORJSON_OPTS
+        )
 
 
 def fit_message(
     data: bytes,
-    event: dict[str, Any] | None,
+    event: Mapping[str, Any] | None,
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> tuple[bytes, bool]:
     """Make an encoded message fit in one CloudWatch event; returns ``(data, truncated)``.
 
-    JSON events stay valid JSON: the message (then the stack) is cut on a UTF-8 boundary
-    and ``"truncated": true`` plus ``original_bytes`` are added. Plain text is cut and
-    suffixed with a marker.
+    JSON events stay valid JSON and keep as much of the beginning of the message as the
+    limit allows, whatever its characters cost escaped; then the exception's traceback,
+    then the stack; ``"truncated": true`` and ``original_bytes`` are added. When the other
+    fields alone are too large, only the core fields and the message are kept. Plain text
+    is cut on a UTF-8 boundary and suffixed with a marker.
     """
     if len(data) <= max_bytes:
         return data, False
@@ -494,42 +787,74 @@ def fit_message(
         suffix = _TRUNCATED_SUFFIX.encode()
         return truncate_utf8(data, max_bytes - len(suffix)) + suffix, True
     original = len(data)
-    ev = dict(event)
+    ev: dict[str, Any] = _sanitize(dict(event), set())
     ev["truncated"] = True
     ev["original_bytes"] = original
-    for field in ("message", "exception", "stack"):
-        for _ in range(4):
-            value = ev.get(field)
-            if field == "exception" and isinstance(value, dict):
-                text = value.get("stack")
-            else:
-                text = value
-            if not isinstance(text, str) or not text:
-                break
-            raw = text.encode("utf-8")
-            over = len(data) - max_bytes
-            # Escaping can make the encoded text longer than the raw text: cut by ratio.
-            keep = max(0, min(len(raw) - over, int(len(raw) * max_bytes / len(data))) - 512)
-            cut = truncate_utf8(raw, keep).decode("utf-8", "ignore")
-            if field == "exception" and isinstance(value, dict):
-                ev[field] = {**value, "stack": cut}
-            else:
-                ev[field] = cut
+    texts = {
+        "message": _text_field(ev, "message"),
+        "exception": _text_field(ev, "exception"),
+        "stack": _text_field(ev, "stack"),
+    }
+    for field, text in texts.items():
+        if text is not None:
+            _set_text(ev, field, "")
+    if len(encode(ev)) > max_bytes:
+        # The rest (extras) is too large on its own: keep the core of the event.
+        ev = {k: ev[k] for k in ("timestamp", "level", "logger") if k in ev}
+        ev.update(message="", truncated=True, original_bytes=original)
+        texts = {"message": texts["message"]}
+    for field, text in texts.items():  # the message has first call on the room left
+        if text:
+            room = max_bytes - len(encode(ev))
+            _set_text(ev, field, text[: _prefix_fitting(text, room)])
+    data = encode(ev)
+    for field in ("logger", "level", "timestamp"):  # absurd core fields: cut them too
+        if len(data) <= max_bytes:
+            break
+        text = ev.get(field)
+        if isinstance(text, str):
+            ev[field] = ""
+            ev[field] = text[: _prefix_fitting(text, max_bytes - len(encode(ev)))]
             data = encode(ev)
-            if len(data) <= max_bytes:
-                return data, True
-    # Extras alone are too large: keep the core of the event.
-    minimal: dict[str, Any] = {k: event[k] for k in ("timestamp", "level", "logger") if k in event}
-    msg = event.get("message")
-    text = msg if isinstance(msg, str) else _safe_str(msg)
-    minimal["message"] = truncate_utf8(text.encode(), max_bytes // 2).decode("utf-8", "ignore")
-    minimal["truncated"] = True
-    minimal["original_bytes"] = original
-    data = encode(minimal)
-    if len(data) > max_bytes:  # only escapes can still overflow; cut harder
-        minimal["message"] = truncate_utf8(text.encode(), max_bytes // 8).decode("utf-8", "ignore")
-        data = encode(minimal)
     return data, True
+
+
+def _text_field(ev: Mapping[str, Any], field: str) -> str | None:
+    value = ev.get(field)
+    if field == "exception":
+        value = value.get("stack") if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _set_text(ev: dict[str, Any], field: str, text: str) -> None:
+    if field == "exception":
+        ev[field] = {**ev[field], "stack": text}
+    else:
+        ev[field] = text
+
+
+def _json_len(text: str) -> int:
+    """Bytes ``text`` takes inside a JSON string (escapes included, quotes not)."""
+    return len(orjson.dumps(text)) - 2
+
+
+def _prefix_fitting(text: str, room: int) -> int:
+    """The most leading characters of ``text`` whose JSON form fits in ``room`` bytes.
+
+    Cutting between characters never splits UTF-8 or an escape; a binary search over the
+    exact encoded length (at least one byte per character bounds it) makes any mix of
+    quotes, backslashes, control and non-ASCII characters keep all that fits.
+    """
+    low, high = 0, min(len(text), max(room, 0))
+    if _json_len(text[:high]) <= room:
+        return high
+    while low < high:  # invariant: text[:low] fits, text[:high + 1] does not (or is all)
+        mid = (low + high + 1) // 2
+        if _json_len(text[:mid]) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 class Redacts(Protocol):
@@ -551,16 +876,25 @@ def record_to_event(
     formatter's text when one (other than :class:`JsonFormatter`) is set."""
     if formatter is None or type(formatter) is JsonFormatter:
         return snapshot(record, context, with_thread=with_thread)
-    return Event(
-        record.created,
-        record.levelno,
-        record.levelname,
-        record.name,
-        formatter.format(record),
-        None,
-        None,
-        preformatted=True,
-    )
+    try:
+        return Event(
+            record.created,
+            record.levelno,
+            record.levelname,
+            record.name,
+            formatter.format(record),
+            None,
+            None,
+            preformatted=True,
+        )
+    except RecursionError:
+        raise
+    except Exception as exc:  # the formatter (or the record) failed: ship it marked
+        fields = _careful_fields(record, None, False, exc)
+        reason = f"{type(exc).__name__}: {_safe_str(exc)}"
+        text = f"{fields[7]} [formatter {type(formatter).__name__} failed: {reason}]"
+        created, levelno, levelname, name = fields[4], fields[2], fields[5], fields[6]
+        return Event(created, levelno, levelname, name, text, None, None, preformatted=True)
 
 
 def render(
@@ -572,9 +906,28 @@ def render(
     >>> render(snapshot(rec, None), {"service": "api"}, None)[0][-31:]
     b'"logger":"api","service":"api"}'
     """
-    if ev.preformatted:
-        text = redactor.redact_text(ev.message) if redactor is not None else ev.message
-        return fit_message(text.encode("utf-8", "replace"), None)
+    try:
+        if ev.preformatted:
+            return _render_text(ev.message, redactor)
+        return _render_json(ev, static, redactor)
+    except RecursionError:
+        raise
+    except Exception as exc:  # never hold up the batch: ship what can be shown, marked
+        return _render_failed(ev, static, redactor, exc)
+
+
+def _render_text(text: str, redactor: Redacts | None) -> tuple[bytes, bool]:
+    try:
+        data = (redactor.redact_text(text) if redactor is not None else text).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (a redactor may refuse one too)
+        text = clean_text(text)
+        data = (redactor.redact_text(text) if redactor is not None else text).encode("utf-8")
+    return fit_message(data, None)
+
+
+def _render_json(
+    ev: Event, static: Mapping[str, Any] | None, redactor: Redacts | None
+) -> tuple[bytes, bool]:
     as_dict = to_event_dict(ev, static)
     if redactor is not None:
         in_place = getattr(redactor, "redact_event_in_place", None)
@@ -586,6 +939,33 @@ def render(
     # orjson returns a 4 KiB allocation for a 300-byte event; a queued event keeps its
     # bytes until delivered, so keep an exact-size copy instead.
     return bytes(memoryview(data)), truncated
+
+
+def _render_failed(
+    ev: Event, static: Mapping[str, Any] | None, redactor: Redacts | None, error: Exception
+) -> tuple[bytes, bool]:
+    """The event made JSON-safe first (then redacted), or, failing that, its core fields
+    and a note: redaction is never skipped, so no unredacted text can leak."""
+    warn_rate_limited(
+        "render", lambda: f"cwlogs: an event needed the safe encoder: {type(error).__name__}"
+    )
+    try:
+        as_dict = _sanitize(to_event_dict(ev, static), set(), native=False)
+        if redactor is not None:
+            as_dict = redactor.redact_event(as_dict, _OWN_FIELDS)
+        data, truncated = fit_message(encode(as_dict), as_dict)
+        return bytes(data), truncated
+    except RecursionError:
+        raise
+    except Exception as exc:
+        note = f"<event could not be rendered: {type(exc).__name__}>"
+    minimal = {
+        "timestamp": iso_timestamp(ev.ts) if type(ev.ts) is int else "",
+        "level": clean_text(_safe_str(ev.levelname)).lower(),
+        "message": note,
+        "logger": clean_text(_safe_str(ev.logger)),
+    }
+    return encode(minimal), False
 
 
 class JsonFormatter(logging.Formatter):

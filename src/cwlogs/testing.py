@@ -3,7 +3,8 @@
 moto accepts PutLogEvents calls that AWS rejects (10,001 events, 5 MB, 30 h spans), and it
 cannot fail on demand. :class:`StrictProxy` sits between boto3 and moto over real HTTP,
 rejects what AWS would reject, records every call and injects throttling, 5xx errors,
-resets, hangs and outages so the resilience paths can be tested without AWS.
+unknown 4xx codes, a reverse proxy's HTML 413 (or a body-size limit), a 200 whose body is
+HTML, resets, hangs and outages so the resilience paths can be tested without AWS.
 
 >>> with MotoServer() as moto, StrictProxy(moto.url) as proxy:  # doctest: +SKIP
 ...     client = make_client(region="us-east-1", endpoint_url=proxy.url)
@@ -370,7 +371,14 @@ def validate_put_log_events(body: Mapping[str, Any]) -> str | None:
 
 # --------------------------------------------------------------------------- faults
 
-FaultKind = Literal["error", "reset", "delay", "hang"]
+FaultKind = Literal["error", "reset", "delay", "hang", "http", "replace"]
+
+_HTML_413: Final = (
+    b"<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+    b"<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+_HTML_OK: Final = b"<html><body><h1>OK</h1><p>Request forwarded.</p></body></html>"
 
 
 @dataclass(frozen=True)
@@ -387,6 +395,8 @@ class Fault:
     code: str = ""
     message: str = ""
     seconds: float = 0.0
+    body: bytes = b""
+    content_type: str = ""
 
     @classmethod
     def error(cls, code: str, status: int = 400, message: str = "Injected fault") -> Fault:
@@ -414,6 +424,31 @@ class Fault:
     def delay(cls, seconds: float) -> Fault:
         """Wait, then forward the request normally."""
         return cls("delay", "delay", seconds=seconds)
+
+    @classmethod
+    def http(
+        cls, status: int, body: bytes = b"", content_type: str = "text/html", name: str = ""
+    ) -> Fault:
+        """A raw HTTP answer that is not an AWS error (a reverse proxy's page); not forwarded."""
+        return cls(
+            "http", name or f"http_{status}", status=status, body=body, content_type=content_type
+        )
+
+    @classmethod
+    def too_large(cls) -> Fault:
+        """HTTP 413 with nginx's HTML page, as a proxy with a body-size limit answers."""
+        return cls.http(413, _HTML_413, name="too_large")
+
+    @classmethod
+    def unknown_client_error(cls, code: str = "SomeNewValidationException") -> Fault:
+        """A 400 with an error code no client knows yet."""
+        return cls.error(code, 400, "Injected unknown client error")
+
+    @classmethod
+    def html_ok(cls) -> Fault:
+        """Forward the request (upstream stores the events), then answer 200 with an HTML
+        body instead of upstream's JSON: a client that resends stores duplicates."""
+        return cls("replace", "html_ok", status=200, body=_HTML_OK, content_type="text/html")
 
     @classmethod
     def hang(cls, seconds: float) -> Fault:
@@ -625,7 +660,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
         # Every branch records before it answers, so a test that reads proxy.requests right
         # after its call returns always finds the call there.
-        fault = proxy._take_fault(operation)
+        limit = proxy.max_body_bytes
+        if limit is not None and len(body) > limit:  # like nginx's client_max_body_size
+            record(413, fault="body_limit")
+            self._send(413, None, [("Content-Type", "text/html")], _HTML_413)
+            self.close_connection = True
+            return
+        fault = proxy._take_fault(operation, body)
+        if fault is not None and fault.kind == "http":
+            record(fault.status, fault=fault.name)
+            self._send(fault.status, None, [("Content-Type", fault.content_type)], fault.body)
+            return
         if fault is not None and fault.kind == "error":
             record(fault.status, fault=fault.name)
             self._send_json_error(fault.status, fault.code, fault.message)
@@ -640,7 +685,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             proxy._interrupt.wait(fault.seconds)
             self.close_connection = True
             return
-        if fault is not None:  # delay
+        if fault is not None and fault.kind == "delay":
             proxy._interrupt.wait(fault.seconds)
         fault_name = fault.name if fault is not None else None
 
@@ -661,6 +706,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             return
         accepted = _accepted_slice(payload, timestamps) if is_put and status == 200 else (0, 0)
         record(status, fault=fault_name, accepted=accepted)
+        if fault is not None and fault.kind == "replace":  # upstream has the data already
+            status, reason_phrase = fault.status, "OK"
+            headers = [("Content-Type", fault.content_type)]
+            payload = fault.body
         self._send(status, reason_phrase, headers, payload)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _proxy_request
@@ -772,6 +821,7 @@ class StrictProxy:
         strict: bool = True,
         record_bodies: bool = True,
         upstream_timeout: float = 60.0,
+        max_body_bytes: int | None = None,
     ) -> None:
         parts = urlsplit(upstream_url)
         if parts.scheme != "http" or not parts.hostname:
@@ -785,11 +835,15 @@ class StrictProxy:
         self.strict = strict
         self.record_bodies = record_bodies
         self.upstream_timeout = upstream_timeout
+        #: Refuse request bodies above this many bytes with an HTML 413, as a reverse
+        #: proxy does (settable at any time; None: no limit).
+        self.max_body_bytes = max_body_bytes
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._faults: dict[str, deque[_Queued]] = {}
         self._random_faults: list[_RandomFault] = []
+        self._body_rules: list[tuple[str, bytes, Fault]] = []
         self._connections: set[socket.socket] = set()
         self._interrupt = threading.Event()
         self._server: _ProxyServer | None = None
@@ -918,13 +972,28 @@ class StrictProxy:
                 _RandomFault(operation, fault, probability, random.Random(seed))
             )
 
+    def inject_when(self, operation: str, contains: str | bytes, fault: Fault) -> None:
+        """Fault every ``operation`` request whose body contains ``contains`` (its JSON
+        form for text), until cleared: a rule like a web firewall's, refusing only the
+        requests that carry a given event."""
+        if isinstance(contains, str):
+            contains = orjson.dumps(contains)[1:-1]
+        if not contains:
+            raise ValueError("contains must not be empty")
+        with self._lock:
+            self._body_rules.append((operation, contains, fault))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
             self._random_faults.clear()
+            self._body_rules.clear()
 
-    def _take_fault(self, operation: str) -> Fault | None:
+    def _take_fault(self, operation: str, body: bytes = b"") -> Fault | None:
         with self._lock:
+            for rule_operation, needle, rule_fault in self._body_rules:
+                if rule_operation in (operation, "*") and needle in body:
+                    return rule_fault
             for key in (operation, "*"):
                 queue = self._faults.get(key)
                 if queue:

@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import tenacity
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
+from cwlogs.awserrors import map_exception
 from cwlogs.batcher import ExportResult
 from cwlogs.breaker import CircuitBreaker
 from cwlogs.client import make_client
@@ -31,25 +31,64 @@ from cwlogs.diagnostics import warn_rate_limited
 from cwlogs.errors import (
     AuthenticationError,
     CwlogsError,
-    DataAlreadyAcceptedError,
     InvalidParameterError,
+    RequestError,
+    RequestTooLargeError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
-    RetryPolicy,
     ThrottlingError,
-    backoff_delay,
-    map_exception,
-    policy_for,
 )
-from cwlogs.formatting import Event, render
+from cwlogs.formatting import Event, clean_text, render
 from cwlogs.limits import EVENT_OVERHEAD, rejected_indexes
+from cwlogs.retry import backoff_delay, call_with_retries, policy_for
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-__all__ = ["CloudWatchExporter", "backoff_delay"]
+__all__ = ["CloudWatchExporter", "backoff_delay", "refusal_reason"]
 
 _TARGET = "Logs_20140328.PutLogEvents"
+
+
+def _accepted_body(content: bytes | None) -> dict[str, Any]:
+    """The parsed body of a 200: the events were accepted whatever it says, so a body that
+    is not a JSON object (an HTML page from a proxy) is an empty answer, never a reason
+    to send the batch again (that would store it twice)."""
+    if not content:
+        return {}
+    try:
+        parsed = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        warn_rate_limited(
+            "send:unreadable", "PutLogEvents answered 200 with a body that is not JSON; "
+            "counting the batch as delivered", interval=60.0,
+        )
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+#: Splits one export may make to isolate refused events; past it, a refusal that hits
+#: every half looks systematic (a proxy rule, a bad setting), so the rest is kept for
+#: later rather than refused event by event.
+_MAX_SPLITS = 64
+
+
+def refusal_reason(err: CwlogsError) -> str | None:
+    """The ``rejected`` reason when ``err`` refuses the request for what it carries (the
+    same events would fail again), or None when sending again later may work.
+
+    ``too_large`` (HTTP 413, an oversized request), ``invalid`` (InvalidParameter), or
+    ``refused_<code>`` for any other client error without a retry policy (an unknown
+    4xx code, or the bare HTTP status).
+    """
+    if isinstance(err, RequestTooLargeError):
+        return "too_large"
+    if isinstance(err, InvalidParameterError):
+        return "too_large" if "too large" in err.message.lower() else "invalid"
+    if type(err) is RequestError and policy_for(err).max_attempts == 1:
+        code = "".join(c if c.isalnum() else "_" for c in (err.code or str(err.status or "")))
+        return f"refused_{code or 'unknown'}"
+    return None
 
 
 class _FastPut:
@@ -91,8 +130,7 @@ class _FastPut:
         self._signer.sign("PutLogEvents", request)
         response = self._http.send(request.prepare())
         if response.status_code == 200:
-            parsed: dict[str, Any] = orjson.loads(response.content) if response.content else {}
-            return parsed
+            return _accepted_body(response.content)
         error = self._parser.parse(
             {
                 "status_code": response.status_code,
@@ -103,6 +141,17 @@ class _FastPut:
         )
         error.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = response.status_code
         raise ClientError(error, "PutLogEvents")
+
+
+def _as_dict(response: Any) -> dict[str, Any]:
+    return dict(response) if isinstance(response, Mapping) else {}
+
+
+def _text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return type(value).__name__
 
 
 class CloudWatchExporter:
@@ -166,13 +215,22 @@ class CloudWatchExporter:
     def prepare(self, event: Event) -> bool:
         redactor = self._redactor
         if event.stream is None:
-            event.stream = self._namer.render(event.logger, event.ts)
+            event.stream = self._stream_for(event)
         else:  # routed by cwlogs itself (EMF metrics): nothing to redact
             redactor = None
         data, truncated = render(event, self._static, redactor)
         event.data = data
         event.nbytes = len(data)
         return truncated
+
+    def _stream_for(self, event: Event) -> str:
+        try:
+            stream = self._namer.render(event.logger, event.ts)
+        except Exception:  # a logger name that is not text
+            stream = self._namer.render(clean_text(_text(event.logger)), event.ts)
+        if not stream.isascii():  # a lone surrogate from the logger name cannot be sent
+            stream = clean_text(stream)
+        return stream
 
     # ------------------------------------------------------------------ client
     def client(self) -> CloudWatchLogsClient:
@@ -202,7 +260,7 @@ class CloudWatchExporter:
             if put is None:
 
                 def put(group: str, stream: str, events: list[Event]) -> dict[str, Any]:
-                    return dict(
+                    return _as_dict(
                         client.put_log_events(
                             logGroupName=group,
                             logStreamName=stream,
@@ -275,9 +333,12 @@ class CloudWatchExporter:
         if not self.breaker.allow():
             result.retry = events
             return result
-        # Bisect on InvalidParameter so one poison event cannot hold back its batch.
+        # A refusal of what the request carries (invalid, too large, an unknown 4xx) is
+        # never retried as such: the batch is split until the refused events stand alone,
+        # and those are rejected by reason while the rest goes out.
         pending: list[list[Event]] = [events]
         recreated = False
+        splits = 0
         while pending:
             part = pending.pop()
             try:
@@ -295,20 +356,30 @@ class CloudWatchExporter:
                     continue
                 self._fail(err, result, part, pending)
                 return result
-            except InvalidParameterError as err:
-                if len(part) == 1:
-                    result.rejected.setdefault("invalid", []).extend(part)
-                    self.last_error = err.message
+            except CwlogsError as err:
+                if err.code == "DataAlreadyAcceptedException":  # stored already (legacy)
+                    response = {}
+                    self.breaker.record_success()
+                    self._account(part, response, result)
                     continue
+                reason = refusal_reason(err)
+                if reason is None or (len(part) > 1 and splits >= _MAX_SPLITS):
+                    self._fail(err, result, part, pending)
+                    return result
+                self.last_error = err.message
+                if len(part) == 1:
+                    result.rejected.setdefault(reason, []).extend(part)
+                    warn_rate_limited(
+                        f"refused:{reason}",
+                        f"PutLogEvents refused an event ({reason}): {err.message}",
+                        interval=10.0,
+                    )
+                    continue
+                splits += 1
                 mid = len(part) // 2
                 pending.append(part[mid:])
                 pending.append(part[:mid])
                 continue
-            except DataAlreadyAcceptedError:
-                response = {}
-            except CwlogsError as err:
-                self._fail(err, result, part, pending)
-                return result
             self.breaker.record_success()
             self._account(part, response, result)
         return result
@@ -356,33 +427,12 @@ class CloudWatchExporter:
             except Exception as exc:
                 raise map_exception(exc, "PutLogEvents") from exc
 
-        def wait(rs: tenacity.RetryCallState) -> float:
-            err = rs.outcome.exception() if rs.outcome else None
-            policy = policy_for(err) if isinstance(err, CwlogsError) else RetryPolicy(1, "none")
+        def on_retry(err: CwlogsError, delay: float) -> None:
+            result.retried += 1
             if isinstance(err, ThrottlingError):
                 # Adaptive: fewer, fuller batches while the service pushes back.
                 self._pace = min(max(self._pace * 2, 0.25), 5.0)
-            return backoff_delay(policy, rs.attempt_number, self._rng)
 
-        def stop(rs: tenacity.RetryCallState) -> bool:
-            err = rs.outcome.exception() if rs.outcome else None
-            if not isinstance(err, CwlogsError):
-                return True
-            if rs.attempt_number >= policy_for(err).max_attempts:
-                return True
-            # Never let a retry push past the flush/close deadline.
-            return time.monotonic() + rs.upcoming_sleep >= deadline
-
-        def before_sleep(rs: tenacity.RetryCallState) -> None:
-            result.retried += 1
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(CwlogsError),
-            wait=wait,
-            stop=stop,
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-            reraise=True,
+        return call_with_retries(
+            attempt, deadline=deadline, sleep=self._sleep, rng=self._rng, on_retry=on_retry
         )
-        response: dict[str, Any] = retrying(attempt)
-        return response

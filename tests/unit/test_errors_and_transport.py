@@ -111,6 +111,28 @@ class TestMapping:
         assert isinstance(map_client_error(_client_error("Weird", 502)), InternalServerError)
         assert policy_for(map_client_error(_client_error("Weird", 418))).max_attempts == 1
 
+    @pytest.mark.parametrize(
+        ("code", "status", "reason"),
+        [
+            ("413", 413, "too_large"),
+            ("RequestEntityTooLarge", 413, "too_large"),
+            ("InvalidParameterException", 400, "invalid"),
+            ("BrandNewException", 400, "refused_BrandNewException"),
+            ("404", 404, "refused_404"),
+            ("403", 403, None),  # a bare 403 is about credentials: keep the events
+            ("ThrottlingException", 400, None),
+            ("502", 502, None),
+            ("429", 429, None),
+        ],
+    )
+    def test_which_refusals_are_about_the_events(
+        self, code: str, status: int, reason: str | None
+    ) -> None:
+        """Deterministic refusals name a rejected reason; retryable ones and auth do not."""
+        from cwlogs.transport import refusal_reason
+
+        assert refusal_reason(map_client_error(_client_error(code, status))) == reason
+
     def test_connection_failures(self) -> None:
         """Connection refused and read timeouts are transient connection errors."""
         for exc in (
@@ -275,3 +297,35 @@ class TestExporter:
         stub.add_client_error("put_log_events", "ServiceUnavailableException", http_status_code=503)
         result = exporter.export("s", _events(1), deadline=0.0)
         assert result.retried == 0 and len(result.retry) == 1
+
+    def test_unknown_4xx_bisects_to_the_refused_event(self, stubbed: Any) -> None:
+        """An unknown 400 code is never retried as is: the batch is split and only the
+        event that is still refused alone is rejected, under its code."""
+        exporter, stub = stubbed
+        for fail in (True, False, True, False, True):  # as in the InvalidParameter case
+            if fail:
+                stub.add_client_error("put_log_events", "BrandNewException", http_status_code=400)
+            else:
+                stub.add_response("put_log_events", {})
+        events = _events(4)
+        result = exporter.export("s", events, float("inf"))
+        assert (result.sent, result.retried, result.retry) == (3, 0, [])
+        assert result.rejected == {"refused_BrandNewException": [events[3]]}
+        assert exporter.breaker.failures == 0
+
+    def test_a_refusal_of_every_part_is_kept_for_later(
+        self, stubbed: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When every half is refused too (a proxy rule, not a poison event), splitting
+        stops at its budget and the events wait instead of being rejected one by one."""
+        from cwlogs import transport
+
+        monkeypatch.setattr(transport, "_MAX_SPLITS", 3)
+        exporter, stub = stubbed
+        for _ in range(4):
+            stub.add_client_error("put_log_events", "413", http_status_code=413)
+        events = _events(64)
+        result = exporter.export("s", events, float("inf"))
+        assert result.sent == 0 and result.rejected == {}
+        assert sorted(result.retry, key=lambda e: e.ts) == events
+        stub.assert_no_pending_responses()

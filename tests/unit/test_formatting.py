@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cwlogs.diagnostics import INTERNAL_LOGGER, reset_rate_limits
 from cwlogs.formatting import (
@@ -253,18 +255,45 @@ class TestQueuedSnapshot:
         except ValueError:
             exc_info = sys.exc_info()
         record = logging.getLogger("t").makeRecord(
-            "t.q", logging.ERROR, "f.py", 3, "order %s for %s", (7, "ann"), exc_info,
-            extra={"order_id": 7, "tags": ["a"]}, sinfo="Stack (most recent call last):",
+            "t.q",
+            logging.ERROR,
+            "f.py",
+            3,
+            "order %s for %s",
+            (7, "ann"),
+            exc_info,
+            extra={"order_id": 7, "tags": ["a"]},
+            sinfo="Stack (most recent call last):",
         )
         queued = event_from_item((5, *snapshot_fields(record, {"request_id": "r1"}, True)))
         direct = Event(
-            record.created, logging.ERROR, "ERROR", "t.q", "order %s for %s",
-            {"order_id": 7, "tags": ["a"]}, {"request_id": "r1"},
-            queued.exc, "Stack (most recent call last):", record.threadName, False, (7, "ann"),
+            record.created,
+            logging.ERROR,
+            "ERROR",
+            "t.q",
+            "order %s for %s",
+            {"order_id": 7, "tags": ["a"]},
+            {"request_id": "r1"},
+            queued.exc,
+            "Stack (most recent call last):",
+            record.threadName,
+            False,
+            (7, "ann"),
         )
         assert queued.seq == 5
-        for name in ("ts", "levelno", "levelname", "logger", "message", "extras", "context",
-                     "stack", "thread", "est", "cost"):
+        for name in (
+            "ts",
+            "levelno",
+            "levelname",
+            "logger",
+            "message",
+            "extras",
+            "context",
+            "stack",
+            "thread",
+            "est",
+            "cost",
+        ):
             assert getattr(queued, name) == getattr(direct, name), name
         assert queued.exc is not None and queued.exc["type"] == "ValueError"
         assert to_event_dict(queued) == to_event_dict(direct)
@@ -329,3 +358,241 @@ class TestMemoryBound:
         cost = min(ev.cost for ev in events)
         assert queued <= cost and encoded <= cost, (queued, encoded, cost)
         assert events[0].message and events[0].extras is None
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise ValueError("no str")
+
+    def __repr__(self) -> str:
+        raise ValueError("no repr")
+
+
+def _rendered(record: logging.LogRecord, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the worker would ship for ``record``: valid UTF-8 JSON, parsed back."""
+    from cwlogs.formatting import event_from_item, render, snapshot_fields
+
+    data, _ = render(event_from_item((1, *snapshot_fields(record, context))), None, None)
+    parsed: dict[str, Any] = orjson.loads(data.decode("utf-8"))
+    return parsed
+
+
+def _exc_info(text: str) -> Any:
+    try:
+        raise ValueError(text)
+    except ValueError:
+        return sys.exc_info()
+
+
+class TestAnyValueEncodes:
+    """Whatever a program logs is shipped in a safe, marked form; nothing raises."""
+
+    @pytest.mark.parametrize(
+        ("where", "field"),
+        [("message", "message"), ("extra_key", "k\ufffd"), ("extra_value", "k"),
+         ("logger", "logger"), ("context", "ctx")],
+    )  # fmt: skip
+    def test_a_lone_surrogate_becomes_a_replacement_character(self, where: str, field: str) -> None:
+        """A lone surrogate (which orjson refuses) is replaced by U+FFFD; the rest stays."""
+        bad = "a\ud800b"
+        name = bad if where == "logger" else "t"
+        rec = logging.LogRecord(name, logging.INFO, "f.py", 1, "m", (), None)
+        if where == "message":
+            rec.msg = bad
+        elif where == "extra_key":
+            rec.__dict__["k\ud800"] = "v"
+        elif where == "extra_value":
+            rec.__dict__["k"] = bad
+        out = _rendered(rec, {"ctx": bad} if where == "context" else None)
+        assert out[field] == ("v" if where == "extra_key" else "a\ufffdb")
+        assert out["level"] == "info"
+
+    def test_a_surrogate_in_exception_text(self) -> None:
+        """The exception's message and traceback keep their text, surrogate replaced."""
+        rec = logging.LogRecord("t", logging.ERROR, "f.py", 1, "m", (), _exc_info("x\udcff"))
+        out = _rendered(rec)
+        assert out["exception"]["message"] == "x\ufffd"
+        assert "ValueError: x\ufffd" in out["exception"]["stack"]
+
+    def test_a_valid_surrogate_pair_is_joined(self) -> None:
+        """A pair of surrogates (from a UTF-16 source) is the character it encodes."""
+        rec = logging.LogRecord("t", logging.INFO, "f.py", 1, "\ud83d\ude00 \ud800", (), None)
+        assert _rendered(rec)["message"] == "\U0001f600 \ufffd"
+
+    def test_objects_that_refuse_str_and_repr(self) -> None:
+        """An extra whose __repr__ raises is named by its type; its neighbours survive."""
+        rec = logging.LogRecord("t", logging.INFO, "f.py", 1, "m", (), None)
+        rec.__dict__.update(bad=_Unprintable(), good=1, nested={"x": [_Unprintable(), "\ud800"]})
+        out = _rendered(rec)
+        assert out["bad"] == "<unrepresentable _Unprintable>"
+        assert out["nested"] == {"x": ["<unrepresentable _Unprintable>", "\ufffd"]}
+        assert out["good"] == 1
+
+    def test_containers_dataclasses_bytes_sets_cycles_and_depth(self) -> None:
+        """Every odd shape ships; a dataclass is a dict of its fields even on the slow path."""
+        import dataclasses
+
+        @dataclasses.dataclass
+        class Order:
+            id: int
+            note: str
+
+        deep: list[Any] = []
+        cur = deep
+        for _ in range(3000):
+            cur.append([])
+            cur = cur[0]
+        cyc: dict[str, Any] = {}
+        cyc["self"] = cyc
+        rec = logging.LogRecord("t", logging.INFO, "f.py", 1, "m", (), None)
+        rec.__dict__.update(
+            order=Order(7, "n\ud800"), raw=b"\xff\x00a", tags={"b", "a"}, deep=deep, cyc=cyc
+        )
+        out = _rendered(rec)
+        assert out["order"] == {"id": 7, "note": "n\ufffd"}
+        assert out["raw"] == "\ufffd\x00a" and out["tags"] == ["a", "b"]
+        assert out["cyc"] == {"self": "<cycle>"}
+        assert "<too deep>" in orjson.dumps(out["deep"]).decode()
+
+    def test_odd_record_attributes(self) -> None:
+        """A record with a non-str name, a level name of None and a bad time still ships."""
+        rec = logging.LogRecord("t", logging.INFO, "f.py", 1, "m", (), None)
+        rec.name = 42  # type: ignore[assignment]
+        rec.levelname = None  # type: ignore[assignment]
+        rec.created = "yesterday"  # type: ignore[assignment]
+        out = _rendered(rec)
+        assert (out["message"], out["logger"], out["level"]) == ("m", "42", "none")
+
+    def test_encode_never_raises_for_a_failing_native_type(self) -> None:
+        """Even a datetime whose tzinfo raises is shipped as text."""
+        import datetime
+
+        class BadZone(datetime.tzinfo):
+            def utcoffset(self, dt: Any) -> Any:
+                raise RuntimeError("no offset")
+
+        when = datetime.datetime(2026, 1, 1, tzinfo=BadZone())
+        out = orjson.loads(encode({"when": when, "s": "\ud800"}))
+        assert out["s"] == "\ufffd" and out["when"].startswith("<unrepresentable")
+
+
+class TestMessagesThatFailToRender:
+    """A record whose message cannot be rendered is shipped with its template, arguments
+    and the failure noted: the stdlib would print "Logging error" and lose it."""
+
+    @pytest.mark.parametrize(
+        ("msg", "args", "shown"),
+        [
+            ("a %s %s", ({"k": 1},), "a %s %s {'k': 1} [formatting failed: TypeError"),
+            ("a %s %s", ([1],), "a %s %s ([1],) [formatting failed: TypeError"),
+            ("a %d", ("x",), "a %d ('x',) [formatting failed: TypeError"),
+            ("a %s %s", (1,), "a %s %s (1,) [formatting failed: TypeError"),
+            ("%(a)s %(b)s", ({"a": 1},), "%(a)s %(b)s {'a': 1} [formatting failed: KeyError"),
+            ("a %s", (_Unprintable(),), "a %s (<unrepresentable _Unprintable>) [formatting"),
+            (_Unprintable(), (), "<unprintable _Unprintable> () [formatting failed: ValueError"),
+        ],
+    )
+    def test_marked_message(self, msg: Any, args: tuple[Any, ...], shown: str) -> None:
+        rec = logging.LogRecord("t", logging.INFO, "f.py", 1, msg, args, None)
+        assert _rendered(rec)["message"].startswith(shown)
+
+    def test_a_failing_user_formatter(self) -> None:
+        """A user formatter that raises: the message is shipped with the failure noted."""
+        from cwlogs.formatting import record_to_event
+
+        class Broken(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                raise RuntimeError("broken formatter")
+
+        rec = logging.LogRecord("t", logging.INFO, "f.py", 1, "hello %s", ("w",), None)
+        ev = record_to_event(rec, Broken(), None)
+        assert ev.message == "hello w [formatter Broken failed: RuntimeError: broken formatter]"
+
+
+class TestFitKeepsTheBeginning:
+    """Truncation keeps as much of the beginning of the message as the limit allows."""
+
+    @staticmethod
+    def _fit(message: str, max_bytes: int, **extra: Any) -> tuple[dict[str, Any], int]:
+        ev = {"timestamp": "2026-01-01T00:00:00.000Z", "level": "info", "message": message,
+              "logger": "l", **extra}  # fmt: skip
+        data, _ = fit_message(encode(ev), ev, max_bytes)
+        return orjson.loads(data), len(data)
+
+    def test_escape_heavy_message_is_not_shipped_empty(self) -> None:
+        """A 2 MB message of quotes and control characters keeps ~1 MB of its beginning."""
+        out, size = self._fit('"\\\x01' * 700_000, MAX_MESSAGE_BYTES)
+        assert size <= MAX_MESSAGE_BYTES and out["truncated"] is True
+        assert len(orjson.dumps(out["message"])) > MAX_MESSAGE_BYTES - 200
+
+    def test_message_before_traceback(self) -> None:
+        """With a long traceback, the message is kept whole and the traceback cut."""
+        exc = {"type": "E", "message": "m", "stack": "frame\n" * 200_000}
+        out, size = self._fit("x" * 500_000, MAX_MESSAGE_BYTES, exception=exc)
+        assert size <= MAX_MESSAGE_BYTES and out["message"] == "x" * 500_000
+        assert out["exception"]["stack"].startswith("frame\n") and out["exception"]["type"] == "E"
+
+    @given(
+        text=st.text(alphabet='"\\\x00\x01\n\t\u2028é€\U0001f600a/<', max_size=400),
+        max_bytes=st.integers(min_value=120, max_value=900),
+        extra=st.text(alphabet='a"\x02', max_size=60),
+    )
+    @settings(max_examples=300, deadline=None)
+    def test_prefix_is_the_longest_that_fits(self, text: str, max_bytes: int, extra: str) -> None:
+        out, size = self._fit(text, max_bytes, e=extra)
+        kept = out["message"]
+        assert size <= max_bytes and text.startswith(kept)
+        if kept != text and out.get("e") == extra:  # one more character would not fit
+            longer = dict(out, message=text[: len(kept) + 1])
+            assert len(encode(longer)) > max_bytes
+
+
+class TestCostCoversWhatARecordHolds:
+    """A queued record's cost covers everything the queue keeps alive for it once the
+    application has let go of the record: message, arguments, extras, context, traceback."""
+
+    @staticmethod
+    def _make(kind: str, i: int) -> tuple[logging.LogRecord, dict[str, Any] | None]:
+        if kind == "big_extra":  # the measured case: 600 KB extras
+            return _record("req %s", (i,), payload="p" * 600_000 + str(i)), None
+        if kind == "nested_extras":
+            rows = [
+                {"id": j, "name": f"row {j} of {i}" * 20, "tags": ["a", "b"]} for j in range(300)
+            ]
+            return _record("rows", (), rows=rows, blob=b"b" * 50_000), None
+        if kind == "non_ascii_extra":
+            return _record("m", (), note="€" * 100_000 + str(i)), None
+        if kind == "context":
+            return _record("m", ()), {"session": "s" * 200_000 + str(i), "ids": list(range(2000))}
+        if kind == "big_args":
+            return _record("m %s", ("é" * 300_000 + str(i),)), None
+        raise AssertionError(kind)
+
+    @pytest.mark.parametrize(
+        "kind", ["big_extra", "nested_extras", "non_ascii_extra", "context", "big_args"]
+    )
+    def test_cost_covers_retained_memory(self, kind: str) -> None:
+        import gc
+        import tracemalloc
+
+        from cwlogs.formatting import ITEM_COST, snapshot_fields
+
+        n = 20
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            items = []
+            for i in range(n):
+                record, context = self._make(kind, i)
+                items.append((i, *snapshot_fields(record, context)))
+                del record, context  # the application is done with it: the queue holds it
+            gc.collect()
+            held = (tracemalloc.get_traced_memory()[0] - before) / n
+        finally:
+            tracemalloc.stop()
+        cost = min(item[ITEM_COST] for item in items)
+        assert held <= cost <= 8 * held, (held, cost)

@@ -440,6 +440,79 @@ class TestFaults:
         assert proxy.stats()["faults"] == {}
 
 
+class TestProxyLikeFaults:
+    """Answers that come from something between the client and AWS, not from AWS."""
+
+    def test_body_limit_answers_413_html_and_forwards_nothing(
+        self,
+        client: CloudWatchLogsClient,
+        direct: CloudWatchLogsClient,
+        proxy: StrictProxy,
+        stream: tuple[str, str],
+    ) -> None:
+        """Above max_body_bytes the request gets nginx's 413 page; below it, it goes through."""
+        proxy.max_body_bytes = 2_000
+        with pytest.raises(ClientError) as exc:
+            put(client, stream, "x" * 3_000)
+        assert error_code(exc) == ("413", 413)
+        put(client, stream, "small")
+        assert stored_messages(direct, stream) == ["small"]
+        assert [(r.status, r.fault) for r in proxy.calls("PutLogEvents")] == [
+            (413, "body_limit"),
+            (200, None),
+        ]
+
+    def test_too_large_and_unknown_codes(
+        self, client: CloudWatchLogsClient, proxy: StrictProxy, stream: tuple[str, str]
+    ) -> None:
+        """Fault.too_large is a bare 413; Fault.unknown_client_error a 400 nobody knows."""
+        proxy.inject("PutLogEvents", Fault.too_large())
+        proxy.inject("PutLogEvents", Fault.unknown_client_error("BrandNewException"))
+        with pytest.raises(ClientError) as first:
+            put(client, stream, "a")
+        with pytest.raises(ClientError) as second:
+            put(client, stream, "b")
+        assert error_code(first) == ("413", 413)
+        assert error_code(second) == ("BrandNewException", 400)
+
+    def test_html_ok_stores_the_events_and_hides_the_answer(
+        self,
+        client: CloudWatchLogsClient,
+        direct: CloudWatchLogsClient,
+        proxy: StrictProxy,
+        stream: tuple[str, str],
+    ) -> None:
+        """The events reach upstream, but the client reads an HTML page with status 200."""
+        pages: list[bytes] = []
+        client.meta.events.register(
+            "after-call.logs.PutLogEvents",
+            lambda http_response, **_: pages.append(http_response.content),
+        )
+        proxy.inject("PutLogEvents", Fault.html_ok())
+        put(client, stream, "kept")
+        assert pages[0].startswith(b"<html>")
+        assert stored_messages(direct, stream) == ["kept"]
+        assert proxy.calls("PutLogEvents")[0].fault == "html_ok"
+
+    def test_inject_when_refuses_only_requests_carrying_the_text(
+        self,
+        client: CloudWatchLogsClient,
+        direct: CloudWatchLogsClient,
+        proxy: StrictProxy,
+        stream: tuple[str, str],
+    ) -> None:
+        """A body rule faults every request that carries the text, and only those."""
+        proxy.inject_when("PutLogEvents", 'poison "x"', Fault.unknown_client_error())
+        for _ in range(2):
+            with pytest.raises(ClientError):
+                put(client, stream, 'a poison "x" event')
+        put(client, stream, "clean")
+        assert stored_messages(direct, stream) == ["clean"]
+        proxy.clear_faults()
+        put(client, stream, 'a poison "x" event')
+        assert len(stored_messages(direct, stream)) == 2
+
+
 @pytest.mark.proxy
 class TestOutage:
     def test_down_refuses_connections_and_up_listens_on_the_same_port(
