@@ -601,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(args.repeat):
             for workload, threads, contender in plan:
                 events = events_for(args, threads)
-                timeout = args.timeout or 60 + events / 500
+                timeout = args.timeout or 30 + events / 2000
                 result = run_once(env, contender, workload, threads, events, run_tag, timeout)
                 runs[(workload, threads, contender.name)].append(result)
                 _progress(repeat, workload, threads, contender, result, events, started)
