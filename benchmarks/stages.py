@@ -137,10 +137,14 @@ def plan_batches(events: list[tuple[int, bytes]]) -> list[list[tuple[int, bytes]
 
 def make_sender(endpoint: str) -> Any:
     """The transport's fast PutLogEvents path (its signer, URL and HTTP session)."""
+    from types import SimpleNamespace
+
     from cwlogs.client import make_client
     from cwlogs.transport import _FastPut
 
-    return _FastPut(make_client(region=REGION, endpoint_url=endpoint))
+    client = make_client(region=REGION, endpoint_url=endpoint)
+    # The signer holds only a weak reference to the client's event hooks: keep the client.
+    return SimpleNamespace(fast=_FastPut(client), client=client)
 
 
 def request_body(sender: Any, batch: list[tuple[int, bytes]]) -> bytes:
@@ -160,20 +164,20 @@ def sign(sender: Any, body: bytes) -> Any:
 
     request = AWSRequest(
         method="POST",
-        url=sender._url,
+        url=sender.fast._url,
         data=body,
         headers={
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": "Logs_20140328.PutLogEvents",
-            "User-Agent": sender._user_agent,
+            "User-Agent": sender.fast._user_agent,
         },
     )
-    sender._signer.sign("PutLogEvents", request)
+    sender.fast._signer.sign("PutLogEvents", request)
     return request
 
 
 def send(sender: Any, request: Any) -> int:
-    response = sender._http.send(request.prepare())
+    response = sender.fast._http.send(request.prepare())
     if response.status_code != 200:
         raise RuntimeError(f"PutLogEvents answered {response.status_code}: {response.content!r}")
     return int(response.status_code)
