@@ -523,7 +523,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         + ", ".join(f"{n:,} at {t}" for t, n in DEFAULT_EVENTS.items())
         + " threads)",
     )
-    parser.add_argument("--threads", default="1,4,8", help="comma-separated thread counts")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke test: 5,000 records, threads 1,4"
+    )
+    parser.add_argument("--threads", default=None, help="comma-separated thread counts (1,4,8)")
     parser.add_argument(
         "--workloads", default=",".join(WORKLOADS), help=f"some of {','.join(WORKLOADS)}"
     )
@@ -536,7 +539,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per run")
     parser.add_argument("--output", type=Path, default=None, help="JSON results path")
     args = parser.parse_args(argv)
-    args.thread_counts = [int(t) for t in _csv(args.threads)]
+    if args.quick:
+        args.events = args.events or 5000
+        args.threads = args.threads or "1,4"
+    args.thread_counts = [int(t) for t in _csv(args.threads or "1,4,8")]
     args.workload_keys = _csv(args.workloads)
     args.contender_names = _csv(args.contenders)
     unknown = [w for w in args.workload_keys if w not in WORKLOADS] + [
