@@ -51,15 +51,32 @@ CALLER_RECORDS = 1500
 
 # =========================================================================== ADAPTER
 # Every call into cwlogs' engine. Each function takes what the previous stage produced.
-# If a name moved, fix it here; the rest of the file only calls these.
+# If a name moved, fix it here; the rest of the file only calls these. The names are
+# bound once, here, so the stages do not pay for an import statement per event.
+
+import orjson  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+
+from cwlogs import CloudWatchHandler  # noqa: E402
+from cwlogs.client import make_client  # noqa: E402
+from cwlogs.formatting import (  # noqa: E402
+    _OWN_FIELDS,
+    event_from_item,
+    fit_message,
+    snapshot_fields,
+    to_event_dict,
+)
+from cwlogs.formatting import encode as to_json  # noqa: E402
+from cwlogs.formatting import render as render_event  # noqa: E402
+from cwlogs.handler import make_redactor as handler_redactor  # noqa: E402
+from cwlogs.limits import check_timestamp, plan_batch  # noqa: E402
+from cwlogs.transport import _FastPut  # noqa: E402
 
 STATIC: dict[str, Any] = {}  # the handler's static fields by default (none)
 
 
 def snapshot(record: logging.LogRecord) -> Any:
     """Caller side: what the handler queues for ``record`` (without the sequence number)."""
-    from cwlogs.formatting import snapshot_fields
-
     return snapshot_fields(record, None, False)
 
 
@@ -68,8 +85,6 @@ def queued_item(seq: int, fields: Any) -> Any:
 
 
 def build_event(item: Any) -> Any:
-    from cwlogs.formatting import event_from_item
-
     return event_from_item(item)
 
 
@@ -78,8 +93,6 @@ def format_message(ev: Any) -> str:
 
 
 def event_dict(ev: Any) -> dict[str, Any]:
-    from cwlogs.formatting import to_event_dict
-
     return to_event_dict(ev, STATIC)
 
 
@@ -89,14 +102,10 @@ def event_ts(ev: Any) -> int:
 
 
 def make_redactor() -> Any:
-    from cwlogs.handler import make_redactor as make
-
-    return make(True)  # what the handler's default ``redact=None`` resolves to
+    return handler_redactor(True)  # what the handler's default ``redact=None`` resolves to
 
 
 def redact(redactor: Any, as_dict: dict[str, Any]) -> dict[str, Any]:
-    from cwlogs.formatting import _OWN_FIELDS
-
     in_place = getattr(redactor, "redact_event_in_place", None)
     if in_place is not None:
         in_place(as_dict, _OWN_FIELDS)
@@ -106,24 +115,17 @@ def redact(redactor: Any, as_dict: dict[str, Any]) -> dict[str, Any]:
 
 def encode(as_dict: dict[str, Any]) -> bytes:
     """The event's final bytes: orjson, the size check, the exact-size copy (as render does)."""
-    from cwlogs.formatting import encode as to_json
-    from cwlogs.formatting import fit_message
-
     data, _ = fit_message(to_json(as_dict), as_dict)
     return bytes(memoryview(data))
 
 
 def render(ev: Any, redactor: Any) -> bytes:
     """The whole per-event worker path in one call (a cross-check of the stages above)."""
-    from cwlogs.formatting import render as whole
-
-    return bytes(whole(ev, STATIC, redactor)[0])
+    return bytes(render_event(ev, STATIC, redactor)[0])
 
 
 def plan_batches(events: list[tuple[int, bytes]]) -> list[list[tuple[int, bytes]]]:
     """The worker's batch bookkeeping: timestamp checks, chronological order, limits."""
-    from cwlogs.limits import check_timestamp, plan_batch
-
     now_ms = int(time.time() * 1000)
     ok = [e for e in events if check_timestamp(e[0], now_ms, None) is None]
     ok.sort(key=lambda e: e[0])
@@ -139,17 +141,12 @@ def make_sender(endpoint: str) -> Any:
     """The transport's fast PutLogEvents path (its signer, URL and HTTP session)."""
     from types import SimpleNamespace
 
-    from cwlogs.client import make_client
-    from cwlogs.transport import _FastPut
-
     client = make_client(region=REGION, endpoint_url=endpoint)
     # The signer holds only a weak reference to the client's event hooks: keep the client.
     return SimpleNamespace(fast=_FastPut(client), client=client)
 
 
 def request_body(sender: Any, batch: list[tuple[int, bytes]]) -> bytes:
-    import orjson
-
     return orjson.dumps(
         {
             "logGroupName": GROUP,
@@ -160,8 +157,6 @@ def request_body(sender: Any, batch: list[tuple[int, bytes]]) -> bytes:
 
 
 def sign(sender: Any, body: bytes) -> Any:
-    from botocore.awsrequest import AWSRequest
-
     request = AWSRequest(
         method="POST",
         url=sender.fast._url,
@@ -185,8 +180,6 @@ def send(sender: Any, request: Any) -> int:
 
 def caller_handler(endpoint: str) -> logging.Handler:
     """A default CloudWatchHandler whose worker stays idle while the caller stage runs."""
-    from cwlogs import CloudWatchHandler
-
     return CloudWatchHandler(
         log_group=GROUP,
         log_stream=STREAM,
