@@ -111,6 +111,10 @@ class Exporter(Protocol):
 DropCallback = Callable[[list[Event], str], None]
 
 _live: weakref.WeakSet[Batcher] = weakref.WeakSet()
+#: Threads running a cwlogs ``on_drop`` callback right now: what they log is never
+#: queued (a callback that logs a warning would otherwise feed drops back to itself).
+_CALLBACK_THREADS: set[int] = set()
+_monotonic = time.monotonic
 
 
 class Batcher:
@@ -202,12 +206,14 @@ class Batcher:
         self._rejected: Counter[str] = Counter()
         # In-flight events already counted as dropped (evicted, or given up on at close):
         # seq -> reason, so a late success can be uncounted.
-        self._written_off: dict[int, str] = {}
+        # seq -> (reason, already handed to on_drop)
+        self._written_off: dict[int, tuple[str, bool]] = {}
         self._pending_drops: deque[tuple[list[Item], str]] = deque()
         self._reporter: threading.Thread | None = None
-        self._reporter_ident: int | None = None
         self._report_wake = threading.Event()
-        self._report_lock = threading.Lock()  # one hand-off at a time, in order
+        self._report_busy = False
+        self._report_idle = threading.Condition()  # close() waits here for the hand-over
+        self._tail_started = 0.0  # monotonic time the tail got its first item
 
     # ------------------------------------------------------------------ caller side
     def put(self, ev: Event) -> bool:
@@ -225,7 +231,7 @@ class Batcher:
         me = get_ident()
         # The queued item is (seq, *fields): each ITEM_* index is one more than in fields.
         cost = fields[ITEM_COST - 1]
-        if me != self._worker_ident and me != self._reporter_ident:
+        if me != self._worker_ident and me not in _CALLBACK_THREADS:
             with self._lock:
                 if (
                     me != self._owner
@@ -246,8 +252,10 @@ class Batcher:
                         self._tail = []
                         self._tail_est = 0
                         self._work.notify()  # a full batch: send now
-                    elif len(tail) == 1 and not self._segments:
-                        self._work.notify()  # the first event starts the flush timer
+                    elif len(tail) == 1:
+                        self._tail_started = _monotonic()
+                        if not self._segments:
+                            self._work.notify()  # the first event starts the flush timer
                     self._owner = None
                     return True
         return self._put(
@@ -265,7 +273,7 @@ class Batcher:
         if self._thread is None:
             self._start()
         me = threading.get_ident()
-        if me == self._worker_ident or me == self._reporter_ident:
+        if me == self._worker_ident or me in _CALLBACK_THREADS:
             # Logged from inside delivery (a callback, a library hook): shipping it
             # could loop. Not the application's record: counted apart, not queued.
             with self._lock:
@@ -317,8 +325,10 @@ class Batcher:
             self._tail = []
             self._tail_est = 0
             self._work.notify()  # a full batch: send now
-        elif len(tail) == 1 and not self._segments:
-            self._work.notify()  # the first event starts the flush timer
+        elif len(tail) == 1:
+            self._tail_started = _monotonic()
+            if not self._segments:
+                self._work.notify()  # the first event starts the flush timer
 
     def _put_oversized(self, ev: Event) -> bool:
         """A record that alone costs more than ``max_queue_bytes``: queue a shrunk copy."""
@@ -335,10 +345,17 @@ class Batcher:
 
     def _healthy(self, now: float) -> bool:
         """Is the exporter accepting batches? (under the lock) Only then may callers wait."""
-        if self._stalled or self._failing or self._exporter.ready_at() > now:
+        if self._stalled or self._failing or self._ready_at() > now:
             return False
         started = self._send_started
         return started is None or now - started < self._block_timeout
+
+    def _ready_at(self) -> float:
+        """The exporter's ``ready_at``; an exporter that fails to answer is not ready."""
+        try:
+            return float(self._exporter.ready_at())
+        except Exception:
+            return _monotonic() + 1.0
 
     def _no_room(self, ev: Event, cost: int, levelno: int) -> tuple[list[Item], str]:
         """No room for ``ev`` (under the lock): wait, or apply the overflow policy.
@@ -363,7 +380,11 @@ class Batcher:
                 self._done.wait(remaining)
                 self._owner = threading.get_ident()
                 now = time.monotonic()
-            if self._queued_bytes + cost <= self._max_queue_bytes and not self._closed:
+            if self._closed:  # closed while this call waited: nothing will send it
+                self._dropped["closed"] += 1
+                ev.seq = -1
+                return [ev], "closed"
+            if self._queued_bytes + cost <= self._max_queue_bytes:
                 ev.seq = self._next_seq()
                 self._append(ev, cost, ev.est)
                 return [], ""
@@ -400,6 +421,18 @@ class Batcher:
         """
         limit = self._max_queue_bytes - cost
         out: list[Item] = []
+        evictable = sum(
+            _cost(item)
+            for item in chain(chain.from_iterable(self._segments), self._tail)
+            if protected or _levelno(item) < self._protect_level
+        ) + sum(
+            _cost(e)
+            for e in self._inflight or self._taken or ()
+            if _seq(e) not in self._written_off
+            and (protected or _levelno(e) < self._protect_level)
+        )
+        if self._queued_bytes - evictable > limit:
+            return out  # evicting everything allowed would still not make room
         for seg in chain(list(self._segments), [self._tail]):
             if self._queued_bytes <= limit:
                 break
@@ -419,15 +452,14 @@ class Batcher:
             pairs = [(s, e) for s, e in zip(self._segments, self._segment_ests, strict=True) if s]
             self._segments = deque(s for s, _ in pairs)
             self._segment_ests = deque(e for _, e in pairs)
-        for old in self._inflight:
+        for old in self._inflight or self._taken or ():
             if self._queued_bytes <= limit:
                 break
-            if old.seq in self._written_off or (
-                old.levelno >= self._protect_level and not protected
-            ):
+            seq = _seq(old)
+            if seq in self._written_off or (_levelno(old) >= self._protect_level and not protected):
                 continue
-            self._written_off[old.seq] = "queue_full"
-            self._queued_bytes -= old.cost
+            self._written_off[seq] = ("queue_full", False)
+            self._queued_bytes -= _cost(old)
             self._queued_events -= 1
             self._dropped["queue_full"] += 1  # handed to on_drop once known undelivered
         return out
@@ -471,22 +503,41 @@ class Batcher:
         self._reporter.start()
 
     def _report_loop(self) -> None:
-        self._reporter_ident = threading.get_ident()
+        """Hand drops to ``on_drop`` in order; ends once the batcher is closed and idle."""
+        me = threading.get_ident()
+        pending = self._pending_drops
         while True:
-            self._report_wake.wait()
+            self._report_wake.wait(1.0)
             self._report_wake.clear()
-            self._hand_over_drops()
+            with self._report_idle:
+                self._report_busy = True
+            _CALLBACK_THREADS.add(me)
+            try:
+                while pending:
+                    events, reason = pending.popleft()
+                    self._call_on_drop(events, reason)
+            finally:
+                _CALLBACK_THREADS.discard(me)
+                with self._report_idle:
+                    self._report_busy = False
+                    self._report_idle.notify_all()
+            if self._closed and not pending:
+                with self._lock:
+                    if not pending:  # a drop reported after this starts a new reporter
+                        self._reporter = None
+                        return
 
-    def _hand_over_drops(self, timeout: float = -1) -> None:
-        if not self._report_lock.acquire(timeout=timeout):
-            return  # the callback is stuck: the reporter thread keeps the rest
-        try:
-            pending = self._pending_drops
-            while pending:
-                events, reason = pending.popleft()
-                self._call_on_drop(events, reason)
-        finally:
-            self._report_lock.release()
+    def _wait_for_hand_over(self, timeout: float) -> None:
+        """Let the reporter hand over what is pending (close: the process may exit next)."""
+        if self._on_drop is None:
+            return
+        if self._pending_drops and self._reporter is None:
+            self._start_reporter()
+        self._report_wake.set()
+        with self._report_idle:
+            self._report_idle.wait_for(
+                lambda: not self._pending_drops and not self._report_busy, timeout
+            )
 
     def _call_on_drop(self, events: Sequence[Item], reason: str) -> None:
         if self._on_drop is None:
@@ -516,7 +567,12 @@ class Batcher:
         self._worker_ident = threading.get_ident()
         try:
             while True:
-                taken = self._next_batch()
+                try:
+                    taken = self._next_batch()
+                except Exception as exc:  # a bug while waiting must not end delivery
+                    warn_rate_limited("worker", f"{self._name}: worker error: {exc!r}")
+                    time.sleep(0.05)
+                    continue
                 if taken is None:
                     break
                 try:
@@ -555,7 +611,7 @@ class Batcher:
                     self._work.wait()
                     continue
                 now = time.monotonic()
-                ready_at = self._exporter.ready_at()
+                ready_at = self._ready_at()
                 if ready_at > now:
                     if self._closing and ready_at >= self._drain_deadline():
                         return None  # cannot send in time: close counts the rest
@@ -565,7 +621,9 @@ class Batcher:
                     return None
                 due = self._closing or bool(self._segments) or self._head_seq() <= self._flush_upto
                 if not due:
-                    age_wait = (_ts(self._tail[0]) + self._flush_interval_ms) / 1000 - time.time()
+                    # Measured on the monotonic clock from when the tail started, not from
+                    # the records' own timestamps (a wrong clock or a timestamp in ms).
+                    age_wait = self._tail_started + self._flush_interval_ms / 1000 - now
                     if age_wait > 0:
                         self._work.wait(age_wait)
                         continue
@@ -618,6 +676,7 @@ class Batcher:
         else:
             self._tail = items + self._tail
             self._tail_est += est
+            self._tail_started = 0.0  # kept back once already: due as soon as sendable
 
     def _head_seq(self) -> int:
         if self._segments:
@@ -655,7 +714,7 @@ class Batcher:
                 guessed += ev.est
                 encoded += ev.nbytes + EVENT_OVERHEAD
             ready.append(ev)
-        if self._closing:
+        if self._closing and guessed:
             # Encoding a batch is progress too: a drain that is encoding 10,000 events
             # is not a stalled one.
             self._last_progress = time.monotonic()
@@ -677,6 +736,8 @@ class Batcher:
                 by_stream.setdefault(ev.stream or "", []).append(ev)
         result = ExportResult()
         held_back = 0
+        errored: list[Event] = []
+        lost_count = 0
         for stream, events in by_stream.items():
             events.sort(key=_ts_key)
             n = plan_batch(
@@ -684,12 +745,34 @@ class Batcher:
                 max_events=self._max_batch_events,
                 max_bytes=self._max_batch_bytes,
             )
-            keep.extend(events[n:])  # over the limits by the guess: next time, encoded
-            if n == 0:
+            if n == 0:  # one event over every limit (cannot happen once truncated)
+                rejected.setdefault("too_large", []).append(events[0])
+                keep.extend(events[1:])
                 continue
+            keep.extend(events[n:])  # over the limits by the guess: next time, encoded
+            part_events = events[:n]
             with self._lock:
                 deadline = self._drain_deadline()
-            part = exporter.export(stream, events[:n], deadline)
+            try:
+                part = exporter.export(stream, part_events, deadline)
+                unaccounted = (
+                    len(part_events)
+                    - part.sent
+                    - len(part.retry)
+                    - sum(len(evs) for evs in part.rejected.values())
+                )
+            except Exception as exc:  # a bug in the exporter: this stream's events only
+                warn_rate_limited("export", f"{self._name}: export failed: {exc!r}")
+                for ev in part_events:
+                    if ev.seq in self._strikes:
+                        errored.append(ev)  # failed twice: never loop on it
+                    else:
+                        self._strikes.add(ev.seq)
+                        keep.append(ev)
+                continue
+            if unaccounted > 0:
+                # The exporter said nothing about some events: assume nothing, count them.
+                lost_count += unaccounted
             result.sent += part.sent
             result.bytes_sent += part.bytes_sent
             result.calls += part.calls
@@ -698,7 +781,7 @@ class Batcher:
             held_back += len(part.retry)
             for reason, evs in part.rejected.items():
                 rejected.setdefault(reason, []).extend(evs)
-        self._resolve(batch, keep, rejected, result, truncated, held_back)
+        self._resolve(batch, keep, rejected, result, truncated, held_back, errored, lost_count)
 
     def _resolve(
         self,
@@ -708,6 +791,8 @@ class Batcher:
         result: ExportResult,
         truncated: int,
         held_back: int,
+        errored: list[Event] = (),  # type: ignore[assignment]
+        lost_count: int = 0,
     ) -> None:
         """Account for a processed batch: count, requeue what waits, report what was lost."""
         late: list[Event] = []
@@ -724,14 +809,19 @@ class Batcher:
                 resolved = [e for e in batch if e.seq not in written_off]
                 kept_ids = {id(e) for e in keep}
                 refused_ids = {id(e) for evs in rejected.values() for e in evs}
+                refused_ids.update(id(e) for e in errored)
                 for ev in batch:
-                    reason = written_off.pop(ev.seq, None)
-                    if reason is None:
+                    off = written_off.pop(ev.seq, None)
+                    if off is None:
                         continue
+                    reason, reported = off
                     if id(ev) in kept_ids or id(ev) in refused_ids:
-                        late.append(ev)  # really lost: report it under the reason counted
-                        to_report.append(([ev], reason))
+                        late.append(ev)  # really lost, and counted already under reason
+                        if not reported:
+                            to_report.append(([ev], reason))
                     else:
+                        # Got through after all: not a drop (if on_drop already has it,
+                        # a dead-letter file holds a copy: at least once).
                         self._dropped[reason] -= 1  # got through after all: not a drop
                         if not self._dropped[reason]:
                             del self._dropped[reason]
@@ -741,6 +831,7 @@ class Batcher:
                     r: [e for e in evs if id(e) not in lost] for r, evs in rejected.items()
                 }
                 rejected = {r: evs for r, evs in rejected.items() if evs}
+                errored = [e for e in errored if id(e) not in lost]
                 batch_cost = sum(e.cost for e in resolved)
                 keep_cost = sum(e.cost for e in keep)
                 keep_est = sum(e.est for e in keep)
@@ -754,8 +845,14 @@ class Batcher:
             c["truncated"] += truncated
             for reason, evs in rejected.items():
                 self._rejected[reason] += len(evs)
-            if self._strikes:  # only after a worker error
-                self._strikes.difference_update(e.seq for e in batch)
+            if errored:
+                self._dropped["internal_error"] += len(errored)
+                to_report.append((list(errored), "internal_error"))
+            if lost_count:
+                self._dropped["internal_error"] += lost_count
+            if self._strikes:  # only after a worker error: forget the resolved ones
+                kept = {e.seq for e in keep}
+                self._strikes.difference_update(e.seq for e in batch if e.seq not in kept)
             if keep:
                 if self._closed:  # given up on while in flight: count them now
                     self._dropped["shutdown"] += len(keep)
@@ -794,7 +891,8 @@ class Batcher:
                 seq = _seq(item)
                 written_off = self._written_off.pop(seq, None)
                 if written_off is not None:  # already counted
-                    lost.append((item, written_off))
+                    if not written_off[1]:
+                        lost.append((item, written_off[0]))
                 elif seq in self._strikes or self._closed:
                     self._strikes.discard(seq)
                     self._queued_events -= 1
@@ -917,13 +1015,15 @@ class Batcher:
             leftover = self._take_leftovers()
             # A send still hanging: write its events off now (the process may be about to
             # exit); the worker uncounts any that get through after all.
-            for ev in self._inflight:
-                if ev.seq not in self._written_off:
-                    self._written_off[ev.seq] = "shutdown"
+            # The batch the worker has taken but not yet put in flight counts the same.
+            for item in self._inflight or self._taken or ():
+                seq = _seq(item)
+                if seq not in self._written_off:
+                    self._written_off[seq] = ("shutdown", True)
                     self._dropped["shutdown"] += 1
                     self._queued_events -= 1
-                    self._queued_bytes -= ev.cost
-                    abandoned.append(ev)
+                    self._queued_bytes -= _cost(item)
+                    abandoned.append(_event(item))
             self._inflight_min_seq = None  # all accounted for: flush() has nothing to wait on
             lost = self._dropped["shutdown"]
             self._work.notify_all()
@@ -931,8 +1031,8 @@ class Batcher:
         dropped = [*leftover, *abandoned]
         if dropped:
             self._report_drop(dropped, "shutdown")
-        # Hand everything pending to on_drop here: the process may exit right after.
-        self._hand_over_drops(timeout=self.shutdown_timeout)
+        # Hand everything pending to on_drop before returning: the process may exit next.
+        self._wait_for_hand_over(self.shutdown_timeout)
         return not lost
 
     def close(self, timeout: float | None = None, *, wait: bool = True) -> bool:
@@ -1087,6 +1187,18 @@ def close_all(batchers: Iterable[Batcher] | None = None) -> None:
                 b.finish_close()
         except Exception:
             pass
+
+
+def inside_a_put() -> bool:
+    """Is this thread in the middle of a put, holding some batcher's lock (a signal handler
+    that interrupted it must not wait for that lock)?"""
+    me = get_ident()
+    return any(b._owner == me for b in list(_live))
+
+
+def shutdown_bound() -> float:
+    """The longest any live batcher of this process may take to close."""
+    return max((b.shutdown_cap for b in list(_live)), default=DEFAULT_SHUTDOWN_CAP)
 
 
 def _close_all_at_exit() -> None:

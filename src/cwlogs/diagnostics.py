@@ -9,6 +9,7 @@ never sees it (and the handler also refuses every ``cwlogs.*`` record).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -59,6 +60,15 @@ def warn_rate_limited(
     except Exception:  # diagnostics must never take the application down
         return False
     return True
+
+
+def _reinit_after_fork() -> None:
+    # A fork can happen while another thread holds the lock: the child would wait for ever.
+    global _lock
+    _lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_reinit_after_fork)
 
 
 def reset_rate_limits() -> None:

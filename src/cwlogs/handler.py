@@ -379,18 +379,36 @@ def flush_on_sigterm() -> None:
     """
     import signal
 
-    from cwlogs.batcher import close_all
+    from cwlogs.batcher import close_all, inside_a_put, shutdown_bound
 
     previous = signal.getsignal(signal.SIGTERM)
 
+    def finish(signum: int) -> None:
+        if callable(previous):
+            previous(signum, None)
+        elif previous != signal.SIG_IGN:
+            os._exit(128 + signum)  # what dying of the signal reports to a shell
+
+    def drain_then_finish(signum: int) -> None:
+        close_all()
+        finish(signum)
+
     def on_term(signum: int, frame: Any) -> None:
-        # Drain on another thread: this one may have been interrupted inside the queue's
-        # lock. The drain is bounded by each handler's own shutdown deadlines.
+        if inside_a_put():
+            # Interrupted inside a queue's lock: the drain needs that lock, so it runs on
+            # another thread once this one lets go, and ends the process itself.
+            threading.Thread(
+                target=drain_then_finish, args=(signum,), name="cwlogs-sigterm", daemon=False
+            ).start()
+            return
+        # The drain runs on another thread, bounded by each handler's own deadlines.
         closer = threading.Thread(target=close_all, name="cwlogs-sigterm", daemon=True)
         closer.start()
-        closer.join(60.0)
+        closer.join(shutdown_bound() + 1.0)
         if callable(previous):
             previous(signum, frame)
+            return
+        if previous == signal.SIG_IGN:
             return
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
