@@ -357,3 +357,92 @@ class TestOrdering:
         assert b.flush(timeout=10)
         assert exporter.messages() == [f"m{i:03d}" for i in range(300)]
         assert balanced(b.stats())
+
+
+class TestReviewedEdges:
+    def test_an_on_drop_that_logs_cannot_loop_at_close(self, made: list[Batcher]) -> None:
+        """A callback that logs (into the same batcher) is not fed its own drops: close ends."""
+        exporter = MemoryExporter(retry_after=0.05)
+        b: Batcher
+
+        def noisy(events: list[Event], reason: str) -> None:
+            for e in events:
+                b.put(ev(f"lost {e.message}"))
+
+        b = batcher(made, exporter, on_drop=noisy)
+        exporter.set_down(True)
+        for i in range(20):
+            b.put(ev(f"m{i}"))
+        assert not b.close(timeout=0.3)
+        stats = b.stats()
+        assert stats["dropped"] == {"shutdown": 20}
+        assert stats["own_thread"] == 20
+
+    def test_a_timestamp_in_milliseconds_does_not_stop_delivery(
+        self, made: list[Batcher]
+    ) -> None:
+        """A record stamped far in the future (ms taken for s) is refused alone; the worker
+        goes on and later records arrive on time."""
+        exporter = MemoryExporter()
+        b = batcher(made, exporter)
+        b.put(ev("future", ts=time.time() * 1000))
+        b.put(ev("now"))
+        assert b.flush(timeout=10)
+        assert exporter.messages() == ["now"]
+        assert b.stats()["rejected"] == {"too_new": 1}
+
+    def test_an_export_error_on_one_stream_sends_nothing_twice(
+        self, made: list[Batcher]
+    ) -> None:
+        """An exporter bug on one stream: the other streams' events are sent once."""
+
+        class OneBadStream(MemoryExporter):
+            def prepare(self, event: Event) -> bool:
+                event.stream = "bad" if event.message.startswith("b") else "good"
+                return super().prepare(event)
+
+            def export(self, stream: str, events: list[Event], deadline: float) -> Any:
+                if stream == "bad":
+                    raise RuntimeError("bug")
+                return super().export(stream, events, deadline)
+
+        exporter = OneBadStream()
+        b = batcher(made, exporter)
+        for text in ("g1", "b1", "g2"):
+            b.put(ev(text))
+        assert b.flush(timeout=10)
+        assert exporter.messages() == ["g1", "g2"]
+        assert b.stats()["dropped"] == {"internal_error": 1}
+        assert balanced(b.stats())
+
+    def test_eviction_that_cannot_make_room_drops_only_the_newcomer(
+        self, made: list[Batcher]
+    ) -> None:
+        """Protected records fill the queue: an unprotected newcomer is dropped alone,
+        nothing is evicted for nothing."""
+        exporter = MemoryExporter(retry_after=60)
+        b = batcher(made, exporter, protect_level=40)
+        exporter.set_down(True)
+        b.put(ev("info"))
+        for i in range(CAPACITY):
+            b.put(ev(f"e{i:04d}", level=40))
+        before = b.stats()["dropped"].get("queue_full", 0)
+        b.put(ev("x" * 2000))
+        assert b.stats()["dropped"]["queue_full"] == before + 1
+        assert balanced(b.stats())
+
+    def test_the_on_drop_thread_ends_with_the_batcher(self, made: list[Batcher]) -> None:
+        """Closing a batcher leaves no on_drop thread behind."""
+        exporter = MemoryExporter(retry_after=0.05)
+        drops = Drops()
+        b = batcher(made, exporter, on_drop=drops, name="reporter-test")
+        exporter.set_down(True)
+        b.put(ev("m"))
+        b.close(timeout=0.2)
+        assert drops.events == [("shutdown", "m")]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+            t.name == "reporter-test-on-drop" for t in threading.enumerate()
+        ):
+            time.sleep(0.05)
+        assert not any(t.name == "reporter-test-on-drop" for t in threading.enumerate())
