@@ -334,14 +334,6 @@ def _unmasked(data: bytes, spans: _Spans) -> bool:
     return _ALREADY_MASKED.match(data, _secret_span(spans)[0]) is None
 
 
-def _phone(fn: Callable[[str], bool]) -> _Check:
-    def check(data: bytes, spans: _Spans) -> bool:
-        start, end = spans[1]
-        return fn(_decode(data[start:end])) and _LOCAL_PART_THEN_AT.match(data, end) is None
-
-    return check
-
-
 def _secret_span(spans: _Spans) -> tuple[int, int]:
     for span in spans[2:]:
         if span[0] != -1:
@@ -397,6 +389,7 @@ class _Builtin:
     check: _Check | None = None
     gates: tuple[str | None, ...] = ()
     needles: tuple[bytes, ...] = ()
+    retreat: bool = False  # see _find
 
 
 _BUILTINS: Final[tuple[_Builtin, ...]] = (
@@ -424,14 +417,12 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         # ":" ends the password; a raw "@" may be in it (the last "@" ends it).  The
         # URL-encoded form (a URL passed as a query parameter) is masked too.
         (
-            _after(r"\w+.-")
-            + r"([A-Za-z][A-Za-z0-9+.-]*(?:://[^\s:/?#@\[\]]*:([^\s:/?#]+)@"
+            _after(r"\w+.-") + r"([A-Za-z][A-Za-z0-9+.-]*(?:://[^\s:/?#@\[\]]*:([^\s:/?#]+)@"
             r"|%3[Aa]%2[Ff]%2[Ff][^\s:/?#@\[\]%]*%3[Aa]([^\s:/?#%]+)%40))",
         ),
         check=_unmasked,
         gates=(
-            _after(r"\w+.-")
-            + r"([A-Za-z][A-Za-z0-9+.-]*(?:://[^\s:/?#@\[\]]*:([^\s:/?#]+)@"
+            _after(r"\w+.-") + r"([A-Za-z][A-Za-z0-9+.-]*(?:://[^\s:/?#@\[\]]*:([^\s:/?#]+)@"
             r"|%[0-9][Aa]%[0-9][Ff]%[0-9][Ff][^\s:/?#@\[\]%]*%[0-9][Aa]([^\s:/?#%]+)%[0-9]{2}))",
         ),
         needles=(b"@", b"%40"),
@@ -443,13 +434,11 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
     ),
     _Builtin(
         "bearer_token",
-        (
-            _after(r"\w-")
-            + r"([Bb](?i:earer)(?:[ \t]{1,3}|%20)([A-Za-z0-9._~+/=-]{8,}))",
-        ),
-        replacement="Bearer [BEARER_TOKEN_REDACTED]",
+        (_after(r"\w-") + r"([Bb](?i:earer)(?:[ \t]{1,3}|%20)([A-Za-z0-9._~+/=-]{8,}))",),
         check=_on_secret(_not_all_lowercase),
-        gates=(_after(r"\w-") + r"([Bb](?i:earer)(?:[ \t]{1,3}|%[0-9]{2})([A-Za-z0-9._~+/=-]{8,}))",),
+        gates=(
+            _after(r"\w-") + r"([Bb](?i:earer)(?:[ \t]{1,3}|%[0-9]{2})([A-Za-z0-9._~+/=-]{8,}))",
+        ),
     ),
     _Builtin(
         "aws_access_key_id",
@@ -460,11 +449,8 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         "aws_secret_access_key",
         # Only next to its keyword: a bare 40-character string is as likely a SHA-1.
         (
-            _after("A-Za-z0-9")
-            + r"((?:[Aa](?i:ws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?)"
-            r"|[Ss](?i:ecret[_-]?access[_-]?key))"
-            + _AWS_SECRET_TAIL
-            + ")",
+            _after("A-Za-z0-9") + r"((?:[Aa](?i:ws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?)"
+            r"|[Ss](?i:ecret[_-]?access[_-]?key))" + _AWS_SECRET_TAIL + ")",
         ),
         check=_on_secret(_not_all_lowercase),
     ),
@@ -472,8 +458,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         "api_key",
         # No right boundary: a vendor prefix and enough key characters are a key.
         (
-            _after(r"\w-")
-            + r"((?:[spr]k_(?:live|test)_[A-Za-z0-9]{10,}|sk-[A-Za-z0-9_-]{20,}"
+            _after(r"\w-") + r"((?:[spr]k_(?:live|test)_[A-Za-z0-9]{10,}|sk-[A-Za-z0-9_-]{20,}"
             r"|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_-]{20,}"
             r"|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}"
             r"|SG\.[\w-]{22}\.[\w-]{43}))",
@@ -496,10 +481,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
     ),
     _Builtin(
         "us_ssn",
-        (
-            _after(r"\w-")
-            + r"([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})(?:$|[^\w-])",
-        ),
+        (_after(r"\w-") + r"([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})(?:$|[^\w-])",),
         partial=mask_partial,
         check=_on_match(_valid_ssn),
     ),
@@ -518,8 +500,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         (
             _after(r"\w:.")
             + r"(:*[0-9A-Fa-f][0-9A-Fa-f:]*(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?"
-            r"(?:%[\w.-]{1,16})?)"
-            + _before(r"\w:"),
+            r"(?:%[\w.-]{1,16})?)" + _before(r"\w:"),
         ),
         partial=mask_ipv6,
         check=_on_match(_valid_ipv6),
@@ -539,7 +520,8 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
             + _NUMBER_END,
         ),
         partial=mask_partial,
-        check=_phone(lambda text: _valid_phone(text) and _valid_us_phone(text)),
+        check=_on_match(lambda text: _valid_phone(text) and _valid_us_phone(text)),
+        retreat=True,
     ),
     _Builtin(
         "credit_card",
@@ -548,8 +530,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         (
             _after(r"\w.+-")
             + r"([0-9](?:[0-9]{12,18}|[0-9]{3}(?:[ -][0-9]{4}){2}[ -][0-9]{1,4}(?:[ -][0-9]{3})?"
-            r"|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5}))"
-            + _NUMBER_END,
+            r"|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5}))" + _NUMBER_END,
         ),
         partial=mask_card,
         check=_on_match(_valid_card),
@@ -602,7 +583,9 @@ def _assignment_regexes(exact: Iterable[str], suffixes: Iterable[str]) -> tuple[
         # Longest first: RE2 takes the first alternative that leads to a match anyway,
         # but this keeps the regex's program small and its behaviour easy to read.
         exact_alts = "|".join(key(w, digits_as_class) for w in sorted(exact, key=lambda w: -len(w)))
-        suffix_alts = "|".join(key(w, digits_as_class) for w in sorted(suffixes, key=lambda w: -len(w)))
+        suffix_alts = "|".join(
+            key(w, digits_as_class) for w in sorted(suffixes, key=lambda w: -len(w))
+        )
         keys = [f"[-_]{{0,2}}(?:{exact_alts})"] if exact_alts else []
         if suffix_alts:
             keys.append(rf"[\w.-]*(?:{suffix_alts})")
@@ -705,9 +688,7 @@ class Redactor:
         # Priority: PEM blocks, then `key=value` assignments, then the user's patterns,
         # then the rest in _BUILTINS order; each claims its text before later ones look.
         finders.sort(key=lambda f: f.phase)
-        self._finders = tuple(
-            dataclasses.replace(f, index=i) for i, f in enumerate(finders)
-        )
+        self._finders = tuple(dataclasses.replace(f, index=i) for i, f in enumerate(finders))
         self._gate: Any = None
         if self._finders:
             gate = re2.Set.SearchSet(_options())
@@ -746,9 +727,7 @@ class Redactor:
             self._merge(tally)
         return out
 
-    def redact_event(
-        self, event: Mapping[str, Any], skip: Container[str] = ()
-    ) -> dict[str, Any]:
+    def redact_event(self, event: Mapping[str, Any], skip: Container[str] = ()) -> dict[str, Any]:
         """Return a redacted copy of ``event``; the input and its children are left alone.
 
         Values under a sensitive key become ``"[REDACTED]"``, whatever their type; other
@@ -1081,6 +1060,7 @@ class _Finder:
     replace: Callable[[str], str]
     check: _Check | None
     needles: tuple[bytes, ...]
+    retreat: bool
     index: int = 0  # place in priority order, and in the gate
 
 
@@ -1100,12 +1080,13 @@ def _finders(
         _Finder(
             pattern.name,
             _compile_re2(source),
-            (gates[i] if i < len(gates) and gates[i] else source),
+            gates[i] or source if i < len(gates) else source,
             source.startswith("(?:[^"),
             pattern.phase,
             replace,
             pattern.check,
             pattern.needles,
+            pattern.retreat,
         )
         for i, source in enumerate(branches)
     ]
@@ -1117,7 +1098,7 @@ def _search(
     """Secret spans of the leftmost matches in ``data[start:end]``, earlier finders
     first at the same position, each search going on after the last match."""
     nxt = [_find(f, data, start, end) for f in finders]
-    hits = []
+    hits: list[tuple[int, int, _Finder]] = []
     while True:
         best = -1
         for i, cand in enumerate(nxt):
@@ -1132,9 +1113,7 @@ def _search(
                 nxt[i] = _find(finders[i], data, pos, end)
 
 
-def _find(
-    finder: _Finder, data: bytes, pos: int, end: int
-) -> tuple[int, int, _Spans] | None:
+def _find(finder: _Finder, data: bytes, pos: int, end: int) -> tuple[int, int, _Spans] | None:
     """The first match of ``finder`` in ``data[:end]`` whose group 1 starts at ``pos`` or
     later and that its check accepts."""
     if finder.needles:
@@ -1147,18 +1126,45 @@ def _find(
     check = finder.check
     # A regex with context consumes the character before its match.
     at = pos - 1 if finder.context and pos > 0 else pos
+    limit = end
     while True:
-        spans = match(_UNANCHORED, data, at, end)
+        spans = match(_UNANCHORED, data, at, limit)
         first, last = spans[1]
         if first == -1:
-            return None
-        if first < pos:  # "^" matched at 0 where the context could not
+            if limit == end:
+                return None
+            limit = end  # nothing shorter: go on after the first candidate
+        elif first < pos:  # "^" matched at 0 where the context could not
             at = pos
             continue
-        if check is None or check(data, spans):
-            return first, last, spans
+        elif check is None or check(data, spans):
+            if not finder.retreat or _LOCAL_PART_THEN_AT.match(data, last) is None:
+                return first, last, spans
+            # A phone runs into an email's local part ("+1 555 123 4567 0@x.io"): try
+            # again ending before that part, which is the email's.
+            email = _local_part_start(data, last, first)
+            if first < email < limit:
+                limit = email
+                continue
+            limit = end
+        else:
+            limit = end
         pos = first + 1
         at = first if finder.context else pos
+
+
+_LOCAL_BYTES: Final = frozenset(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%+-"
+)
+
+
+def _local_part_start(data: bytes, end: int, floor: int) -> int:
+    """Where the run of email local-part characters that reaches ``end`` starts."""
+    at = end
+    while at > floor and data[at - 1] in _LOCAL_BYTES:
+        at -= 1
+    return at
+
 
 def _compiled(pattern: Pattern) -> re.Pattern[str]:
     try:
