@@ -87,8 +87,6 @@ _KEY_STRIP: Final = str.maketrans("", "", "-_. ")
 _MAX_DEPTH: Final = 64
 _CLEAN_CACHE_LENGTH: Final = 128  # characters; longer strings rarely repeat exactly
 _CLEAN_CACHE_SIZE: Final = 4096  # entries, so at most ~1 MB; emptied when full
-_SHAPE_MAX_LENGTH: Final = 1024  # bytes
-_SHAPE_CACHE_SIZE: Final = 2048  # entries, so at most ~2-8 MB; emptied when full
 
 
 @dataclass(frozen=True)
@@ -365,6 +363,19 @@ def _before(chars: str) -> str:
 
 
 _NUMBER_END: Final = _before(r"\w-")
+
+
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
+
+
+def _seven_digits(data: bytes, at: int) -> bool:
+    """False when no phone, card or SSN starts at or after ``at``: each lies in a run of
+    digits and the separators " .()+-" holding seven digits or more."""
+    digits = data[at:].translate(_DIGITS_AS_ZERO, b" .()+-")
+    return b"0000000" in digits
+
+
+_OCTETS: Final = r"(?:\.(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])){3}"
 _PEM_LABEL: Final = r"(?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY-----"
 _PEM_BODY: Final = r"[A-Za-z0-9+/=\s:,.\\]"
 _US_TAIL: Final = r"[0-9]{3}[ .-][0-9]{4}"
@@ -377,9 +388,8 @@ _LABEL: Final = r"[\w\x80-\xff-]"
 class _Builtin:
     """A built-in pattern: one or more RE2 regexes ("branches") and how to mask them.
 
-    ``gates`` has, per branch, a regex for the multi-pattern gate when the branch's own
-    regex names a digit (the gate must not care which digit stands where, see
-    :meth:`Redactor._text`); ``needles``: every match contains one of these bytes.
+    ``needles``: every match contains one of these bytes; ``again``: false when no
+    match can start at or after a position (both spare a search its fixed cost).
     """
 
     name: str
@@ -388,9 +398,10 @@ class _Builtin:
     replacement: Replacement | None = None
     partial: Replacement | None = None
     check: _Check | None = None
-    gates: tuple[str | None, ...] = ()
+    checks: tuple[_Check | None, ...] = ()  # per branch, instead of ``check``
     needles: tuple[bytes, ...] = ()
     retreat: bool = False  # see _find
+    again: Callable[[bytes, int], bool] | None = None
 
 
 _BUILTINS: Final[tuple[_Builtin, ...]] = (
@@ -422,10 +433,6 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
             r"|%3[Aa]%2[Ff]%2[Ff][^\s:/?#@\[\]%]*%3[Aa]([^\s:/?#%]+)%40))",
         ),
         check=_unmasked,
-        gates=(
-            _after(r"\w+.-") + r"([A-Za-z][A-Za-z0-9+.-]*(?:://[^\s:/?#@\[\]]*:([^\s:/?#]+)@"
-            r"|%[0-9][Aa]%[0-9][Ff]%[0-9][Ff][^\s:/?#@\[\]%]*%[0-9][Aa]([^\s:/?#%]+)%[0-9]{2}))",
-        ),
         needles=(b"@", b"%40"),
     ),
     _Builtin(
@@ -437,9 +444,6 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         "bearer_token",
         (_after(r"\w-") + r"([Bb](?i:earer)(?:[ \t]{1,3}|%20)([A-Za-z0-9._~+/=-]{8,}))",),
         check=_on_secret(_not_all_lowercase),
-        gates=(
-            _after(r"\w-") + r"([Bb](?i:earer)(?:[ \t]{1,3}|%[0-9]{2})([A-Za-z0-9._~+/=-]{8,}))",
-        ),
     ),
     _Builtin(
         "aws_access_key_id",
@@ -474,10 +478,6 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
             r"\.[A-Za-z\x80-\xff]{2,}",
         ),
         partial=mask_email,
-        gates=(
-            rf"{_LOCAL}+(?:@|%[0-9]{{2}})[A-Za-z0-9\x80-\xff]{_LABEL}*(?:\.{_LABEL}+)*"
-            r"\.[A-Za-z\x80-\xff]{2,}",
-        ),
         needles=(b"@", b"%40"),
     ),
     _Builtin(
@@ -485,12 +485,21 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         (_after(r"\w-") + r"([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})(?:$|[^\w-])",),
         partial=mask_partial,
         check=_on_match(_valid_ssn),
+        again=_seven_digits,
     ),
     _Builtin(
         "ipv4",
-        (_after(r"\w.") + r"([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})" + _before(r"\w"),),
+        # Octets up to 255, and a first octet other than 127 (loopback), in the regex; a
+        # first octet written with a leading 0 (so also 0.0.0.0) goes to a Python check.
+        (
+            _after(r"\w.")
+            + rf"((?:25[0-5]|2[0-4][0-9]|1[0-13-9][0-9]|12[0-68-9]|[1-9][0-9]?){_OCTETS})"
+            + _before(r"\w"),
+            _after(r"\w.") + rf"(0[0-9]{{0,2}}{_OCTETS})" + _before(r"\w"),
+        ),
         partial=mask_ipv4,
-        check=_on_match(_valid_ipv4),
+        checks=(None, _on_match(_valid_ipv4)),
+        again=lambda data, at: data.count(b".", at) >= 3,
     ),
     _Builtin(
         "ipv6",
@@ -499,8 +508,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         # rejected candidates from overlapping, so each byte is looked at a bounded
         # number of times.
         (
-            _after(r"\w:.")
-            + r"([0-9A-Fa-f:]*(?:[0-9A-Fa-f]:|:[0-9A-Fa-f])[0-9A-Fa-f:]*"
+            _after(r"\w:.") + r"([0-9A-Fa-f:]*(?:[0-9A-Fa-f]:|:[0-9A-Fa-f])[0-9A-Fa-f:]*"
             r"(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?"
             r"(?:%[\w.-]{1,16})?)" + _before(r"\w:"),
         ),
@@ -524,6 +532,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         partial=mask_partial,
         check=_on_match(lambda text: _valid_phone(text) and _valid_us_phone(text)),
         retreat=True,
+        again=_seven_digits,
     ),
     _Builtin(
         "credit_card",
@@ -536,6 +545,7 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         ),
         partial=mask_card,
         check=_on_match(_valid_card),
+        again=_seven_digits,
     ),
 )
 
@@ -559,51 +569,41 @@ DEFAULT_PATTERN_NAMES: Final[tuple[str, ...]] = tuple(
 )
 
 
-def _assignment_regexes(exact: Iterable[str], suffixes: Iterable[str]) -> tuple[str, str]:
-    """The ``key=value`` / ``key: value`` regex for these sensitive keys, and its gate.
+def _assignment_regex(exact: Iterable[str], suffixes: Iterable[str]) -> str:
+    """The ``key=value`` / ``key: value`` regex for these sensitive keys.
 
     A key matches as in :meth:`Redactor.is_sensitive_key`: in any case, with ``-``,
     ``_`` or ``.`` between any two characters, after leading ``-`` or ``_``
     ("--password="); a suffix matches at the end of any run of ``[\\w.-]``.  The key is
     judged inside the regex, so the many harmless ``k=v`` pairs of logfmt text cost
-    nothing beyond the one pass.  The gate is the same with every digit read as any
-    digit.
+    nothing beyond the one pass.  The sign may be URL-encoded (``%3D``, ``%3A``), the
+    value quoted, JSON-escaped (``\\"``), or bare with an auth scheme and cookie parts.
     """
 
-    def key(word: str, digits_as_class: bool) -> str:
+    def key(word: str) -> str:
         parts = []
         for ch in word:
             if ch.isascii() and ch.isalpha():
                 parts.append(f"[{ch.upper()}{ch.lower()}]")
-            elif digits_as_class and ch.isascii() and ch.isdigit():
-                parts.append("[0-9]")
             else:
                 parts.append("".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass")))
         return "[-_.]?".join(parts)
 
-    def build(digits_as_class: bool) -> str:
-        # Longest first: RE2 takes the first alternative that leads to a match anyway,
-        # but this keeps the regex's program small and its behaviour easy to read.
-        exact_alts = "|".join(key(w, digits_as_class) for w in sorted(exact, key=lambda w: -len(w)))
-        suffix_alts = "|".join(
-            key(w, digits_as_class) for w in sorted(suffixes, key=lambda w: -len(w))
-        )
-        keys = [f"[-_]{{0,2}}(?:{exact_alts})"] if exact_alts else []
-        if suffix_alts:
-            keys.append(rf"[\w.-]*(?:{suffix_alts})")
-        sign = r"(?:[:=]|%3[AaDd])" if not digits_as_class else r"(?:[:=]|%[0-9][AaDd])"
-        value = r"[^\s\"',;&)}\]]+"
-        return (
-            _after(r"\w.-")
-            + f"((?:{'|'.join(keys)})"
-            + rf"[-_.]{{0,3}}\\?[\"']?[ \t]{{0,3}}{sign}[ \t]{{0,3}}"
-            + r"(?:\"([^\"\r\n]*)\"|'([^'\r\n]*)'|\\\"((?:[^\"\\\r\n]|\\[^\"\r\n])*)\\\""
-            + r"|((?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
-            + value
-            + rf"(?:;[ ]?{value})*)))"
-        )
-
-    return build(False), build(True)
+    keys = []
+    if exact:
+        keys.append("[-_]{0,2}(?:" + "|".join(map(key, sorted(exact))) + ")")
+    if suffixes:
+        keys.append(r"[\w.-]*(?:" + "|".join(map(key, sorted(suffixes))) + ")")
+    value = r"[^\s\"',;&)}\]]+"
+    return (
+        _after(r"\w.-")
+        + f"((?:{'|'.join(keys)})"
+        + r"[-_.]{0,3}\\?[\"']?[ \t]{0,3}(?:[:=]|%3[AaDd])[ \t]{0,3}"
+        + r"(?:\"([^\"\r\n]*)\"|'([^'\r\n]*)'|\\\"((?:[^\"\\\r\n]|\\[^\"\r\n])*)\\\""
+        + r"|((?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
+        + value
+        + rf"(?:;[ ]?{value})*)))"
+    )
 
 
 # ---------------------------------------------------------------------------- Redactor
@@ -695,7 +695,7 @@ class Redactor:
         if self._finders:
             gate = re2.Set.SearchSet(_options())
             for finder in self._finders:
-                gate.Add(finder.gate.encode("latin-1"))
+                gate.Add(finder.source.encode("latin-1"))
             gate.Compile()
             self._gate = gate._set  # the binding: the wrapper's str handling costs a call
         custom.sort(key=lambda rule: rule.validate is not None)
@@ -707,9 +707,6 @@ class Redactor:
             self._custom_trigger = re.compile("|".join(f"[{p.trigger}]" for p in extras))
 
         self._clean: dict[str, None] = {}  # see _text
-        # Also see _text.  Only where the gate decides alone: a user's pattern has no
-        # gate that ignores which digit stands where.
-        self._shapes: dict[bytes, None] | None = {} if not self._custom else None
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -813,31 +810,15 @@ class Redactor:
         if short and text in self._clean:
             return text
         data = text.encode("utf-8", "surrogatepass")
-        shape: bytes | None = None
-        shapes = self._shapes
-        if shapes is not None and len(data) <= _SHAPE_MAX_LENGTH:
-            # Log lines repeat their template with other numbers in it.  No gate regex
-            # names a digit (only [0-9]), so the gate's verdict depends on where digits
-            # stand, not on which: a text whose digits-as-"0" form it ruled out before
-            # is ruled out again.
-            shape = data.translate(_DIGITS_AS_ZERO)
-            if shape in shapes:
-                return text
         flagged = self._gate.Match(data) if self._gate is not None else []
         if self._custom:
             out = self._with_custom(text, data, flagged, tally)
+        elif not flagged:
+            out = text
         elif len(flagged) == 1:  # the common case, kept short
             out = _single(self._finders[flagged[0]], text, data, tally)
-        elif flagged:
-            out = self._apply(text, data, flagged, tally)
         else:
-            out = text
-            if shape is not None and shapes is not None:
-                # Only shapes the gate ruled out: a search that found nothing (a number
-                # failing its Luhn check, say) says nothing about other digits there.
-                if len(shapes) >= _SHAPE_CACHE_SIZE:
-                    shapes.clear()
-                shapes[shape] = None
+            out = self._apply(text, data, flagged, tally)
         if short and out is text:
             # Field values repeat (logger and thread names, hosts, ids of a few kinds),
             # so short strings found clean are remembered.  Only clean ones: the cache
@@ -870,7 +851,9 @@ class Redactor:
         hits: list[tuple[int, int, _Finder]] = []
         claimed: list[tuple[int, int]] = []  # masked spans of the phases done
         size = len(data)
-        at = 0
+        at = len(chosen) if chosen[0].phase == chosen[-1].phase else 0
+        if at:  # one phase: no claims to work around
+            hits = _search(chosen, data, 0, size)
         while at < len(chosen):
             phase = chosen[at].phase
             group = [f for f in chosen[at:] if f.phase == phase]
@@ -1034,7 +1017,6 @@ def _select(
 # ------------------------------------------------------------------------ RE2 engine
 
 _UNANCHORED: Final = _re2.RE2.Anchor.UNANCHORED
-_DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
 _NATIVE: Final = (datetime.date, datetime.time, datetime.timedelta, uuid.UUID)
 
 
@@ -1061,7 +1043,7 @@ class _Finder:
 
     name: str
     regex: Any  # re2's _re2.RE2
-    gate: str
+    source: str  # also its entry in the gate
     context: bool  # group 1 starts after one consumed character of context
     phase: int
     replace: Callable[[str], str]
@@ -1069,6 +1051,7 @@ class _Finder:
     needles: tuple[bytes, ...]
     retreat: bool
     fixed: bytes | None  # the replacement, when it is a fixed string
+    again: Callable[[bytes, int], bool] | None
     index: int = 0  # place in priority order, and in the gate
 
 
@@ -1080,24 +1063,24 @@ def _finders(
 ) -> list[_Finder]:
     replace = _as_function(replacement)
     fixed = replacement.encode("utf-8", "surrogatepass") if isinstance(replacement, str) else None
-    branches, gates = pattern.branches, pattern.gates
+    branches = pattern.branches
     if pattern.name == "secret_assignment":
         if not exact and not suffixes:
             return []
-        regex, gate = _assignment_regexes(exact, suffixes)
-        branches, gates = (regex,), (gate,)
+        branches = (_assignment_regex(exact, suffixes),)
     return [
         _Finder(
             pattern.name,
             _compile_re2(source),
-            gates[i] or source if i < len(gates) else source,
+            source,
             source.startswith("(?:[^"),
             pattern.phase,
             replace,
-            pattern.check,
+            pattern.checks[i] if pattern.checks else pattern.check,
             pattern.needles,
             pattern.retreat,
             fixed,
+            pattern.again,
         )
         for i, source in enumerate(branches)
     ]
@@ -1123,6 +1106,11 @@ def _single(finder: _Finder, text: str, data: bytes, tally: dict[str, int]) -> s
             pieces.append(fixed)
         kept = end
         count += 1
+        # Most texts hold one match: a cheap test of what is left often spares the
+        # second search, whose fixed cost is most of a search's.
+        again = finder.again
+        if again is not None and not again(data, last):
+            break
         found = _find(finder, data, last, size)
     pieces.append(data[kept:])
     tally[finder.name] = tally.get(finder.name, 0) + count
