@@ -1152,29 +1152,24 @@ def _find(finder: _Finder, data: bytes, pos: int, end: int) -> tuple[int, int, _
     # A regex with context consumes the character before its match.
     context = finder.context
     at = pos - 1 if context and pos > 0 else pos
-    limit = end
     while True:
-        spans = match(_UNANCHORED, data, at, limit)
+        spans = match(_UNANCHORED, data, at, end)
         first, last = spans[1] if context else spans[0]
         if first == -1:
-            if limit == end:
-                return None
-            limit = end  # nothing shorter: go on after the first candidate
-        elif first < pos:  # "^" matched at 0 where the context could not
+            return None
+        if first < pos:  # "^" matched at 0 where the context could not
             at = pos
             continue
-        elif check is None or check(data, spans):
+        if check is None or check(data, spans):
             if not finder.retreat or _LOCAL_PART_THEN_AT.match(data, last) is None:
                 return first, last, spans
-            # A phone runs into an email's local part ("+1 555 123 4567 0@x.io"): try
-            # again ending before that part, which is the email's.
+            # A phone runs into an email's local part ("+1 555 123 4567 0@x.io"): it may
+            # still end before that part, which is the email's.
             email = _local_part_start(data, last, first)
-            if first < email < limit:
-                limit = email
-                continue
-            limit = end
-        else:
-            limit = end
+            if first < email:
+                spans = match(_UNANCHORED, data, at, email)
+                if spans[1][0] == first and (check is None or check(data, spans)):
+                    return first, spans[1][1], spans
         pos = first + 1
         at = first if context else pos
 
