@@ -671,13 +671,12 @@ class Redactor:
                 replacement = pattern.partial
             if replacement is None:
                 replacement = f"[{pattern.name.upper()}_REDACTED]"
-            replace = _as_function(replacement)
             if isinstance(pattern, _Builtin):
                 self._cards |= pattern.name == "credit_card"
                 finders += _finders(pattern, replacement, self._exact_keys, self._suffix_keys)
                 continue
             compiled = _compiled(pattern)
-            replace = _fail_closed(replace, f"[{pattern.name.upper()}_REDACTED]")
+            replace = _fail_closed(_as_function(replacement), f"[{pattern.name.upper()}_REDACTED]")
             validate = pattern.validate
             if validate is not None:
                 validate = _fail_closed(validate, True)
@@ -690,7 +689,7 @@ class Redactor:
         # Priority: PEM blocks, then `key=value` assignments, then the user's patterns,
         # then the rest in _BUILTINS order; each claims its text before later ones look.
         finders.sort(key=lambda f: f.phase)
-        self._finders = tuple(dataclasses.replace(f, index=i) for i, f in enumerate(finders))
+        self._finders = tuple(finders)  # a finder's place here is its number in the gate
         self._gate: Any = None
         if self._finders:
             gate = re2.Set.SearchSet(_options())
@@ -1052,7 +1051,6 @@ class _Finder:
     retreat: bool
     fixed: bytes | None  # the replacement, when it is a fixed string
     again: Callable[[bytes, int], bool] | None
-    index: int = 0  # place in priority order, and in the gate
 
 
 def _finders(
