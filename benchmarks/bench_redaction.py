@@ -118,6 +118,7 @@ ADVERSARIAL: dict[str, str] = {
     "card groups (Luhn each)": "4111 ",
     '"+1 2 " (phone near-miss)': "+1 2 ",
     '"1.2.3.4 " (IPv4)': "1.2.3.4 ",
+    '"+1 555 123 4567 " (valid phones)': "+1 555 123 4567 ",
     "mixed log text": "",  # see mixed_text
 }
 

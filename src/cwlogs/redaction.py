@@ -967,6 +967,7 @@ class Redactor:
 
 
 _CARD_SIZED: Final = 10**12 - 1  # 13 digits or more
+_AGAIN_SPAN: Final = 512  # bytes
 _USER_PHASE: Final = 2
 
 
@@ -1104,10 +1105,11 @@ def _single(finder: _Finder, text: str, data: bytes, tally: dict[str, int]) -> s
             pieces.append(fixed)
         kept = end
         count += 1
-        # Most texts hold one match: a cheap test of what is left often spares the
-        # second search, whose fixed cost is most of a search's.
+        # Most texts hold one match: a cheap test of a short rest often spares the
+        # second search, whose fixed cost is most of a search's.  (Only a short rest:
+        # testing a long one after every match would cost time quadratic in the text.)
         again = finder.again
-        if again is not None and not again(data, last):
+        if again is not None and size - last <= _AGAIN_SPAN and not again(data, last):
             break
         found = _find(finder, data, last, size)
     pieces.append(data[kept:])
