@@ -55,9 +55,9 @@ RESERVED_ATTRS: Final = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
 )
 
-#: Fields cwlogs writes itself from the record's metadata: never PII, not worth scanning
-#: (an ISO timestamp looks like digits and colons to the redactor's fast checks).
-_OWN_FIELDS: Final = frozenset({"timestamp", "level", "logger", "thread"})
+#: Fields cwlogs writes itself from the record's metadata: never PII, not worth scanning.
+#: (The logger name is scanned: applications put user names and addresses in it.)
+_OWN_FIELDS: Final = frozenset({"timestamp", "level", "thread"})
 _PLAIN_RECORD_LEN: Final = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
 _LAST_STANDARD_KEY: Final = list(vars(logging.LogRecord("", 0, "", 0, "", (), None)))[-1]
 _CORE_KEYS: Final = frozenset(

@@ -451,15 +451,23 @@ def unrenderable_event(
 
 
 def make_redactor(redact: bool | str | Any) -> Any:
-    """A Redactor from the ``redact`` option: True/"true" (default patterns), False, or yours."""
+    """A Redactor from the ``redact`` option: True/"true" (the default preset), a preset
+    name ("minimal", "default", "strict"), False, or a redactor of your own.
+
+    >>> make_redactor("strict").redact_text("client=10.0.3.17") != "client=10.0.3.17"
+    True
+    """
+    from cwlogs.redaction import PRESETS, Redactor
+
     if isinstance(redact, str):  # from dictConfig files or CWLOGS_REDACT
+        preset = redact.strip().lower()
+        if preset in PRESETS:
+            return Redactor(preset=preset)
         from cwlogs.config import _as_bool
 
         redact = _as_bool("redact", redact)
     if redact is False or redact is None:
         return None
     if redact is True:
-        from cwlogs.redaction import Redactor
-
         return Redactor()
     return redact

@@ -1,32 +1,45 @@
-"""PII redaction for log events: regex patterns for text, and masking by key for dicts.
+"""PII redaction for log events: patterns for text, and masking by key for dicts.
 
 The handler runs a :class:`Redactor` on its worker thread, over the message and every
-string in the structured event.  All the built-in patterns that start a word share one
-combined regex; PEM blocks and ``key=value`` assignments get a regex each, run only when
-a substring test says they could match.  So a string is scanned at most three times
-however many patterns are on, and since every repetition is bounded, no input can make
-a scan worse than linear.
+string in the structured event.  Each string is encoded once and put through one
+``re2.Set`` (google-re2: every built-in pattern in one linear pass), which says which
+patterns occur at all; only those are then searched for, each with its own RE2 regex,
+and validators (Luhn, address ranges) run in Python on the few candidates.  RE2 runs
+in time linear in its input whatever the pattern, so no input can make a scan worse
+than linear.
 
 >>> r = Redactor()
 >>> r.redact_text("mail jane@example.com from 203.0.113.7")
-'mail [EMAIL_REDACTED] from [IPV4_REDACTED]'
+'mail [EMAIL_REDACTED] from 203.0.113.7'
+>>> Redactor(preset="strict").redact_text("from 203.0.113.7")
+'from [IPV4_REDACTED]'
 >>> r.redact_event({"user": "jane", "password": "hunter2"})
 {'user': 'jane', 'password': '[REDACTED]'}
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import enum
 import functools
 import ipaddress
 import re
 import threading
+import uuid
 from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 
+import re2
+from re2 import _re2  # the binding itself: re2's pure-Python wrapper costs ~3 µs a call
+
 __all__ = [
+    "BUILTIN_PATTERN_NAMES",
     "DEFAULT_PATTERN_NAMES",
     "DEFAULT_SENSITIVE_KEYS",
+    "PRESETS",
     "REDACTED",
     "Pattern",
     "Redactor",
@@ -74,8 +87,6 @@ _KEY_STRIP: Final = str.maketrans("", "", "-_. ")
 _MAX_DEPTH: Final = 64
 _CLEAN_CACHE_LENGTH: Final = 128  # characters; longer strings rarely repeat exactly
 _CLEAN_CACHE_SIZE: Final = 4096  # entries, so at most ~1 MB; emptied when full
-_SHAPE_MAX_LENGTH: Final = 1024  # characters
-_SHAPE_CACHE_SIZE: Final = 2048  # entries, so at most ~2-8 MB; emptied when full
 
 
 @dataclass(frozen=True)
@@ -86,13 +97,14 @@ class Pattern:
     ``partial`` replaces instead when the redactor's style for this pattern is
     ``"partial"`` (without one, ``replacement`` is used).  ``validate`` gets the matched
     text and can veto it.  ``trigger`` is a regex character-class body such that every
-    match contains one of its characters; when every enabled pattern has one, text
-    without any of them is returned without being scanned.
+    match contains one of its characters; when every extra pattern has one, text
+    without any of them skips the extra patterns' scan.
 
-    A regex without capturing groups joins a combined scan.  One with groups gets a scan
-    of its own (merging would renumber them); there a group named ``secret`` (or
-    ``secret2``, ``secret3``...) marks what to replace: the first such group that took
-    part in the match is replaced and the rest of the match is kept.
+    Extra patterns are Python regexes, run with :mod:`re` on the text.  One without
+    capturing groups joins a combined scan.  One with groups gets a scan of its own
+    (merging would renumber them); there a group named ``secret`` (or ``secret2``,
+    ``secret3``...) marks what to replace: the first such group that took part in the
+    match is replaced and the rest of the match is kept.
 
     >>> r = Redactor(extra_patterns=[Pattern("order", r"ORD-[0-9]{6}", "[ORDER]")])
     >>> r.redact_text("ORD-123456 shipped")
@@ -148,7 +160,7 @@ def mask_email(text: str) -> str:
     >>> mask_email("john.doe@example.com")
     'j***@***.com'
     """
-    local, _, domain = text.rpartition("@")
+    local, _, domain = text.replace("%40", "@").rpartition("@")
     tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
     return f"{local[:1]}***@***" + (f".{tld}" if tld else "")
 
@@ -209,10 +221,14 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _valid_card(text: str) -> bool:
+    if text[:1] not in "23456":
+        # Issuer digits 2-6 cover Mastercard, Visa, Amex, Discover, JCB, Diners, UnionPay
+        # and Maestro; leaving out 1 and 7-9 keeps millisecond timestamps unmasked.
+        return False
     if luhn_valid(text.replace(" ", "").replace("-", "")):
         return True
     # "4111 1111 1111 1111 123": a card followed by one more group still counts.  (One
-    # *preceded* by a group is found anyway: after a veto the scan restarts there.)
+    # *preceded* by a group is found anyway: after a veto the search restarts there.)
     head = text.replace("-", " ").rpartition(" ")[0].replace(" ", "")
     return luhn_valid(head)
 
@@ -225,10 +241,13 @@ def _valid_ipv4(text: str) -> bool:
 
 def _valid_ipv6(text: str) -> bool:
     addr = text.split("%", 1)[0]
-    # Cheap shape checks first: ipaddress reports bad text by raising, which is slow,
-    # and a long run of near misses would pay that at every one.
-    groups = addr.split(":")
-    if addr.count("::") > 1 or len(groups) > 9 or any(len(g) > 4 for g in groups[:-1]):
+    # Cheap shape checks first: ipaddress reports bad text by raising, which is slow.
+    # Every IPv6 text has "::" or all eight groups (seven colons, or six before an IPv4
+    # tail), which keeps clock times and MAC addresses away from the parser.
+    colons = addr.count(":")
+    if "::" not in addr and colons != 7 and not (colons == 6 and "." in addr):
+        return False
+    if addr.count("::") > 1 or colons > 8:
         return False
     try:
         parsed = ipaddress.IPv6Address(addr)
@@ -251,55 +270,138 @@ def _valid_phone(text: str) -> bool:
     return False
 
 
-# --------------------------------------------------------------------------- built-ins
+def _valid_us_phone(text: str) -> bool:
+    # "1-800-555-1234": a lone leading digit before a separator is the country code 1.
+    return text[1:2].isdigit() or text[:1] == "1"
 
 
-def _at_start(first: str, not_after: str) -> str:
-    # An alternative starts with its own first character and only then looks behind,
-    # because sre skips an alternative whose first opcode is a literal or a character
-    # class without entering it: one cheap test instead of a look-behind.
-    return f"{first}(?<!{not_after}{first})"
+def _valid_ssn(text: str) -> bool:
+    # Never issued: area 000 or 666, group 00, serial 0000.  ITINs (9xx) are masked too.
+    area, group, serial = text[:3], text[4:6], text[7:]
+    return area not in ("000", "666") and group != "00" and serial != "0000"
 
 
-# Every repetition is bounded, and a run never covers a position where the same
-# pattern could start again (the look-behinds forbid it), so a failed attempt costs at
-# most its own run and each position starts at most one attempt per alternative: a scan
-# stays linear in the input, whatever the input.
-_END_NUMBER = r"(?![\w-]|\.[0-9])"  # a trailing "." may end a sentence, ".5" may not
-# A phone ends before an email's local part, never in it: "+1 555 123 4567 0@x.io" is a
-# phone and the email "0@x.io", where a phone taking " 0" would leave "@x.io" behind.
-_END_PHONE = _END_NUMBER + r"(?![\w.%+-]*@)"
-_US_TAIL = r"[0-9]{3}[ .-][0-9]{4}" + _END_PHONE
-_AWS_SECRET_TAIL = (
-    r"[\s\"':=>,]{{1,8}}(?P<{group}>(?=[a-z]{{0,39}}[A-Z0-9/+])[A-Za-z0-9/+]{{40}})"
-    r"(?![A-Za-z0-9/+=])"
-)
-_PEM_LABEL = r"(?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY-----"
-_KEY_CHARS = r"[\w.-]"
-_VALUE = r"[^\s\"',;&)}\]]{1,1024}"
-# What follows a sensitive key in text: separators, a closing quote, ":" or "=", then a
-# quoted value, or a bare one (with an auth scheme word, and cookie-style "; k=v" parts).
+def _not_all_lowercase(text: str) -> bool:
+    # Real tokens practically always hold an upper-case letter, a digit or a symbol;
+    # prose ("bearer credentials") does not.
+    return not (text.isalpha() and text.islower())
+
+
 # A value that is already a mask is left alone, so that redacting twice (a structlog
 # processor, then the handler) changes nothing and counts nothing the second time.
-_NOT_MASKED = r"(?![\"']?\[[A-Z0-9_]*REDACTED\])"
-_ASSIGNED_VALUE = (
-    rf"[-_.]{{0,3}}[\"']?[ \t]{{0,3}}[:=][ \t]{{0,3}}{_NOT_MASKED}(?:"
-    r"\"(?P<secret>[^\"\r\n]{0,1024})\"|'(?P<secret2>[^'\r\n]{0,1024})'"
-    r"|(?P<secret3>(?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
-    rf"{_VALUE}(?:;[ ]?{_VALUE}){{0,32}}))"
+_ALREADY_MASKED: Final = re.compile(
+    rb"(?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?\[[A-Z0-9_]*REDACTED\]"
 )
+# A phone ends before an email's local part, never in it: "+1 555 123 4567 0@x.io" is a
+# phone and the email "0@x.io", where a phone taking " 0" would leave "@x.io" behind.
+_LOCAL_PART_THEN_AT: Final = re.compile(rb"[\w.%+-]{0,64}(?:@|%40)")
+
+
+# ----------------------------------------------------------------------------- checks
+# A check gets the text's bytes and the spans of the regex's groups (0: the whole match
+# with its context, 1: the redactable match, 2...: secret candidates; a regex without
+# context has no groups, as RE2 finds spans faster without) and may veto.
+
+_Spans: TypeAlias = "list[tuple[int, int]]"
+_Check: TypeAlias = "Callable[[bytes, _Spans], bool]"
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:  # a span that cut a character: never raise on the worker
+        return data.decode("utf-8", "replace")
+
+
+def _on_match(fn: Callable[[str], bool]) -> _Check:
+    def check(data: bytes, spans: _Spans) -> bool:
+        start, end = spans[1] if len(spans) > 1 else spans[0]
+        return fn(_decode(data[start:end]))
+
+    return check
+
+
+def _on_secret(fn: Callable[[str], bool]) -> _Check:
+    def check(data: bytes, spans: _Spans) -> bool:
+        start, end = _secret_span(spans)
+        return fn(_decode(data[start:end]))
+
+    return check
+
+
+def _unmasked(data: bytes, spans: _Spans) -> bool:
+    return _ALREADY_MASKED.match(data, _secret_span(spans)[0]) is None
+
+
+def _secret_span(spans: _Spans) -> tuple[int, int]:
+    for span in spans[2:]:
+        if span[0] != -1:
+            return span
+    return spans[1] if len(spans) > 1 else spans[0]
+
+
+# --------------------------------------------------------------------------- built-ins
+# RE2 syntax, matched on UTF-8 bytes in Latin-1 mode: one byte is one character, so a
+# class is a byte table, "\w" is ASCII, and [\x80-\xff] stands for any non-ASCII text.
+# RE2 has no look-around: a pattern that must not start after some characters consumes
+# one character of context first (group 1 is the match proper), and one that must not
+# run on into some characters consumes one after it.  The engine searches from one
+# character before where the last match ended, so that character can be the next one's
+# context.  Non-ASCII bytes never end a run that may hold them, so no match cuts a
+# character in two.
+
+
+def _after(chars: str) -> str:
+    """Context: the text starts here, or the previous character is not in ``chars``."""
+    return rf"(?:[^{chars}]|^)"
+
+
+def _before(chars: str) -> str:
+    """Context: the text ends here, or the next character is not in ``chars``, or is a
+    "." that is not followed by a digit (a sentence may end in a number)."""
+    return rf"(?:$|[^.{chars}]|\.$|\.[^0-9])"
+
+
+_NUMBER_END: Final = _before(r"\w-")
+
+
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
+
+
+def _seven_digits(data: bytes, at: int) -> bool:
+    """False when no phone, card or SSN starts at or after ``at``: each lies in a run of
+    digits and the separators " .()+-" holding seven digits or more."""
+    digits = data[at:].translate(_DIGITS_AS_ZERO, b" .()+-")
+    return b"0000000" in digits
+
+
+_OCTETS: Final = r"(?:\.(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])){3}"
+_PEM_LABEL: Final = r"(?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY-----"
+_PEM_BODY: Final = r"[A-Za-z0-9+/=\s:,.\\]"
+_US_TAIL: Final = r"[0-9]{3}[ .-][0-9]{4}"
+_AWS_SECRET_TAIL: Final = r"[\s\"':=>,]{1,8}([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])"
+_LOCAL: Final = r"[\w.%+\x80-\xff-]"
+_LABEL: Final = r"[\w\x80-\xff-]"
 
 
 @dataclass(frozen=True)
 class _Builtin:
+    """A built-in pattern: one or more RE2 regexes ("branches") and how to mask them.
+
+    ``needles``: every match contains one of these bytes; ``again``: false when no
+    match can start at or after a position (both spare a search its fixed cost).
+    """
+
     name: str
-    alternatives: tuple[str, ...]
-    trigger: str
+    branches: tuple[str, ...]
+    phase: int = 3  # 0: PEM blocks, 1: key=value; 3: the rest (2 is the user's)
     replacement: Replacement | None = None
     partial: Replacement | None = None
-    validate: Callable[[str], bool] | None = None
-    word_start: bool = True  # never starts right after an ASCII letter or digit
-    needs_at: bool = False  # every match contains "@"
+    check: _Check | None = None
+    checks: tuple[_Check | None, ...] = ()  # per branch, instead of ``check``
+    needles: tuple[bytes, ...] = ()
+    retreat: bool = False  # see _find
+    again: Callable[[bytes, int], bool] | None = None
 
 
 _BUILTINS: Final[tuple[_Builtin, ...]] = (
@@ -309,286 +411,199 @@ _BUILTINS: Final[tuple[_Builtin, ...]] = (
         # armour line instead of reading on; a missing END (a truncated log) still masks
         # the body.  Backslash is allowed for keys inside JSON-escaped text ("\n").
         (
-            rf"-----BEGIN {_PEM_LABEL}(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----)){{0,20000}}"
+            rf"-----BEGIN {_PEM_LABEL}(?:{_PEM_BODY}|-{{1,4}}{_PEM_BODY})*"
             rf"(?:-----END {_PEM_LABEL})?",
         ),
-        trigger="-",
-        word_start=False,
+        phase=0,
+        needles=(b"-----BEGIN",),
+    ),
+    _Builtin(
+        "secret_assignment",
+        (),  # built from each redactor's key set by _assignment_regex
+        phase=1,
+        replacement=REDACTED,
+        check=_unmasked,
     ),
     _Builtin(
         "url_password",
-        # ":" ends the password so "a://b:" repeated cannot make each start read far.
+        # ":" ends the password; a raw "@" may be in it (the last "@" ends it).  The
+        # URL-encoded form (a URL passed as a query parameter) is masked too.
         (
-            _at_start("[A-Za-z]", r"[\w+.-]")
-            + r"[A-Za-z0-9+.-]{0,31}://[^\s:/?#@\[\]]{0,256}:"
-            + _NOT_MASKED
-            + r"(?P<secret>[^\s:/?#]{1,256})@",
+            _after(r"\w+.-") + r"([A-Za-z][A-Za-z0-9+.-]*(?:://[^\s:/?#@\[\]]*:([^\s:/?#]+)@"
+            r"|%3[Aa]%2[Ff]%2[Ff][^\s:/?#@\[\]%]*%3[Aa]([^\s:/?#%]+)%40))",
         ),
-        trigger="@",
-        needs_at=True,
+        check=_unmasked,
+        needles=(b"@", b"%40"),
     ),
     _Builtin(
         "jwt",
-        (
-            _at_start("e", r"[\w-]")
-            + r"yJ[A-Za-z0-9_-]{5,8192}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{0,8192}",
-        ),
-        trigger=".",
+        (_after(r"\w-") + r"(eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*)",),
+        needles=(b"eyJ",),
     ),
     _Builtin(
         "bearer_token",
-        # The token must hold something besides lower-case letters, so that prose like
-        # "bearer credentials" survives; real tokens practically always do.
-        (
-            _at_start("[Bb]", r"[\w-]") + r"(?i:earer)[ \t]{1,3}"
-            r"(?P<secret>(?=[a-z]{0,4096}[A-Z0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,4096})",
-        ),
-        trigger="A-Z0-9._~+/=-",
+        (_after(r"\w-") + r"([Bb](?i:earer)(?:[ \t]{1,3}|%20)([A-Za-z0-9._~+/=-]{8,}))",),
+        check=_on_secret(_not_all_lowercase),
     ),
     _Builtin(
         "aws_access_key_id",
-        (_at_start("A", "[A-Za-z0-9]") + r"(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])",),
-        trigger="A",
+        (_after("A-Za-z0-9") + r"(A(?:KIA|SIA)[A-Z0-9]{16})(?:$|[^A-Za-z0-9])",),
+        needles=(b"KIA", b"SIA"),
     ),
     _Builtin(
         "aws_secret_access_key",
-        # Only next to its keyword: a bare 40-character string is as likely a hash.
+        # Only next to its keyword: a bare 40-character string is as likely a SHA-1.
         (
-            _at_start("[Aa]", "[A-Za-z0-9]")
-            + r"(?i:ws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?)"
-            + _AWS_SECRET_TAIL.format(group="secret"),
-            _at_start("[Ss]", "[A-Za-z0-9]")
-            + r"(?i:ecret[_-]?access[_-]?key)"
-            + _AWS_SECRET_TAIL.format(group="secret2"),
+            _after("A-Za-z0-9") + r"((?:[Aa](?i:ws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?)"
+            r"|[Ss](?i:ecret[_-]?access[_-]?key))" + _AWS_SECRET_TAIL + ")",
         ),
-        trigger="A-Z0-9/+",
+        check=_on_secret(_not_all_lowercase),
     ),
     _Builtin(
         "api_key",
-        # No right boundary: a token longer than the bound is masked up to it, not missed.
+        # No right boundary: a vendor prefix and enough key characters are a key.
         (
-            _at_start("s", r"[\w-]")
-            + r"k(?:_(?:live|test)_[A-Za-z0-9]{10,247}|-[A-Za-z0-9_-]{20,250})",
-            _at_start("[pr]", r"[\w-]") + r"k_(?:live|test)_[A-Za-z0-9]{10,247}",
-            _at_start("g", r"[\w-]")
-            + r"(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,244}"
-            r"|lpat-[A-Za-z0-9_-]{20,250})",
-            _at_start("x", r"[\w-]") + r"ox[abposr]-[A-Za-z0-9-]{10,250}",
-            _at_start("A", r"[\w-]") + r"Iza[0-9A-Za-z_-]{35}",
-            _at_start("n", r"[\w-]") + r"pm_[A-Za-z0-9]{36}",
-            _at_start("S", r"[\w-]") + r"G\.[\w-]{22}\.[\w-]{43}",
+            _after(r"\w-") + r"((?:[spr]k_(?:live|test)_[A-Za-z0-9]{10,}|sk-[A-Za-z0-9_-]{20,}"
+            r"|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_-]{20,}"
+            r"|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}"
+            r"|SG\.[\w-]{22}\.[\w-]{43}))",
         ),
-        trigger="_.A-",
     ),
     _Builtin(
         "email",
+        # The local part starts where its run of local-part characters starts (RE2 finds
+        # the leftmost start), "%40" is "@" URL-encoded, and the domain needs a dot.
         (
-            _at_start(r"[\w.%+-]", r"[\w.%+-]")
-            + r"[\w.%+-]{0,63}@[^\W_][\w-]{0,62}(?:\.[\w-]{1,63}){0,8}\.[^\W\d_]{2,63}",
+            rf"{_LOCAL}+(?:@|%40)[A-Za-z0-9\x80-\xff]{_LABEL}*(?:\.{_LABEL}+)*"
+            r"\.[A-Za-z\x80-\xff]{2,}",
         ),
-        trigger="@",
         partial=mask_email,
-        needs_at=True,
+        needles=(b"@", b"%40"),
     ),
     _Builtin(
         "us_ssn",
-        (
-            _at_start("[0-9]", r"[\w-]")
-            + r"(?!(?<=0)00|(?<=6)66)[0-9]{2}(?P<_ssn_sep>[- ])(?!00)[0-9]{2}(?P=_ssn_sep)"
-            r"(?!0000)[0-9]{4}(?![\w-])",
-        ),
-        trigger="0-9",
+        (_after(r"\w-") + r"([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})(?:$|[^\w-])",),
         partial=mask_partial,
+        check=_on_match(_valid_ssn),
+        again=_seven_digits,
     ),
     _Builtin(
         "ipv4",
-        (_at_start("[0-9]", r"[\w.]") + r"[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?!\w|\.[0-9])",),
-        trigger="0-9",
+        # Octets up to 255, and a first octet other than 127 (loopback), in the regex; a
+        # first octet written with a leading 0 (so also 0.0.0.0) goes to a Python check.
+        (
+            _after(r"\w.")
+            + rf"((?:25[0-5]|2[0-4][0-9]|1[0-13-9][0-9]|12[0-68-9]|[1-9][0-9]?){_OCTETS})"
+            + _before(r"\w"),
+            _after(r"\w.") + rf"(0[0-9]{{0,2}}{_OCTETS})" + _before(r"\w"),
+        ),
         partial=mask_ipv4,
-        validate=_valid_ipv4,
+        checks=(None, _on_match(_valid_ipv4)),
+        again=lambda data, at: data.count(b".", at) >= 3,
     ),
     _Builtin(
         "ipv6",
-        # The shape test ("::", or eight groups) keeps clock times and MAC addresses
-        # away from the (slow) ipaddress validator.
+        # A run of hex digits and colons with a hex digit next to a colon (the parser
+        # judges the rest), an IPv4 tail, a zone.  Starting only at the start of such a run keeps
+        # rejected candidates from overlapping, so each byte is looked at a bounded
+        # number of times.
         (
-            _at_start("[0-9A-Fa-f:]", r"[\w:.]")
-            + r"(?=[0-9A-Fa-f]{0,3}:)(?:(?<=:)(?=:)|(?=[0-9A-Fa-f:]{0,37}::)"
-            r"|(?<=[0-9A-Fa-f])(?=[0-9A-Fa-f]{0,3}:(?:[0-9A-Fa-f]{1,4}:){6}))"
-            r"[0-9A-Fa-f:]{1,38}(?:(?<=:)(?:[0-9]{1,3}\.){3}[0-9]{1,3})?(?:%[\w.-]{1,16})?"
-            r"(?![\w:]|\.[0-9])",
+            _after(r"\w:.") + r"([0-9A-Fa-f:]*(?:[0-9A-Fa-f]:|:[0-9A-Fa-f])[0-9A-Fa-f:]*"
+            r"(?:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?"
+            r"(?:%[\w.-]{1,16})?)" + _before(r"\w:"),
         ),
-        trigger=":",
         partial=mask_ipv6,
-        validate=_valid_ipv6,
+        check=_on_match(_valid_ipv6),
+        needles=(b":",),
     ),
     _Builtin(
         "phone",
         (
-            _at_start(r"\+", r"[\w+]")
-            + r"(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .-][0-9]{1,6}){1,6})"
-            + _END_PHONE,
-            _at_start(r"\(", r"[\w+.-]") + r"[0-9]{3}\)[ .-]?" + _US_TAIL,
-            _at_start("[0-9]", r"[\w+.-]")
-            + r"(?:(?<=1)[ .-](?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-])|[0-9]{2}[ .-])"
-            + _US_TAIL,
+            _after(r"\w+")
+            + r"(\+(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .-]?\([0-9]{1,4}\))?(?:[ .-][0-9]{1,6}){1,6}))"
+            + _NUMBER_END,
+            _after(r"\w+.-") + r"(\([0-9]{3}\)[ .-]?" + _US_TAIL + ")" + _NUMBER_END,
+            _after(r"\w+.-")
+            + r"([0-9](?:[ .-](?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-])|[0-9]{2}[ .-])"
+            + _US_TAIL
+            + ")"
+            + _NUMBER_END,
         ),
-        trigger="0-9",
         partial=mask_partial,
-        validate=_valid_phone,
+        check=_on_match(lambda text: _valid_phone(text) and _valid_us_phone(text)),
+        retreat=True,
+        again=_seven_digits,
     ),
     _Builtin(
         "credit_card",
-        # Issuer digits 2-6 cover Mastercard, Visa, Amex, Discover, JCB, Diners, UnionPay
-        # and Maestro; leaving out 1 and 7-9 keeps millisecond timestamps unmasked.
         # Grouped numbers take the printed layouts: 4-4-4-4 (13 to 19 digits by the
         # last groups) and Amex/Diners 4-6-5 / 4-6-4.
         (
-            _at_start("[2-6]", r"[\w.+-]") + r"(?:[0-9]{12,18}"
-            r"|[0-9]{3}(?:[ -][0-9]{4}){2}[ -][0-9]{1,4}(?:[ -][0-9]{3})?"
-            r"|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5})" + _END_NUMBER,
+            _after(r"\w.+-")
+            + r"([0-9](?:[0-9]{12,18}|[0-9]{3}(?:[ -][0-9]{4}){2}[ -][0-9]{1,4}(?:[ -][0-9]{3})?"
+            r"|[0-9]{3}[ -][0-9]{6}[ -][0-9]{4,5}))" + _NUMBER_END,
         ),
-        trigger="0-9",
         partial=mask_card,
-        validate=_valid_card,
-    ),
-    _Builtin(
-        "secret_assignment",
-        (),  # built from each redactor's key set by _assignment_rule
-        trigger=":=",
-        replacement=REDACTED,
-        word_start=False,
+        check=_on_match(_valid_card),
+        again=_seven_digits,
     ),
 )
 
-#: Names of the built-in patterns, each of which ``disable`` accepts.
-DEFAULT_PATTERN_NAMES: Final[tuple[str, ...]] = tuple(p.name for p in _BUILTINS)
+#: Every built-in pattern name, each of which ``enable`` and ``disable`` accept.
+BUILTIN_PATTERN_NAMES: Final[tuple[str, ...]] = tuple(p.name for p in _BUILTINS)
+_SECRETS: Final = (
+    "private_key", "secret_assignment", "url_password", "jwt", "bearer_token",
+    "aws_access_key_id", "aws_secret_access_key", "api_key",
+)  # fmt: skip
+#: Named sets of built-ins.  ``default`` is what "PII redaction on by default" means for
+#: logs operators read: secrets and personal data, but not client IP addresses, which
+#: are operational data in access logs; ``strict`` adds them; ``minimal`` is secrets only.
+PRESETS: Final[Mapping[str, frozenset[str]]] = {
+    "minimal": frozenset(_SECRETS),
+    "default": frozenset({*_SECRETS, "email", "us_ssn", "phone", "credit_card"}),
+    "strict": frozenset(BUILTIN_PATTERN_NAMES),
+}
+#: The built-ins the ``default`` preset turns on.
+DEFAULT_PATTERN_NAMES: Final[tuple[str, ...]] = tuple(
+    name for name in BUILTIN_PATTERN_NAMES if name in PRESETS["default"]
+)
 
 
-def _assignment_rule(
-    exact: Iterable[str], suffixes: Iterable[str], replace: Callable[[str], str]
-) -> _Rule | None:
-    """A rule matching ``key=value`` and ``key: value`` for the sensitive keys.
+def _assignment_regex(exact: Iterable[str], suffixes: Iterable[str]) -> str:
+    """The ``key=value`` / ``key: value`` regex for these sensitive keys.
 
-    The key is judged inside the regex (not by a validator afterwards), so the many
-    harmless ``k=v`` pairs of logfmt text never leave the C scanner.  A key matches as
-    in :meth:`Redactor.is_sensitive_key`: in any case, with ``-``, ``_`` or ``.``
-    between any two letters, after leading ``-`` or ``_`` ("--password=").  A suffix
-    match (``db_password``) starts at the suffix, so no word is read twice to find where
-    its suffix begins.
-
-    The regex starts by consuming one character from a single set (a key's first
-    letter, a suffix's first letter, or a leading separator), so sre hops between
-    candidates in C; look-behinds then tell which it was.  It gets a pass of its own
-    because that trick only works when it is the whole regex.
+    A key matches as in :meth:`Redactor.is_sensitive_key`: in any case, with ``-``,
+    ``_`` or ``.`` between any two characters, after leading ``-`` or ``_``
+    ("--password="); a suffix matches at the end of any run of ``[\\w.-]``.  The key is
+    judged inside the regex, so the many harmless ``k=v`` pairs of logfmt text cost
+    nothing beyond the one pass.  The sign may be URL-encoded (``%3D``, ``%3A``), the
+    value quoted, JSON-escaped (``\\"``), or bare with an auth scheme and cookie parts.
     """
-    exact_tree, suffix_tree = _trie(exact), _trie(suffixes)
-    paths = []
-    firsts = {ch for ch in [*exact_tree, *suffix_tree] if ch}
-    if exact_tree:
-        paths.append(rf"(?<![\w.-].){_dispatch(exact_tree)}")
-        paths.append(rf"(?<=[-_])(?<![\w.-][-_])[-_]{{0,2}}{_whole(exact_tree)}")
-        firsts |= {"-", "_"}
-    if suffix_tree:
-        paths.append(rf"(?<=[\w.-].){_dispatch(suffix_tree)}")
-    if not paths:
-        return None
-    chars = "".join(sorted({c for ch in firsts for c in (ch.lower(), ch.upper())}))
-    regex = f"[{re.escape(chars)}](?:{'|'.join(paths)}){_ASSIGNED_VALUE}"
-    return _Rule("secret_assignment", (regex,), replace, needles=(":", "="))
 
-
-_Trie: TypeAlias = "dict[str, _Trie]"
-
-
-def _trie(words: Iterable[str]) -> _Trie:
-    root: _Trie = {}
-    for word in words:
-        node = root
+    def key(word: str) -> str:
+        parts = []
         for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}  # a word ends here
-    return root
+            if ch.isascii() and ch.isalpha():
+                parts.append(f"[{ch.upper()}{ch.lower()}]")
+            else:
+                parts.append("".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass")))
+        return "[-_.]?".join(parts)
 
-
-def _letter(ch: str) -> str:
-    return f"[{ch.upper()}{ch}]" if ch.upper() != ch else re.escape(ch)
-
-
-def _dispatch(tree: _Trie) -> str:
-    """The rest of a word of ``tree`` whose first letter was just consumed."""
-    heads = [f"(?<={_letter(ch)}){_after(child)}" for ch, child in sorted(tree.items()) if ch]
-    return f"(?:{'|'.join(heads)})"
-
-
-def _whole(node: _Trie) -> str:
-    """Any whole word of the tree under ``node``."""
-    branches = [_letter(ch) + _after(child) for ch, child in sorted(node.items()) if ch]
-    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-
-
-def _after(node: _Trie) -> str:
-    """What may follow once the letters leading to ``node`` have been read."""
-    if not any(node):
-        return ""
-    rest = f"[-_.]?{_whole(node)}"
-    return f"(?:{rest})?" if "" in node else rest
-
-
-# Every built-in word pattern's match contains one of the literals in _word_gate or
-# matches one of these shapes (see each _Builtin), so text with none of them skips the
-# word pass.  Under CPython the gate's cost is the number of passes over the text, and
-# sre tries a leading character class at every position through a function call (~50
-# instructions a character), so no shape test starts with one: the IPv4 and IPv6 tests
-# start with a literal, which sre finds in a tight loop, and digit runs are found by a
-# byte translation, a table lookup a character.
-#: Every IPv4 match holds a dot followed by two more dotted digit groups.
-_GATE_IPV4: Final = re.compile(r"\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
-#: Every IPv6 form has two colons at most one hex group apart.
-_GATE_IPV6: Final = re.compile(r":[0-9A-Fa-f]{0,4}:")
-#: Phone, card and SSN matches each lie inside one run of digits and the separators
-#: " .()+-" holding at least seven digits.  With digits made "0" and those separators
-#: deleted, such a run always leaves "0000000" behind.
-_DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
-_NUMBER_SEPARATORS: Final = b" .()+-"
-_SEVEN_DIGITS: Final = b"0" * 7
-
-
-def _word_gate(text: str) -> bool:
-    """False when no built-in word pattern can match ``text`` (a superset test).
-
-    Each test is one C loop over the text, and a test for a rare character guards the
-    tests for the literals that contain it.
-    """
-    if "@" in text:  # email, url_password
-        return True
-    if "_" in text and (
-        "k_live_" in text or "k_test_" in text or "npm_" in text or "github_pat_" in text
-        or "ghp_" in text or "gho_" in text or "ghu_" in text or "ghs_" in text or "ghr_" in text
-    ):  # fmt: skip
-        return True
-    if "-" in text and ("sk-" in text or "glpat-" in text or "xox" in text):
-        return True
-    if "." in text and ("SG." in text or _GATE_IPV4.search(text) is not None):
-        return True
-    if "J" in text and "eyJ" in text:
-        return True
-    if "A" in text and ("AKIA" in text or "ASIA" in text or "AIza" in text):
-        return True
-    low = text.lower()
-    if "\u017f" in low:  # U+017F, the long s, is an "s" to the case-insensitive regexes
-        low = low.replace("\u017f", "s")
-    if "bearer" in low or "secret" in low:
-        return True
-    digits = text.encode("ascii", "replace").translate(_DIGITS_AS_ZERO, _NUMBER_SEPARATORS)
-    if _SEVEN_DIGITS in digits:
-        return True
-    return ":" in text and _GATE_IPV6.search(text) is not None
-
-
-_GATEABLE_KEY: Final = re.compile(r"\w{1,30}")
-#: In reversed text, what may follow a sign (blanks, a quote, separators), then the key.
-_REVERSED_KEY: Final = re.compile(r"[ \t]{0,3}[\"']?[-_.]{0,3}([\w.-]{1,64})")
+    keys = []
+    if exact:
+        keys.append("[-_]{0,2}(?:" + "|".join(map(key, sorted(exact))) + ")")
+    if suffixes:
+        keys.append(r"[\w.-]*(?:" + "|".join(map(key, sorted(suffixes))) + ")")
+    value = r"[^\s\"',;&)}\]]+"
+    return (
+        _after(r"\w.-")
+        + f"((?:{'|'.join(keys)})"
+        + r"[-_.]{0,3}\\?[\"']?[ \t]{0,3}(?:[:=]|%3[AaDd])[ \t]{0,3}"
+        + r"(?:\"([^\"\r\n]*)\"|'([^'\r\n]*)'|\\\"((?:[^\"\\\r\n]|\\[^\"\r\n])*)\\\""
+        + r"|((?:(?i:bearer|basic|digest|token|negotiate)[ ]{1,3})?"
+        + value
+        + rf"(?:;[ ]?{value})*)))"
+    )
 
 
 # ---------------------------------------------------------------------------- Redactor
@@ -597,22 +612,27 @@ _REVERSED_KEY: Final = re.compile(r"[ \t]{0,3}[\"']?[-_.]{0,3}([\w.-]{1,64})")
 class Redactor:
     """Masks PII in text and in structured events; an instance is also a structlog processor.
 
-    ``disable`` names built-in patterns to turn off.  ``extra_patterns`` are added to the
-    built-ins; one that reuses a built-in's name replaces it.  ``style`` picks fixed
-    tokens or partial masks for every pattern, ``styles`` overrides it per pattern name.
-    ``keys`` replaces :data:`DEFAULT_SENSITIVE_KEYS`, ``extra_keys`` adds to it.  Bad
-    configuration raises :class:`ValueError` here; redacting itself never raises.
+    ``preset`` picks the built-ins (see :data:`PRESETS`: ``"minimal"``, ``"default"``,
+    ``"strict"``); ``enable`` adds built-ins to it by name, ``disable`` removes them.
+    ``extra_patterns`` are added to the built-ins; one that reuses a built-in's name
+    replaces it.  ``style`` picks fixed tokens or partial masks for every pattern,
+    ``styles`` overrides it per pattern name.  ``keys`` replaces
+    :data:`DEFAULT_SENSITIVE_KEYS`, ``extra_keys`` adds to it.  Bad configuration
+    raises :class:`ValueError` here; redacting itself never raises.
 
     :meth:`stats` counts replacements per pattern name, and masked keys as
     ``"key:<key>"`` (lower-cased, ``-`` written ``_``).
 
-    >>> Redactor(disable={"ipv4"}, style="partial").redact_text("jane@example.com 10.1.2.3")
+    >>> Redactor(preset="strict", disable={"ipv4"}, style="partial").redact_text(
+    ...     "jane@example.com 10.1.2.3")
     'j***@***.com 10.1.2.3'
     """
 
     def __init__(
         self,
         *,
+        preset: str = "default",
+        enable: Iterable[str] = (),
         disable: Iterable[str] = (),
         extra_patterns: Iterable[Pattern] = (),
         style: Style = "token",
@@ -631,10 +651,8 @@ class Redactor:
         self._key_verdict = functools.lru_cache(maxsize=4096)(self._judge_key)
         # The same few keys come in every event: a plain dict lookup beats the lru_cache.
         self._verdicts: dict[Any, bool] = {}
-        # The same, for keys found reversed in text (see _has_sensitive_assignment).
-        self._reversed_verdicts: dict[str, bool] = {}
 
-        chosen = _select(disable, extra_patterns)
+        chosen = _select(preset, enable, disable, extra_patterns)
         styles = dict(styles or {})
         for name, value in [*styles.items(), ("style", style)]:
             if value not in ("token", "partial"):
@@ -643,92 +661,51 @@ class Redactor:
         if unknown:
             raise ValueError(f"styles names no enabled pattern: {sorted(unknown)}")
 
-        rules: list[_Rule] = []
-        assignment: _Rule | None = None
-        self._first: list[_Pass] = []  # passes run before the word pass
+        finders: list[_Finder] = []
+        custom: list[_Rule] = []
+        alone: list[_Pass] = []
+        self._cards = False
         for pattern in chosen:
             replacement = pattern.replacement
             if styles.get(pattern.name, style) == "partial" and pattern.partial is not None:
                 replacement = pattern.partial
             if replacement is None:
                 replacement = f"[{pattern.name.upper()}_REDACTED]"
-            replace = _as_function(replacement)
-            if isinstance(pattern, _Builtin) and pattern.name == "secret_assignment":
-                assignment = _assignment_rule(self._exact_keys, self._suffix_keys, replace)
-            elif isinstance(pattern, _Builtin):
-                rules.append(
-                    _Rule(
-                        pattern.name,
-                        pattern.alternatives,
-                        replace,
-                        pattern.validate,
-                        word_start=pattern.word_start,
-                        needs_at=pattern.needs_at,
-                        needles=("-----BEGIN",) if pattern.name == "private_key" else (),
-                    )
-                )
+            if isinstance(pattern, _Builtin):
+                self._cards |= pattern.name == "credit_card"
+                finders += _finders(pattern, replacement, self._exact_keys, self._suffix_keys)
+                continue
+            compiled = _compiled(pattern)
+            replace = _fail_closed(_as_function(replacement), f"[{pattern.name.upper()}_REDACTED]")
+            validate = pattern.validate
+            if validate is not None:
+                validate = _fail_closed(validate, True)
+            rule = _Rule(pattern.name, (_inline(compiled),), replace, validate)
+            if compiled.groups:
+                alone.append(_Pass.alone(rule, compiled))
             else:
-                compiled = _compiled(pattern)
-                replace = _fail_closed(replace, f"[{pattern.name.upper()}_REDACTED]")
-                validate = pattern.validate
-                if validate is not None:
-                    validate = _fail_closed(validate, True)
-                rule = _Rule(pattern.name, (_inline(compiled),), replace, validate)
-                if compiled.groups:
-                    self._first.append(_Pass.alone(rule, compiled))
-                else:
-                    rules.append(rule)
+                custom.append(rule)
 
-        # Vetoable rules go last, so that at any one position every other pattern has
-        # had its chance before a veto moves the scan on.
-        rules.sort(key=lambda rule: rule.validate is not None)
-        pem = [rule for rule in rules if rule.name == "private_key" and rule.needles]
-        custom = [rule for rule in rules if not rule.word_start and rule not in pem]
-        words = [rule for rule in rules if rule.word_start]
-        # PEM blocks, then `key=value`, then the user's patterns: each is claimed whole
-        # before later passes could cut into it (or mask it twice).
-        ahead = [[assignment] if assignment is not None else [], custom]
-        self._first[:0] = [_Pass.combined(group, words=False) for group in [pem, *ahead] if group]
-        self._assignment_pass = next(
-            (p for p in self._first if any(b.rule is assignment for b in p.branches.values())),
-            None,
-        )
-        self._words = _Pass.combined(words, words=True) if words else None
-        # Text without "@" (most text) is scanned without the "@" patterns, whose
-        # local-part runs are the dearest thing to try at every word.
-        self._words_no_at = self._words
-        if any(rule.needs_at for rule in words):
-            rest = [rule for rule in words if not rule.needs_at]
-            self._words_no_at = _Pass.combined(rest, words=True) if rest else None
-
-        # Cheap necessary conditions, checked before the costly passes (built-ins only: a
-        # user's pattern has no known shape, so with one of those every string is scanned).
-        # The word gate is a superset of what any built-in word pattern can match; the
-        # assignment gate finds each "key:" / "key=" and asks is_sensitive_key about it,
-        # the same judgement the assignment regex makes.
-        builtin_only = all(isinstance(p, _Builtin) for p in chosen)
-        self._word_gate = _word_gate if builtin_only else None
-        # The gate reads at most 64 key characters of [\w.-] before a sign: a key with
-        # other characters, or long enough to reach past that with separators in it,
-        # turns it off.
-        self._assignment_gate = builtin_only and all(
-            _GATEABLE_KEY.fullmatch(key) for key in self._exact_keys
-        )
-
-        self._trigger: re.Pattern[str] | None = None
-        triggers = [p.trigger for p in chosen]
-        if chosen and all(t is not None for t in triggers):
+        # Priority: PEM blocks, then `key=value` assignments, then the user's patterns,
+        # then the rest in _BUILTINS order; each claims its text before later ones look.
+        finders.sort(key=lambda f: f.phase)
+        self._finders = tuple(finders)  # a finder's place here is its number in the gate
+        self._gate: Any = None
+        if self._finders:
+            gate = re2.Set.SearchSet(_options())
+            for finder in self._finders:
+                gate.Add(finder.source.encode("latin-1"))
+            gate.Compile()
+            self._gate = gate._set  # the binding: the wrapper's str handling costs a call
+        custom.sort(key=lambda rule: rule.validate is not None)
+        self._custom = ([_Pass.combined(custom)] if custom else []) + alone
+        self._custom_trigger: re.Pattern[str] | None = None
+        extras = [p for p in chosen if not isinstance(p, _Builtin)]
+        if extras and all(p.trigger for p in extras):
             # One-character alternatives: sre folds them into one set and scans with it.
-            self._trigger = re.compile("|".join(f"[{t}]" for t in triggers if t))
+            self._custom_trigger = re.compile("|".join(f"[{p.trigger}]" for p in extras))
 
         self._clean: dict[str, None] = {}  # see _text
-        # Also see _text.  Only where every pre-check is exact about digits: with a user's
-        # pattern there are none, and a sensitive key with a digit in it ("pin2") could
-        # share its shape with a harmless one ("pin3").
-        no_digit_keys = not any(ch.isdigit() for key in self._exact_keys for ch in key)
-        self._shapes: dict[bytes, None] | None = (
-            {} if builtin_only and no_digit_keys else None
-        )
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -736,6 +713,8 @@ class Redactor:
 
     def redact_text(self, text: str) -> str:
         """Return ``text`` with the matches of every enabled pattern replaced.
+
+        Also what the exporter can use on a stream name or any other string.
 
         >>> Redactor().redact_text("card 4111 1111 1111 1111, order ORD-2024-000123")
         'card [CREDIT_CARD_REDACTED], order ORD-2024-000123'
@@ -746,15 +725,15 @@ class Redactor:
             self._merge(tally)
         return out
 
-    def redact_event(
-        self, event: Mapping[str, Any], skip: Container[str] = ()
-    ) -> dict[str, Any]:
+    def redact_event(self, event: Mapping[str, Any], skip: Container[str] = ()) -> dict[str, Any]:
         """Return a redacted copy of ``event``; the input and its children are left alone.
 
         Values under a sensitive key become ``"[REDACTED]"``, whatever their type; other
-        strings are scanned; dicts, lists, tuples and sets are walked; anything else is
-        kept as is.  Keys themselves are never rewritten.  Top-level keys in ``skip``
-        are copied unscanned (the handler skips the fields it wrote itself).
+        strings are scanned; dicts, lists, tuples, sets and dataclasses are walked;
+        bytes and other objects are scanned as the text they would be logged as
+        (``repr``), and replaced by that text only when it had something to mask.  Keys
+        themselves are never rewritten.  Top-level keys in ``skip`` are copied
+        unscanned (the handler skips the fields it wrote itself).
 
         >>> Redactor().redact_event({"auth": {"Api-Key": 123}, "to": ["a@b.io"]})
         {'auth': {'Api-Key': '[REDACTED]'}, 'to': ['[EMAIL_REDACTED]']}
@@ -829,40 +808,16 @@ class Redactor:
         short = len(text) <= _CLEAN_CACHE_LENGTH
         if short and text in self._clean:
             return text
-        if self._word_gate is None and self._trigger is not None and not self._trigger.search(text):
-            return text
-        shape: bytes | None = None
-        shapes = self._shapes
-        if shapes is not None and len(text) <= _SHAPE_MAX_LENGTH:
-            # Log lines repeat their template with other numbers in it.  No pre-check
-            # looks at which digit stands where, only at where digits stand, so a text
-            # whose digits-as-"0" form was ruled out before is ruled out again.
-            shape = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
-            if shape in shapes:
-                return text
-        out = text
-        scanned = False
-        for scan in self._first:
-            if scan.needles:
-                for needle in scan.needles:  # a plain loop: no generator on the hot path
-                    if needle in out:
-                        break
-                else:
-                    continue
-            if scan is self._assignment_pass and not self._has_sensitive_assignment(out):
-                continue
-            out = _run(scan, out, tally)
-            scanned = True
-        words = self._words if "@" in out else self._words_no_at
-        if words is not None and (self._word_gate is None or self._word_gate(out)):
-            out = _run(words, out, tally)
-            scanned = True
-        if shapes is not None and shape is not None and not scanned:
-            # Only shapes the pre-checks ruled out: a scan that found nothing (a number
-            # failing its Luhn check, say) says nothing about other digits in its place.
-            if len(shapes) >= _SHAPE_CACHE_SIZE:
-                shapes.clear()
-            shapes[shape] = None
+        data = text.encode("utf-8", "surrogatepass")
+        flagged = self._gate.Match(data) if self._gate is not None else []
+        if self._custom:
+            out = self._with_custom(text, data, flagged, tally)
+        elif not flagged:
+            out = text
+        elif len(flagged) == 1:  # the common case, kept short
+            out = _single(self._finders[flagged[0]], text, data, tally)
+        else:
+            out = self._apply(text, data, flagged, tally)
         if short and out is text:
             # Field values repeat (logger and thread names, hosts, ids of a few kinds),
             # so short strings found clean are remembered.  Only clean ones: the cache
@@ -872,29 +827,62 @@ class Redactor:
             self._clean[text] = None
         return out
 
-    def _has_sensitive_assignment(self, text: str) -> bool:
-        """False when no ``key=value`` or ``key: value`` in ``text`` has a sensitive key."""
-        if not self._assignment_gate:
-            return True
-        # The key sits before its sign: reversed once, the text reads sign then key, so
-        # each key is one anchored match, and the cost follows the number of signs.
-        backwards = text[::-1]
-        known = self._reversed_verdicts
-        for sign in ":=":
-            at = backwards.find(sign)
-            while at != -1:
-                m = _REVERSED_KEY.match(backwards, at + 1)
-                if m is not None:
-                    key = m.group(1)
-                    sensitive = known.get(key)
-                    if sensitive is None:
-                        sensitive = self._key_verdict(key[::-1])
-                        if len(known) < _VERDICT_CACHE_SIZE:
-                            known[key] = sensitive
-                    if sensitive:
-                        return True
-                at = backwards.find(sign, at + 1)
-        return False
+    def _with_custom(
+        self, text: str, data: bytes, flagged: list[int], tally: dict[str, int]
+    ) -> str:
+        """PEM blocks and assignments, then the user's patterns, then the rest."""
+        finders = self._finders
+        early = [i for i in flagged if finders[i].phase < _USER_PHASE]
+        out = self._apply(text, data, early, tally) if early else text
+        if self._custom_trigger is None or self._custom_trigger.search(out):
+            for scan in self._custom:
+                out = _run(scan, out, tally)
+        if out is not text:  # masks moved the text: gate it again
+            data = out.encode("utf-8", "surrogatepass")
+            flagged = self._gate.Match(data) if self._gate is not None else []
+        late = [i for i in flagged if finders[i].phase > _USER_PHASE]
+        return self._apply(out, data, late, tally) if late else out
+
+    def _apply(self, text: str, data: bytes, flagged: list[int], tally: dict[str, int]) -> str:
+        """``text`` with the matches of the ``flagged`` finders masked."""
+        finders = self._finders
+        chosen = [finders[i] for i in sorted(flagged)]
+        hits: list[tuple[int, int, _Finder]] = []
+        claimed: list[tuple[int, int]] = []  # masked spans of the phases done
+        size = len(data)
+        at = len(chosen) if chosen[0].phase == chosen[-1].phase else 0
+        if at:  # one phase: no claims to work around
+            hits = _search(chosen, data, 0, size)
+        while at < len(chosen):
+            phase = chosen[at].phase
+            group = [f for f in chosen[at:] if f.phase == phase]
+            at += len(group)
+            # A later phase looks only between the spans an earlier one masked.
+            found: list[tuple[int, int, _Finder]] = []
+            start = 0
+            for begin, end in [*claimed, (size, size)]:
+                if begin > start:
+                    found += _search(group, data, start, begin)
+                start = max(start, end)
+            if found:
+                hits += found
+                claimed = sorted([*claimed, *((s, e) for s, e, _ in found)])
+        if not hits:
+            return text
+        hits.sort(key=lambda hit: hit[0])
+        pieces: list[bytes] = []
+        kept = 0
+        for start, end, finder in hits:
+            pieces.append(data[kept:start])
+            if finder.fixed is None:
+                masked = finder.replace(data[start:end].decode("utf-8", "replace"))
+                pieces.append(masked.encode("utf-8", "surrogatepass"))
+            else:
+                pieces.append(finder.fixed)
+            kept = end
+            tally[finder.name] = tally.get(finder.name, 0) + 1
+        pieces.append(data[kept:])
+        return _decode(b"".join(pieces))
 
     def _mapping(
         self,
@@ -932,13 +920,18 @@ class Redactor:
                 # Known-clean short strings skip the call; long ones are never in the cache.
                 if len(value) > _CLEAN_CACHE_LENGTH or value not in clean:
                     event[key] = self._text(value, tally)
-            elif type(value) not in _ATOMS:
+            elif type(value) not in _ATOMS or (type(value) is int and value > _CARD_SIZED):
                 event[key] = self._value(value, tally, depth + 1)
 
     def _value(self, value: Any, tally: dict[str, int], depth: int) -> Any:
         if isinstance(value, str):
             return self._text(value, tally)
-        if not isinstance(value, Mapping | list | tuple | set | frozenset):
+        if isinstance(value, bool | float) or value is None:
+            return value
+        if isinstance(value, int):
+            # A card number logged as a number is still a card number.
+            if self._cards and abs(value) > _CARD_SIZED:
+                return self._as_text(value, str(value), tally)
             return value
         if depth > _MAX_DEPTH:
             # Too deep to inspect, or a cycle: fail closed rather than leak.
@@ -946,35 +939,252 @@ class Redactor:
             return REDACTED
         if isinstance(value, Mapping):
             return self._mapping(value, tally, depth)
-        items = [self._value(item, tally, depth + 1) for item in value]
-        if isinstance(value, list):
-            return items
-        if isinstance(value, tuple):
-            make = getattr(type(value), "_make", None)  # keep a namedtuple a namedtuple
-            return make(items) if make is not None else tuple(items)
-        return frozenset(items) if isinstance(value, frozenset) else set(items)
+        if isinstance(value, list | tuple | set | frozenset):
+            items = [self._value(item, tally, depth + 1) for item in value]
+            if isinstance(value, list):
+                return items
+            if isinstance(value, tuple):
+                make = getattr(type(value), "_make", None)  # keep a namedtuple a namedtuple
+                return make(items) if make is not None else tuple(items)
+            return frozenset(items) if isinstance(value, frozenset) else set(items)
+        if isinstance(value, _NATIVE):
+            return value  # encoded as numbers or ISO/UUID text: nothing to find
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # As orjson encodes it: its fields, without the _private ones.
+            fields = {
+                f.name: getattr(value, f.name, None)
+                for f in dataclasses.fields(value)
+                if not f.name.startswith("_")
+            }
+            out = self._mapping(fields, tally, depth)
+            return value if out == fields else out
+        return self._as_text(value, _as_logged(value), tally)
+
+    def _as_text(self, value: Any, text: str, tally: dict[str, int]) -> Any:
+        """``value`` itself, or the masked text it is logged as if that had PII in it."""
+        masked = self._text(text, tally)
+        return value if masked is text else masked
+
+
+_CARD_SIZED: Final = 10**12 - 1  # 13 digits or more
+_AGAIN_SPAN: Final = 512  # bytes
+_USER_PHASE: Final = 2
+
+
+def _as_logged(value: Any) -> str:
+    """The text cwlogs' JSON encoder writes for a value it cannot encode natively."""
+    try:
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value).decode("utf-8", "replace")
+        if isinstance(value, BaseException):
+            return f"{type(value).__name__}: {value}"
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, enum.Enum):
+            return str(value.value)
+        return repr(value)
+    except Exception:  # a broken __repr__ is the encoder's problem, not a leak
+        return ""
 
 
 def _normalise_key(key: str) -> str:
     return key.lower().translate(_KEY_STRIP)
 
 
-def _select(disable: Iterable[str], extra: Iterable[Pattern]) -> list[_Builtin | Pattern]:
-    disabled = set(disable)
+def _select(
+    preset: str, enable: Iterable[str], disable: Iterable[str], extra: Iterable[Pattern]
+) -> list[_Builtin | Pattern]:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown redaction preset {preset!r}; the presets are {list(PRESETS)}")
+    enabled, disabled = set(enable), set(disable)
     extras = list(extra)
     names = [p.name for p in extras]
     if len(set(names)) != len(names):
         raise ValueError("extra_patterns uses a name twice")
-    unknown = disabled - set(DEFAULT_PATTERN_NAMES) - set(names)
+    unknown = (enabled - set(BUILTIN_PATTERN_NAMES)) | (
+        disabled - set(BUILTIN_PATTERN_NAMES) - set(names)
+    )
     if unknown:
         raise ValueError(
             f"unknown redaction pattern(s) {sorted(unknown)}; "
-            f"the built-ins are {list(DEFAULT_PATTERN_NAMES)}"
+            f"the built-ins are {list(BUILTIN_PATTERN_NAMES)}"
         )
-    kept: list[_Builtin | Pattern] = [
-        p for p in _BUILTINS if p.name not in disabled and p.name not in names
-    ]
+    wanted = (PRESETS[preset] | enabled) - disabled - set(names)
+    kept: list[_Builtin | Pattern] = [p for p in _BUILTINS if p.name in wanted]
     return kept + [p for p in extras if p.name not in disabled]
+
+
+# ------------------------------------------------------------------------ RE2 engine
+
+_UNANCHORED: Final = _re2.RE2.Anchor.UNANCHORED
+_NATIVE: Final = (datetime.date, datetime.time, datetime.timedelta, uuid.UUID)
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.log_errors = False  # never write to stderr from a logging handler's worker
+    options.max_mem = 64 << 20  # room for the gate's DFA on any input
+    return options
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_re2(source: str) -> Any:
+    # Redactors with the same options share their compiled regexes.
+    regex = _re2.RE2(source.encode("latin-1"), _options())
+    if not regex.ok():  # a bug in a built-in, not a user error
+        raise ValueError(f"redaction regex does not compile: {regex.error()}: {source}")
+    return regex
+
+
+@dataclass(frozen=True, eq=False)
+class _Finder:
+    """One RE2 regex of a built-in: group 1 is the match, groups 2... its secret parts."""
+
+    name: str
+    regex: Any  # re2's _re2.RE2
+    source: str  # also its entry in the gate
+    context: bool  # group 1 starts after one consumed character of context
+    phase: int
+    replace: Callable[[str], str]
+    check: _Check | None
+    needles: tuple[bytes, ...]
+    retreat: bool
+    fixed: bytes | None  # the replacement, when it is a fixed string
+    again: Callable[[bytes, int], bool] | None
+
+
+def _finders(
+    pattern: _Builtin,
+    replacement: Replacement,
+    exact: Iterable[str],
+    suffixes: Iterable[str],
+) -> list[_Finder]:
+    replace = _as_function(replacement)
+    fixed = replacement.encode("utf-8", "surrogatepass") if isinstance(replacement, str) else None
+    branches = pattern.branches
+    if pattern.name == "secret_assignment":
+        if not exact and not suffixes:
+            return []
+        branches = (_assignment_regex(exact, suffixes),)
+    return [
+        _Finder(
+            pattern.name,
+            _compile_re2(source),
+            source,
+            source.startswith("(?:[^"),
+            pattern.phase,
+            replace,
+            pattern.checks[i] if pattern.checks else pattern.check,
+            pattern.needles,
+            pattern.retreat,
+            fixed,
+            pattern.again,
+        )
+        for i, source in enumerate(branches)
+    ]
+
+
+def _single(finder: _Finder, text: str, data: bytes, tally: dict[str, int]) -> str:
+    """``text`` with the matches of one finder masked: what ``_apply`` does for one."""
+    size = len(data)
+    found = _find(finder, data, 0, size)
+    if found is None:
+        return text
+    fixed = finder.fixed
+    pieces: list[bytes] = []
+    kept = count = 0
+    while found is not None:
+        _, last, spans = found
+        start, end = spans[0] if len(spans) == 1 else _secret_span(spans)
+        pieces.append(data[kept:start])
+        if fixed is None:
+            masked = finder.replace(data[start:end].decode("utf-8", "replace"))
+            pieces.append(masked.encode("utf-8", "surrogatepass"))
+        else:
+            pieces.append(fixed)
+        kept = end
+        count += 1
+        # Most texts hold one match: a cheap test of a short rest often spares the
+        # second search, whose fixed cost is most of a search's.  (Only a short rest:
+        # testing a long one after every match would cost time quadratic in the text.)
+        again = finder.again
+        if again is not None and size - last <= _AGAIN_SPAN and not again(data, last):
+            break
+        found = _find(finder, data, last, size)
+    pieces.append(data[kept:])
+    tally[finder.name] = tally.get(finder.name, 0) + count
+    return _decode(b"".join(pieces))
+
+
+def _search(
+    finders: list[_Finder], data: bytes, start: int, end: int
+) -> list[tuple[int, int, _Finder]]:
+    """Secret spans of the leftmost matches in ``data[start:end]``, earlier finders
+    first at the same position, each search going on after the last match."""
+    nxt = [_find(f, data, start, end) for f in finders]
+    hits: list[tuple[int, int, _Finder]] = []
+    while True:
+        best = -1
+        for i, cand in enumerate(nxt):
+            if cand is not None and (best < 0 or cand[0] < nxt[best][0]):  # type: ignore[index]
+                best = i
+        if best < 0:
+            return hits
+        _, pos, spans = nxt[best]  # type: ignore[misc]
+        hits.append((*_secret_span(spans), finders[best]))
+        for i, cand in enumerate(nxt):
+            if cand is not None and cand[0] < pos:
+                nxt[i] = _find(finders[i], data, pos, end)
+
+
+def _find(finder: _Finder, data: bytes, pos: int, end: int) -> tuple[int, int, _Spans] | None:
+    """The first match of ``finder`` in ``data[:end]`` whose group 1 starts at ``pos`` or
+    later and that its check accepts."""
+    if finder.needles:
+        for needle in finder.needles:  # a plain loop: no generator on the hot path
+            if data.find(needle, pos, end) != -1:
+                break
+        else:
+            return None
+    match = finder.regex.Match
+    check = finder.check
+    # A regex with context consumes the character before its match.
+    context = finder.context
+    at = pos - 1 if context and pos > 0 else pos
+    while True:
+        spans = match(_UNANCHORED, data, at, end)
+        first, last = spans[1] if context else spans[0]
+        if first == -1:
+            return None
+        if first < pos:  # "^" matched at 0 where the context could not
+            at = pos
+            continue
+        if check is None or check(data, spans):
+            if not finder.retreat or _LOCAL_PART_THEN_AT.match(data, last) is None:
+                return first, last, spans
+            # A phone runs into an email's local part ("+1 555 123 4567 0@x.io"): it may
+            # still end before that part, which is the email's.
+            email = _local_part_start(data, last, first)
+            if first < email:
+                spans = match(_UNANCHORED, data, at, email)
+                if spans[1][0] == first and (check is None or check(data, spans)):
+                    return first, spans[1][1], spans
+        pos = first + 1
+        at = first if context else pos
+
+
+_LOCAL_BYTES: Final = frozenset(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%+-"
+)
+
+
+def _local_part_start(data: bytes, end: int, floor: int) -> int:
+    """Where the run of email local-part characters that reaches ``end`` starts."""
+    at = end
+    while at > floor and data[at - 1] in _LOCAL_BYTES:
+        at -= 1
+    return at
 
 
 def _compiled(pattern: Pattern) -> re.Pattern[str]:
@@ -1022,10 +1232,8 @@ def _fail_closed(fn: Callable[[str], _T], fallback: _T) -> Callable[[str], _T]:
     return guarded
 
 
-# ------------------------------------------------------------------------------ engine
+# ------------------------------------------------------------- the user's patterns (re)
 
-_WORD_START: Final = "[^A-Za-z0-9]"  # consumed by a word pass, see _Pass
-_SENTINEL: Final = "\n"
 _SECRET_GROUP: Final = re.compile(r"\(\?P<(secret[0-9]*)>")
 
 
@@ -1042,9 +1250,6 @@ class _Rule:
     alternatives: tuple[str, ...]
     replace: Callable[[str], str]
     validate: Callable[[str], bool] | None = None
-    word_start: bool = False
-    needs_at: bool = False
-    needles: tuple[str, ...] = ()  # every match contains one of these
 
 
 @dataclass(frozen=True, eq=False)
@@ -1055,61 +1260,38 @@ class _Branch:
 
 
 class _Pass:
-    """One compiled regex and, per marker group, the branch that produced a match.
+    """One compiled regex and, per marker group, the branch that produced a match."""
 
-    A word pass holds patterns that only start after a character that is not an ASCII
-    letter or digit.  Its regex *consumes* that character first, so sre hops from one
-    such character to the next in a tight C loop instead of trying every alternative
-    at every position; the text gets a one-character sentinel in front so that a match
-    at position 0 has something to consume.
-    """
+    __slots__ = ("branches", "regex")
 
-    __slots__ = ("branches", "needles", "regex", "skip")
-
-    def __init__(
-        self,
-        regex: re.Pattern[str],
-        branches: dict[str, _Branch],
-        skip: int,
-        needles: tuple[str, ...] = (),
-    ) -> None:
+    def __init__(self, regex: re.Pattern[str], branches: dict[str, _Branch]) -> None:
         self.regex = regex
         self.branches = branches
-        self.skip = skip  # characters consumed before the real match: 1 in a word pass
-        # Text containing none of these cannot match; a substring test is far cheaper
-        # than starting the regex engine on every short field value.  Empty: always run.
-        self.needles = needles
 
     @classmethod
-    def combined(cls, rules: list[_Rule], *, words: bool) -> _Pass:
+    def combined(cls, rules: list[_Rule]) -> _Pass:
         # Each alternative ends in an empty marker group, which closes last, so
-        # ``m.lastgroup`` names the branch while the alternative still starts with its
-        # own first character (see _at_start).
+        # ``m.lastgroup`` names the branch.
         numbered = [
             (f"_p{i}_{j}", rule, alt)
             for i, rule in enumerate(rules)
             for j, alt in enumerate(rule.alternatives)
         ]
-        prefix = _WORD_START if words else ""
         branches: dict[str, _Branch] = {}
         for k, (marker, rule, alt) in enumerate(numbered):
             fallback = None
             if rule.validate is not None and k + 1 < len(numbered):
                 # After a veto the later branches have not been tried at that position.
-                fallback = _compile(prefix + _alternation(numbered[k + 1 :]))
+                fallback = _compile(_alternation(numbered[k + 1 :]))
             secrets = tuple(marker + name for name in _SECRET_GROUP.findall(alt))
             branches[marker] = _Branch(rule, secrets, fallback)
-        needles = tuple(n for rule in rules for n in rule.needles)
-        if not all(rule.needles for rule in rules):
-            needles = ()
-        regex = _compile(prefix + _alternation(numbered))
-        return cls(regex, branches, int(words), needles)
+        return cls(_compile(_alternation(numbered)), branches)
 
     @classmethod
     def alone(cls, rule: _Rule, regex: re.Pattern[str]) -> _Pass:
         # The marker goes last, so the pattern's own groups keep their numbers.
         wrapped = re.compile(f"(?:{regex.pattern})(?P<_cwlogs_alone>)", regex.flags)
-        return cls(wrapped, {"_cwlogs_alone": _Branch(rule, _secret_groups(regex), None)}, 0)
+        return cls(wrapped, {"_cwlogs_alone": _Branch(rule, _secret_groups(regex), None)})
 
 
 def _secret_groups(regex: re.Pattern[str]) -> tuple[str, ...]:
@@ -1130,43 +1312,39 @@ def _alternation(numbered: list[tuple[str, _Rule, str]]) -> str:
 
 
 def _run(scan: _Pass, text: str, tally: dict[str, int]) -> str:
-    skip = scan.skip
-    subject = _SENTINEL + text if skip else text
     search = scan.regex.search
     pieces: list[str] = []
-    kept_from, at = skip, 0
-    while (m := search(subject, at)) is not None:
-        hit = _accept(scan, subject, m)
+    kept_from, at = 0, 0
+    while (m := search(text, at)) is not None:
+        hit = _accept(scan, text, m)
         if hit is None or hit[0] == hit[1]:
             at = m.start() + 1
             continue
         _, end, secret_start, secret_end, rule = hit
-        pieces += (subject[kept_from:secret_start], rule.replace(subject[secret_start:secret_end]))
-        pieces.append(subject[secret_end:end])
+        pieces += (text[kept_from:secret_start], rule.replace(text[secret_start:secret_end]))
+        pieces.append(text[secret_end:end])
         tally[rule.name] = tally.get(rule.name, 0) + 1
-        kept_from = end
-        at = end - skip  # a word pass may consume the last character of this match
+        kept_from = at = end
     if not pieces:
         return text
-    pieces.append(subject[kept_from:])
+    pieces.append(text[kept_from:])
     return "".join(pieces)
 
 
-def _accept(scan: _Pass, subject: str, m: re.Match[str]) -> tuple[int, int, int, int, _Rule] | None:
+def _accept(scan: _Pass, text: str, m: re.Match[str]) -> tuple[int, int, int, int, _Rule] | None:
     """Start, end, secret start, secret end and rule of the match at ``m``, after vetoes."""
-    consumed = m.start()
-    start = consumed + scan.skip
+    start = m.start()
     while True:
         branch = scan.branches[m.lastgroup or ""]
         rule = branch.rule
         end = m.end()
-        if rule.validate is None or rule.validate(subject[start:end]):
+        if rule.validate is None or rule.validate(text[start:end]):
             for name in branch.secrets:
                 if m.start(name) != -1:
                     return (start, end, *m.span(name), rule)
             return start, end, start, end, rule
         retry = branch.fallback
-        nxt = retry.match(subject, consumed) if retry is not None else None
+        nxt = retry.match(text, start) if retry is not None else None
         if nxt is None:
             return None
         m = nxt

@@ -74,3 +74,14 @@ class TestStreamNamer:
         """A typo in the template fails at construction."""
         with pytest.raises(ConfigurationError, match="hostnme"):
             StreamNamer("{hostnme}")
+
+
+def test_redact_accepts_a_preset_name() -> None:
+    """redact="strict" (or CWLOGS_REDACT=strict) masks client IPs; the default keeps them."""
+    from cwlogs.handler import make_redactor
+
+    line = "GET /x client=10.0.3.17 by ana@example.com"
+    strict, default = make_redactor("strict"), make_redactor(True)
+    assert "10.0.3.17" not in strict.redact_text(line)
+    assert "10.0.3.17" in default.redact_text(line)
+    assert "ana@example.com" not in default.redact_text(line)
