@@ -146,6 +146,48 @@ def test_events_written_while_running_appear_in_order(
     run(scenario())
 
 
+def test_a_late_event_of_a_slower_group_is_not_lost(
+    logs: Any, group: str, tmp_path: Path
+) -> None:
+    """An event written after a newer one of another group (a slower writer) still shows,
+    in time order."""
+    a, b = f"{group}/a", f"{group}/b"
+    put(logs, a, "s", ["a-old"])
+    put(logs, b, "s", ["b-old"])
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(a, None), (b, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.buffer) == 2)
+            base = now_ms()
+            put(logs, a, "s", ["a-new"], start_ms=base + 50)
+            await until(pilot, lambda: len(app.buffer) == 3)
+            put(logs, b, "s", ["b-late"], start_ms=base)  # older than a-new, arrives after
+            await until(pilot, lambda: len(app.buffer) == 4)
+            assert messages(app)[2:] == ["b-late", "a-new"]
+
+    run(scenario())
+
+
+def test_no_color_draws_the_log_view(
+    logs: Any, group: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR: the view draws (errors in bold, no colours) instead of crashing."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    put(logs, group, "s", [{"level": "error", "message": "boom"}, "plain"])
+
+    async def scenario() -> None:
+        app = make_app(logs, tmp_path, targets=[(group, None)])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.buffer) == 2)
+            await pilot.pause(0.2)
+            view = app.query_one(LogView)
+            shown = " ".join(view.render_line(y).text for y in range(view.size.height))
+            assert "boom" in shown and "plain" in shown
+
+    run(scenario())
+
+
 def test_filter_as_you_type_and_level(
     logs: Any, group: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

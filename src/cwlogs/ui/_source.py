@@ -39,6 +39,9 @@ _THROTTLE_CODES: Final = frozenset(
 )  # fmt: skip
 
 
+_RESTART_LOOKBACK_MS: Final = 60_000  # a restarted follow re-reads this much
+
+
 class QueryCancelled(KeyboardInterrupt):
     """Raised from the query's progress callback to cancel it.
 
@@ -165,28 +168,33 @@ class Source:
         gives up on (the endpoint gone while listing groups, say) is reported through
         ``on_error`` and the follow restarts where it left off.
         """
-        last_ms = to_epoch_ms(since)
-        at_last: set[tuple[Any, ...]] = set()
+        start_ms = to_epoch_ms(since)
+        newest = start_ms
+        # Keys of what was shown, kept for the window a restart re-reads: within one run
+        # tail() de-duplicates and orders by itself, and an event from a slower group may
+        # arrive after a newer one from another group (it must not be skipped).
+        seen: dict[tuple[Any, ...], int] = {}
         failures = 0
         while not stop.is_set():
             try:
                 for event in tail(
                     list(targets),
-                    since=last_ms,
+                    since=start_ms,
                     mode=self.mode,
                     poll_interval=self.poll_interval,
                     max_backoff=self.max_backoff,
                     stop=stop,
                     client=self.client,
                 ):
-                    # A restart re-reads the last millisecond: skip what was already shown.
                     key = (event.group, event.stream, event.event_id, event.message)
+                    if key in seen:
+                        continue  # re-read after a restart
                     ts = event.timestamp_ms
-                    if ts < last_ms or (ts == last_ms and key in at_last):
-                        continue
-                    if ts > last_ms:
-                        last_ms, at_last = ts, set()
-                    at_last.add(key)
+                    seen[key] = ts
+                    newest = max(newest, ts)
+                    if len(seen) > 50_000:
+                        floor = newest - _RESTART_LOOKBACK_MS
+                        seen = {k: t for k, t in seen.items() if t >= floor}
                     failures = 0
                     yield event
                 return
@@ -194,6 +202,8 @@ class Source:
                 failures += 1
                 if on_error is not None:
                     on_error(err)
+                # Restart a little before the newest event shown, to catch late arrivals.
+                start_ms = max(start_ms, newest - _RESTART_LOOKBACK_MS)
                 stop.wait(min(self.max_backoff, self.poll_interval * 2**failures))
 
     def trace(

@@ -29,6 +29,7 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
+    Tabs,
 )
 from textual.worker import Worker, get_current_worker
 
@@ -169,6 +170,10 @@ class CwlogsApp(App[None]):
         # Widgets are looked up on the main screen even while the trace or help is on top.
         self._main = self.screen
         self.ui_thread = threading.get_ident()
+        # Tab moves between the panes' own widgets; on the tab strip, letters typed for a
+        # search would fire commands (q quits). The strip stays clickable and 1-4 switch.
+        for strip in self._main.query(Tabs):
+            strip.can_focus = False
         groups = self._main.query_one("#groups", DataTable)
         groups.add_column("★", key="pin", width=1)
         groups.add_column("log group", key="name")
@@ -347,6 +352,8 @@ class CwlogsApp(App[None]):
         return key.value
 
     def action_pin(self) -> None:
+        if self._tab() not in ("sources", "logs"):
+            return
         name = self._highlighted_group() if self._tab() == "sources" else None
         if name is None and self.targets:
             name = self.targets[0][0]
@@ -364,6 +371,8 @@ class CwlogsApp(App[None]):
         self._render_groups()
 
     def action_add_source(self) -> None:
+        if self._tab() != "sources":  # the Sources table is hidden: nothing is highlighted
+            return
         name = self._highlighted_group()
         if name and all(g != name for g, _ in self.targets):
             self._open([*self.targets, (name, None)], switch=False)
@@ -604,12 +613,18 @@ class CwlogsApp(App[None]):
                 groups, text, since=self.since, progress=progress, cancel=cancel
             )
         except QueryCancelled:
-            self._from_thread(self._query_status, "cancelled")
+            self._from_thread(self._query_ended, "cancelled")
             return
         except CwlogsError as err:
-            self._from_thread(self._query_status, f"query failed: {err}")
+            self._from_thread(self._query_ended, f"query failed: {err}")
             return
         self._from_thread(self._query_done, result)
+
+    def _query_ended(self, text: str) -> None:
+        """A query that produced no results: Esc must not wait for it, old rows go."""
+        self._query_cancel = None
+        self._main.query_one("#results", DataTable).clear(columns=True)
+        self._query_status(text)
 
     def _query_status(self, text: str) -> None:
         self._main.query_one("#query-status", Static).update(Text(text))

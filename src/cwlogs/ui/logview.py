@@ -139,17 +139,17 @@ class LogView(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.size.width
         if not 0 <= index < len(self.buffer):
-            return Strip.blank(width)
+            return Strip.blank(width, Style())
         strip = Strip(self._segments(self.buffer[index]), None)
         if index == self.cursor:
             strip = strip.apply_style(_CURSOR)
-        return strip.crop_extend(0, width, None)
+        return strip.crop_extend(0, width, Style())
 
     def _segments(self, event: LogEvent) -> list[Segment]:
         out = [Segment(event.timestamp.strftime("%H:%M:%S.%f")[:-3] + " ", _TIME_STYLE)]
         if self._labels:
             label = self._labels.get(event.group, event.group).ljust(self._label_width)
-            out.append(Segment(label + " ", self._colours.get(event.group)))
+            out.append(Segment(label + " ", self._colours.get(event.group) or Style()))
         tag, style = _LEVELS.get(event.level or "", ("     ", Style()))
         out.append(Segment(tag + " ", style))
         text = event.message
@@ -159,7 +159,8 @@ class LogView(ScrollView, can_focus=True):
                 text = found
         first = text.strip().split("\n", 1)[0]
         bold = event.level in ("error", "critical")
-        out.append(Segment(first, Style(bold=True) if bold else None))
+        # Never a None style: Textual's NO_COLOR filter reads every segment's colour.
+        out.append(Segment(first, Style(bold=True) if bold else Style()))
         return out
 
     # ------------------------------------------------------------------ moving

@@ -189,6 +189,7 @@ class EventBuffer:
     def clear(self) -> None:
         self.all.clear()
         self.view.clear()
+        self.received = 0  # a new source: its counts start again
         self._evicted = 0
         self._newest = 0
 
