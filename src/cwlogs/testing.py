@@ -293,6 +293,8 @@ class MotoServer:
 def _check_port_free(host: str, port: int) -> None:
     """Raise RuntimeError("address already in use") if nothing can bind ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server will: a port whose last connections are in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

@@ -132,6 +132,7 @@ class CwlogsApp(App[None]):
         self._last_event: dict[str, int | None] = {}
         self._streams_of: str | None = None
         self._query_cancel: threading.Event | None = None
+        self._rows_wanted = 0  # rows the user scrolled towards in the Sources table
         self._query_started = 0.0
         self._state_text = ""
         self.ui_thread: int | None = None
@@ -292,7 +293,17 @@ class CwlogsApp(App[None]):
             self._from_thread(self._set_last, name, last)
 
     def _want_more(self) -> bool:
-        return not self._groups_done and len(self._matching_groups()) < _WANT_MATCHES
+        wanted = max(_WANT_MATCHES, self._rows_wanted)
+        return not self._groups_done and len(self._matching_groups()) < wanted
+
+    @on(DataTable.RowHighlighted, "#groups")
+    def _near_the_end(self, message: DataTable.RowHighlighted) -> None:
+        """Scrolling towards the last rows loads the next page (never all at once)."""
+        table = message.data_table
+        if self._groups_done or message.cursor_row < table.row_count - 5:
+            return
+        self._rows_wanted = table.row_count + _PAGE
+        self._load_groups()
 
     def _matching_groups(self) -> list[str]:
         query = self._main.query_one("#group-search", Input).value
@@ -325,7 +336,7 @@ class CwlogsApp(App[None]):
     def _set_last(self, name: str, last: int | None) -> None:
         table = self._main.query_one("#groups", DataTable)
         if name in table.rows:
-            table.update_cell(name, "last", _when(last))
+            table.update_cell(name, "last", _when(last), update_width=True)
 
     @on(Input.Changed, "#group-search")
     def _search_changed(self) -> None:
