@@ -1072,6 +1072,9 @@ class _Tail:
 
     def from_live(self, result: Mapping[str, Any], arns: Mapping[str, str]) -> LogEvent | None:
         group = _group_from_identifier(str(result.get("logGroupIdentifier", "")), arns)
+        if group not in self.prefixes:
+            # An endpoint may send results for groups we did not ask for (moto sends all).
+            return None
         event = LogEvent.from_message(
             result.get("message", ""),
             result.get("timestamp", 0),

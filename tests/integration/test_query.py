@@ -331,6 +331,13 @@ class TestTail:
             len(proxy.calls("StartLiveTail")),
         )
 
+    def test_live_tail_keeps_only_the_followed_groups(self, logs: Any, group: str) -> None:
+        """Live Tail results for a group that is not followed are dropped."""
+        put(logs, group, "a", ["mine"], now_ms() + 1000)
+        put(logs, f"{group}-other", "a", ["not mine"], now_ms() + 1000)
+        follow = tail(group, since="5m", poll_interval=0.05, duration=1, client=logs)
+        assert [(group, "mine")] == [(e.group, e.message) for e in follow]
+
     def test_keeps_going_through_throttling(
         self, logs: Any, group: str, proxy: StrictProxy
     ) -> None:
