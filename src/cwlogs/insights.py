@@ -30,7 +30,7 @@ from cwlogs.errors import (
 from cwlogs.query import (
     LogEvent,
     _check_order,
-    _name_list,
+    _group_specs,
     _normalise_level,
     _renamed_times,
     _sort_key,
@@ -250,7 +250,13 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _check_correlation(field_name: str, value: str) -> None:
+def _check_correlation(field_name: object, value: object, function: str) -> None:
+    if not isinstance(field_name, str) or not isinstance(value, str):
+        # A number or a list would be quoted as its repr and silently match nothing.
+        name, given = (
+            ("field_name", field_name) if not isinstance(field_name, str) else ("value", value)
+        )
+        raise TypeError(f"{function}(): {name} must be a string, not {given!r}")
     if not _FIELD_RE.match(field_name):
         raise InvalidParameterError(f"not a JSON field name: {field_name!r}")
     if not value or any(ch in value for ch in '*"\\\n'):
@@ -294,9 +300,8 @@ def correlate(
     >>> correlate(["/shop/api", "/shop/payments"], "order_id", "o-42")  # doctest: +SKIP
     """
     since, until = _renamed_times("correlate", since, until, start, end)
-    if not isinstance(groups, str):
-        _name_list(groups, "groups", "correlate")
-    _check_correlation(field_name, value)
+    _group_specs(groups, "correlate")
+    _check_correlation(field_name, value, "correlate")
     begin: TimeLike = since if since is not None else "1h"
     c = resolve_client(client)
     names = expand_groups(groups, client=c)
@@ -370,6 +375,8 @@ def by_trace_id(
     ...     print(e.timestamp, e.group, e.service, e.level, e.message)
     """
     since, until = _renamed_times("by_trace_id", since, until, start, end)
+    _group_specs(groups, "by_trace_id")
+    _check_correlation(field_name, trace_id, "by_trace_id")
     return correlate(
         groups, field_name, trace_id, since=since, until=until, use_insights=use_insights,
         client=client, prefix=prefix,
@@ -434,7 +441,7 @@ def recent_errors(limit: int = 100) -> SavedQuery:
 
 def one_trace(trace_id: str, field_name: str = "trace_id") -> SavedQuery:
     """Every event of one trace, oldest first."""
-    _check_correlation(field_name, trace_id)
+    _check_correlation(field_name, trace_id, "one_trace")
     return SavedQuery(
         "one_trace",
         "fields @timestamp, @log, service, level, message"

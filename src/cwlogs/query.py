@@ -36,6 +36,7 @@ from botocore.config import Config
 
 from cwlogs.client import call_api, make_client, resolve_client
 from cwlogs.errors import (
+    ConfigurationError,
     CwlogsError,
     InvalidParameterError,
     RateLimitError,
@@ -414,6 +415,30 @@ def _name_list(value: object, parameter: str, function: str) -> None:
             f"{function}(): {parameter} must be a list of names, not the string {value!r}; "
             "times are keyword-only (since=..., until=...)"
         )
+
+
+def _group_specs(specs: object, function: str) -> list[str]:
+    """The group names, prefixes or wildcards in ``specs``; empty ones refused.
+
+    An empty name is a prefix of every group, so reading it would read the whole account.
+    """
+    if isinstance(specs, bytes):
+        _name_list(specs, "groups", function)
+    if not isinstance(specs, str) and not isinstance(specs, Iterable):
+        raise TypeError(f"{function}(): groups must be a name or a list of names, not {specs!r}")
+    items: list[object] = [specs] if isinstance(specs, str) else list(specs)
+    if not items:
+        raise ConfigurationError("groups", f"{function}() needs at least one log group name")
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{function}(): log group names must be strings, not {item!r}")
+        if not item.strip():
+            raise ConfigurationError(
+                "groups",
+                f"{function}(): empty log group name in {specs!r} "
+                "(it would match every group; name a group, a prefix or a wildcard)",
+            )
+    return [str(item) for item in items]
 
 
 def get_events(
@@ -1133,6 +1158,11 @@ def tail(
     names = _sources(groups, "tail")
     if mode not in ("auto", "live", "poll"):
         raise InvalidParameterError(f"mode must be 'auto', 'live' or 'poll', not {mode!r}")
+    # A zero interval would poll in a busy loop; a negative lookback would skip events.
+    if not poll_interval > 0:
+        raise InvalidParameterError(f"tail(): poll_interval must be > 0 s, got {poll_interval!r}")
+    if not lookback >= 0:
+        raise InvalidParameterError(f"tail(): lookback must be >= 0 s, got {lookback!r}")
     deadline = None
     if duration is not None:
         deadline = time.monotonic() + parse_duration(duration).total_seconds()
@@ -1249,9 +1279,10 @@ def expand_groups(
     >>> expand_groups(["/shop/prod/", "/aws/lambda/*-prod"])  # doctest: +SKIP
     ['/shop/prod/api', '/shop/prod/worker', '/aws/lambda/checkout-prod']
     """
+    given = _group_specs(specs, "expand_groups")
     c = resolve_client(client)
     out: dict[str, None] = {}
-    for spec in [specs] if isinstance(specs, str) else specs:
+    for spec in given:
         names = [str(g["logGroupName"]) for g in find_log_groups(spec, client=c)]
         if not names:
             raise not_found_error(spec, client=c)

@@ -211,6 +211,12 @@ def _time_of_day(match: re.Match[str], current: datetime, zone: tzinfo, shown: s
 
 
 def _from_number(ms: int | float, shown: str) -> datetime:
+    if not ms >= 0:  # also NaN
+        # The service refuses times before 1970 with a botocore validation error.
+        raise TimeParseError(
+            f"{shown} is not a time: epoch milliseconds cannot be negative "
+            "(for a time ago write a duration such as '5m')"
+        )
     if 0 < ms < _MIN_PLAUSIBLE_MS:
         raise TimeParseError(
             f"{shown} looks like epoch seconds; cwlogs takes epoch milliseconds "
