@@ -82,7 +82,7 @@ from cwlogs.render import (
     table,
     use_color,
 )
-from cwlogs.timeparse import TimeParseError, local_zone, to_epoch_ms
+from cwlogs.timeparse import TimeParseError, local_zone, to_epoch_ms, until_ms
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -226,7 +226,12 @@ class _Context:
     def window(self, args: argparse.Namespace) -> tuple[int, int | None]:
         """``(since_ms, until_ms)`` from --since/--until; since must come before until."""
         since = self.time(args.since or _DEFAULT_RANGE, "--since") or 0
-        until = self.time(args.until, "--until")
+        until = None
+        if args.until is not None:
+            try:
+                until = until_ms(args.until, since, tz=self.zone)
+            except TimeParseError as exc:
+                raise UsageError(f"--until: {str(exc).removeprefix('cwlogs: ')}") from None
         if until is not None and since >= until:
             raise UsageError(
                 f"--since {args.since!r} ({format_time(since)}) is not before --until "

@@ -824,6 +824,23 @@ class TestTimesInTheUsersZone:
             ["payment failed", "WARNING queue is deep", "GET /health"],
         )
 
+    def test_a_time_of_day_until_is_the_one_after_since(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop, monkeypatch: Any
+    ) -> None:
+        """`--since 08:00 --until 09:00` typed at 08:40 reads up to today's 09:00."""
+        from datetime import datetime, timedelta, timezone
+
+        monkeypatch.delenv("TZ", raising=False)
+        now = datetime.now(timezone.utc)
+        since, until = ((now + timedelta(minutes=m)).strftime("%H:%M") for m in (-20, 20))
+        code, out, err = in_process(
+            "tail", shop.api, "--since", since, "--until", until, "--format", "json"
+        )
+        assert (0, ["GET /orders", "payment failed", "GET /health"]) == (
+            code,
+            _messages([orjson.loads(line) for line in out.splitlines()]),
+        ), err
+
 
 class TestTraceOrRequest:
     def test_a_request_id_or_a_short_trace_id_is_found(
