@@ -979,6 +979,10 @@ def _global_options() -> argparse.ArgumentParser:
     return common
 
 
+#: The most events --limit keeps in memory; beyond it a deque cannot even be sized.
+_MAX_EVENT_LIMIT: Final = 10**9
+
+
 def _count(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse type: an integer in [low, high], else a usage error naming the range."""
     allowed = f"{low:,} to {high:,}" if high is not None else f"at least {low:,}"
@@ -1109,8 +1113,8 @@ def build_parser() -> argparse.ArgumentParser:
     _time_options(p, _DEFAULT_SINCE)
     p.add_argument("--filter", metavar="PATTERN", help="CloudWatch filter pattern")
     p.add_argument(
-        "--limit", type=_count(1), metavar="N",
-        help="print only the newest N events (says how many more matched)",
+        "--limit", type=_count(1, _MAX_EVENT_LIMIT), metavar="N",
+        help="print only the newest N events (1 to 10**9; says how many more matched)",
     )  # fmt: skip
     p.add_argument(
         "--mode", choices=("auto", "live", "poll"), default="auto",
@@ -1130,8 +1134,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _time_options(p, _DEFAULT_RANGE)
     p.add_argument(
-        "--limit", type=_count(1), metavar="N",
-        help="print only the newest N events (at least 1; says how many more matched)",
+        "--limit", type=_count(1, _MAX_EVENT_LIMIT), metavar="N",
+        help="print only the newest N events (1 to 10**9; says how many more matched)",
     )  # fmt: skip
     _event_options(p)
 

@@ -728,7 +728,8 @@ class TestMessagesAndLimits:
         cases = [
             (("query", "fields @message", "-g", shop.api, "--limit", "0"), "1 to 10,000"),
             (("query", "fields @message", "-g", shop.api, "--limit", "20000"), "1 to 10,000"),
-            (("search", "x", "-g", shop.api, "--limit", "-5"), "at least 1"),
+            (("search", "x", "-g", shop.api, "--limit", "-5"), "1 to 1,000,000,000"),
+            (("tail", shop.api, "--limit", "9" * 20), "1 to 1,000,000,000"),
             (("tail", shop.api, "--since", "10m", "--until", "1h"), "is not before --until"),
             (("tail", ""), "empty log group name"),
         ]
