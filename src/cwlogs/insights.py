@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 from cwlogs.client import call_api, resolve_client
 from cwlogs.errors import (
@@ -186,7 +187,19 @@ def insights(
     interval = poll_interval
     try:
         while True:
-            response = call_api("GetQueryResults", lambda: c.get_query_results(queryId=query_id))
+            # A hung GetQueryResults would block past the deadline (botocore waits up to
+            # its read timeout and retries), so each poll waits only for the time left.
+            response = _within(
+                lambda: call_api("GetQueryResults", lambda: c.get_query_results(queryId=query_id)),
+                max(_MIN_POLL_WAIT, deadline - time.monotonic()),
+            )
+            if response is None:
+                stopped = _stop_query(c, query_id)
+                raise QueryTimeoutError(
+                    f"query {query_id}: no answer from GetQueryResults within {timeout:g} s; "
+                    f"{stopped}",
+                    operation="GetQueryResults",
+                )
             status = str(response.get("status", "Unknown"))
             if progress is not None:
                 progress(status, _statistics(response))
@@ -203,6 +216,39 @@ def insights(
     except KeyboardInterrupt:
         _log.debug("query %s interrupted: %s", query_id, _stop_query(c, query_id))
         raise
+
+
+_T = TypeVar("_T")
+
+#: The least time a poll is given, even one made just before the deadline.
+_MIN_POLL_WAIT: Final = 0.25
+
+
+def _within(call: Callable[[], _T], seconds: float) -> _T | None:
+    """``call()``'s result, or None if it has not returned within ``seconds``.
+
+    The call runs on a daemon thread that is abandoned on timeout (it ends when the
+    connection does); its exception, if any, is raised here.
+    """
+    outcome: list[tuple[bool, Any]] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="cwlogs-query-poll", daemon=True).start()
+    if not done.wait(seconds):
+        return None
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    result: _T = value
+    return result
 
 
 def _stop_query(client: CloudWatchLogsClient, query_id: str) -> str:

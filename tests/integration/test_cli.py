@@ -502,6 +502,23 @@ class TestQueryProgress:
         code, _, err = in_process("query", TestQuery.QUERY, "-g", shop.worker, "--format", "json")
         assert (0, True) == (code, "complete: query on 1 log group(s)" in err)
 
+    def test_timeout_is_a_deadline_when_a_poll_hangs(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop, proxy: StrictProxy
+    ) -> None:
+        """A hung GetQueryResults ends at --timeout: StopQuery sent, one line, spinner gone."""
+        proxy.inject("GetQueryResults", Fault.hang(6))
+        began = time.monotonic()
+        code, _, err = in_process("query", TestQuery.QUERY, "-g", shop.worker, "--timeout", "1")
+        took = time.monotonic() - began
+        last = err.rsplit("\r", 1)[-1]
+        assert (True, 1, True, 1, True) == (
+            code != 0,
+            last.count("\n"),
+            "within 1 s" in last,
+            len(proxy.calls("StopQuery")),
+            took < 4,
+        ), err
+
 
 class TestTrace:
     def test_pretty_shows_the_trace_across_groups(self, cli: Cli, shop: Shop) -> None:
