@@ -80,6 +80,7 @@ from cwlogs.render import (
     ndjson,
     source_labels,
     table,
+    trace_text,
     use_color,
 )
 from cwlogs.timeparse import TimeParseError, local_zone, to_epoch_ms, until_ms
@@ -433,6 +434,10 @@ def _line_filter(args: argparse.Namespace) -> Callable[[LogEvent], bool] | None:
         if floor is not None and (event.level not in _LEVELS or _LEVELS.index(event.level) < floor):
             return False
         text = event.text
+        if keep or drop:
+            # What pretty output shows includes the traceback below the line.
+            trace = trace_text(event.fields)
+            text = f"{text}\n{trace}" if trace else text
         return (
             all(r.search(text) for r in keep)
             and not any(r.search(text) for r in drop)

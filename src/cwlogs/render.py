@@ -42,6 +42,7 @@ __all__ = [
     "ndjson",
     "source_labels",
     "table",
+    "trace_text",
     "use_color",
 ]
 
@@ -367,6 +368,19 @@ class EventRenderer:
         if level in ("error", "critical"):
             return self._style.paint(text, "bold")
         return text
+
+
+def trace_text(fields: Mapping[str, Any] | None) -> str:
+    """The stack traces pretty output prints below an event, as one text ("" if none).
+
+    >>> trace_text({"exception": {"type": "ZeroDivisionError", "message": "division by zero"}})
+    'ZeroDivisionError: division by zero'
+    """
+    if not fields:
+        return ""
+    return "\n".join(
+        line for key in _TRACE_KEYS if key in fields for line in _trace_lines(fields[key])
+    )
 
 
 def _trace_lines(value: Any) -> list[str]:

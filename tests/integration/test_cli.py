@@ -729,6 +729,18 @@ class TestMessagesAndLimits:
             ["GET /health"],
         ]
 
+    def test_grep_matches_the_traceback_shown_below_an_event(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """--grep finds an event by the exception text pretty output prints under it."""
+        code, out, _ = in_process(
+            "tail", shop.api, shop.worker, "--format", "json", "--grep", "ValueError: declined"
+        )
+        assert (0, ["payment failed"]) == (
+            code,
+            _messages([orjson.loads(line) for line in out.splitlines()]),
+        )
+
     def test_limit_keeps_the_newest_and_says_how_many_more(self, cli: Cli, shop: Shop) -> None:
         """`search --limit 2` prints the newest two and names how many more matched."""
         done = cli.run("search", "", "-g", shop.base + "/", "--limit", "2", "--format", "json")
