@@ -901,14 +901,16 @@ class TailStatus:
     """What :func:`tail` is doing when it is not printing events, for ``on_status``.
 
     ``state`` is ``"unreachable"`` (the endpoint failed or answered with a server error),
-    ``"throttled"`` (the service asked us to slow down) or ``"recovered"`` (a poll
-    succeeded after failures). ``retry_in`` is the wait before the next try, in seconds.
+    ``"throttled"`` (the service asked us to slow down), ``"recovered"`` (a poll
+    succeeded after failures) or ``"reopening"`` (with ``mode="live"``, a Live Tail
+    session ended early and is opened again; reported once). ``retry_in`` is the wait
+    before the next try, in seconds.
 
     >>> TailStatus("unreachable", "connection refused", 2.0, 1).describe()
     'endpoint unreachable (connection refused); retrying in 2.0 s'
     """
 
-    state: Literal["unreachable", "throttled", "recovered"]
+    state: Literal["unreachable", "throttled", "recovered", "reopening"]
     error: str = ""
     retry_in: float | None = None
     failures: int = 0
@@ -917,6 +919,9 @@ class TailStatus:
         """One line for a person following the logs."""
         if self.state == "recovered":
             return f"endpoint reachable again after {self.failures} failed attempt(s); following"
+        if self.state == "reopening":
+            wait = f" in {self.retry_in:.1f} s" if self.retry_in is not None else ""
+            return f"{self.error}; reopening it{wait}, with back-off while sessions end early"
         what = "endpoint unreachable" if self.state == "unreachable" else "throttled"
         wait = f"; retrying in {self.retry_in:.1f} s" if self.retry_in is not None else ""
         return f"{what} ({self.error}){wait}"
@@ -962,6 +967,7 @@ class _Tail:
         self.seen = _Seen()
         self.cursor = dict.fromkeys(groups, since_ms)
         self.failures = 0
+        self.short_sessions = 0
 
     def finished(self) -> bool:
         return self.stop.is_set() or (
@@ -993,7 +999,7 @@ class _Tail:
         except (RateLimitError, ServerError) as err:
             # Throttling or an outage is a reason to wait, not to quit: say so and retry.
             self.failures += 1
-            delay = min(self.max_backoff, self.poll_interval * 2**self.failures)
+            delay = min(self.max_backoff, self.poll_interval * 2 ** min(self.failures, 30))
             delay *= 0.5 + self.rng() / 2
             state: Literal["unreachable", "throttled"] = (
                 "throttled" if isinstance(err, RateLimitError) else "unreachable"
@@ -1086,13 +1092,24 @@ class _Tail:
                 return False
             finally:
                 stream.close()
-            if time.monotonic() - opened < self.live_min_session:
-                # Real sessions last up to 3 h; one that ends at once (moto sends a single
-                # snapshot) would turn into a busy loop, so poll instead.
-                if self.mode == "live":
-                    return False
+            if time.monotonic() - opened >= self.live_min_session:
+                self.short_sessions = 0
+                continue
+            # Real sessions last up to 3 h; one that ends at once (moto sends a single
+            # snapshot) would turn into a busy loop: poll instead, or, when Live Tail was
+            # asked for, reopen it with back-off and say so once.
+            if self.mode != "live":
                 _log.info("tail: Live Tail session ended early; polling FilterLogEvents")
                 return False
+            self.short_sessions += 1
+            delay = min(self.max_backoff, self.poll_interval * 2 ** min(self.short_sessions, 30))
+            delay *= 0.5 + self.rng() / 2
+            status = TailStatus("reopening", "Live Tail session ended", delay, self.short_sessions)
+            if self.short_sessions == 1:
+                self.report(status)
+            else:
+                _log.debug("tail: %s", status.describe())
+            self.wait(delay)
         return True
 
     def from_live(self, result: Mapping[str, Any], arns: Mapping[str, str]) -> LogEvent | None:

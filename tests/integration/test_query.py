@@ -339,6 +339,20 @@ class TestTail:
         follow = tail(group, since="5m", poll_interval=0.05, duration=1, client=logs)
         assert [(group, "mine")] == [(e.group, e.message) for e in follow]
 
+    def test_live_mode_reopens_a_session_that_ends(self, logs: Any, group: str) -> None:
+        """mode="live" keeps following after a session ends (moto's end at once), saying so once."""
+        put(logs, group, "a", ["old"])
+        statuses: list[str] = []
+        follow = tail(
+            group, since="5m", mode="live", poll_interval=0.02, duration=20, client=logs,
+            on_status=lambda s: statuses.append(s.state),
+        )  # fmt: skip
+        first = next(follow).message
+        put(logs, group, "a", ["new"], now_ms())
+        second = next(follow).message
+        follow.close()
+        assert ("old", "new", ["reopening"]) == (first, second, statuses)
+
     def test_keeps_going_through_throttling(
         self, logs: Any, group: str, proxy: StrictProxy
     ) -> None:
