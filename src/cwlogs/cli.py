@@ -1276,20 +1276,52 @@ def build_parser() -> argparse.ArgumentParser:
 class _Parser(argparse.ArgumentParser):
     """argparse with "did you mean" for a mistyped command or option."""
 
+    _argv: list[str] | None = None
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # Kept so error() can tell which command an unknown option was given to.
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self._argv, namespace)
+
     def error(self, message: str) -> typing.NoReturn:
         commands = {k: v for k, v in _commands(self).items() if not k.startswith("_")}
+        # The hidden completion helper is not a choice to offer.
+        message = re.sub(r",\s*'?_complete'?(?=\s*[,)])", "", message)
         choice = re.search(r"invalid choice: '([^']*)'", message)
-        unknown = re.search(r"unrecognized arguments: (-\S+)", message)
-        close: list[str] = []
+        unknown = re.search(r"unrecognized arguments: (-[^\s=]+)", message)
         if choice:
             close = difflib.get_close_matches(choice.group(1), list(commands), n=2, cutoff=0.5)
+            if close:
+                message += "; did you mean " + " or ".join(close) + "?"
         elif unknown:
-            options = {o for p in (self, *commands.values()) for a in p._actions
-                       for o in a.option_strings if o.startswith("--")}  # fmt: skip
-            close = difflib.get_close_matches(unknown.group(1), sorted(options), n=1, cutoff=0.6)
-        if close:
-            message += "; did you mean " + " or ".join(close) + "?"
+            message += self._option_hint(unknown.group(1), commands)
         super().error(message)
+
+    def _option_hint(self, option: str, commands: Mapping[str, argparse.ArgumentParser]) -> str:
+        name = self._command_name(commands)
+        chosen = commands.get(name or "")
+        own = {o for p in (self, chosen) if p is not None for a in p._actions
+               for o in a.option_strings if o.startswith("--")}  # fmt: skip
+        close = [o for o in difflib.get_close_matches(option, sorted(own), n=2, cutoff=0.6)
+                 if o != option]  # fmt: skip
+        if close:
+            return f"; did you mean {close[0]}?"
+        if name:
+            return f"; {option} is not an option of {name} (see cwlogs {name} --help)"
+        return ""
+
+    def _command_name(self, commands: Mapping[str, argparse.ArgumentParser]) -> str | None:
+        if self._argv is None:
+            return None
+        try:
+            # Parsing succeeded up to the unknown arguments, so this cannot fail again.
+            namespace, _ = super().parse_known_args(self._argv)
+        except SystemExit:
+            return None
+        name = getattr(namespace, "command", None)
+        return name if name in commands else None
 
 
 def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

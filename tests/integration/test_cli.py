@@ -831,6 +831,28 @@ class TestOutputShape:
             [" did you mean tail", " did you mean --grep"],
         )
 
+    def test_hints_name_the_chosen_commands_options_and_hide_internals(
+        self, in_process: Callable[..., tuple[int, str, str]]
+    ) -> None:
+        """An option of another command is named as such; `_complete` is never offered."""
+        errors = []
+        for argv in (
+            ("groups", "--limit", "0"),
+            ("search", "x", "-g", "G", "--limt", "3"),
+            ("nosuch",),
+        ):
+            with pytest.raises(SystemExit):
+                in_process(*argv)
+            errors.append(sys.stderr.getvalue().strip().splitlines()[-1])
+        assert [
+            (
+                "--limit is not an option of groups" in errors[0],
+                "did you mean --limit" in errors[0],
+            ),
+            ("did you mean --limit?" in errors[1], "not an option" in errors[1]),
+            ("invalid choice" in errors[2], "_complete" in errors[2]),
+        ] == [(True, False), (True, False), (True, False)], errors
+
 
 class TestTimesInTheUsersZone:
     def test_naive_times_are_read_in_tz(
