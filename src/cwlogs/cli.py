@@ -703,7 +703,12 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
         raise UsageError("give a query or --saved NAME, not both")
     if args.saved and args.saved not in SAVED_QUERIES:
         # Not a built-in template: a query saved in the account (by `apply`, or the console).
-        found = get_query_definition(args.saved, client=ctx.client)
+        try:
+            found = get_query_definition(args.saved, client=ctx.client)
+        except CwlogsError as err:
+            # Not being able to look is no reason to hide the likely typo of a built-in.
+            _log.debug("query: could not look up saved query %r: %s", args.saved, err)
+            found = None
         query_string = found["queryString"] if found else _saved_query(args)  # raises: unknown
         args.group = args.group or (found or {}).get("logGroupNames")
     elif args.saved:

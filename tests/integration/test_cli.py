@@ -519,6 +519,14 @@ class TestQueryProgress:
             took < 4,
         ), err
 
+    def test_unknown_saved_query_suggests_a_built_in_when_the_account_lookup_fails(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop, proxy: StrictProxy
+    ) -> None:
+        """A failed DescribeQueryDefinitions still ends in "did you mean one_trace?" (exit 2)."""
+        proxy.inject("DescribeQueryDefinitions", Fault.internal(), times=10)
+        code, _, err = in_process("query", "--saved", "one_trac", "-g", shop.api)
+        assert (2, True, False) == (code, "did you mean one_trace?" in err, "500" in err), err
+
 
 class TestTrace:
     def test_pretty_shows_the_trace_across_groups(self, cli: Cli, shop: Shop) -> None:
