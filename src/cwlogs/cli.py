@@ -74,6 +74,7 @@ from cwlogs.render import (
     Format,
     Progress,
     Style,
+    compact_time,
     default_format,
     format_bytes,
     format_time,
@@ -509,9 +510,9 @@ def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
         Column("name", "LOG GROUP"),
         Column("stored", "STORED", right=True),
         Column("retention", "RETENTION", right=True),
-        Column("class", "CLASS"),
-        Column("last", "LAST EVENT"),
-        Column("created", "CREATED"),
+        Column("class", "CLASS", drop=1),
+        Column("last", "LAST EVENT", compact=compact_time),
+        Column("created", "CREATED", drop=2, compact=compact_time),
     ]
     ctx.emit_rows(columns, rows, raw="name", json_rows=groups)
     if not groups:
@@ -541,10 +542,10 @@ def _cmd_streams(ctx: _Context, args: argparse.Namespace) -> int:
     ]
     columns = [
         Column("name", "LOG STREAM"),
-        Column("last", "LAST EVENT"),
-        Column("first", "FIRST EVENT"),
+        Column("last", "LAST EVENT", compact=compact_time),
+        Column("first", "FIRST EVENT", drop=1, compact=compact_time),
         Column("stored", "STORED", right=True),
-        Column("created", "CREATED"),
+        Column("created", "CREATED", drop=2, compact=compact_time),
     ]
     ctx.emit_rows(columns, rows, raw="name", json_rows=streams)
     if not streams:

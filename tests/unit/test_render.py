@@ -15,6 +15,7 @@ from cwlogs.render import (
     EventRenderer,
     Progress,
     Style,
+    compact_time,
     default_format,
     display_width,
     flatten,
@@ -307,6 +308,24 @@ class TestTable:
         starts = {display_width(line[: line.index(mark)]) for line, mark in
                   zip(lines, ("B", "🔥", "ok"), strict=True)}  # fmt: skip
         assert (max(display_width(line) for line in lines) <= 30, len(starts)) == (True, 1)
+
+    def test_narrow_terminal_drops_and_compacts_before_cutting_the_name(self) -> None:
+        """At 80 columns CREATED goes, times lose their seconds, the group name stays whole."""
+        name = "/aws/lambda/checkout-service-production"
+        columns = [
+            Column("name", "LOG GROUP"),
+            Column("stored", "STORED", right=True),
+            Column("class", "CLASS", drop=1),
+            Column("last", "LAST EVENT", compact=compact_time),
+            Column("created", "CREATED", drop=2, compact=compact_time),
+        ]
+        row = {"name": name, "stored": "1.5 KiB", "class": "STANDARD",
+               "last": "2026-12-02T08:40:12.345Z", "created": "2026-11-01T10:00:00.000Z"}  # fmt: skip
+        lines = table(columns, [row], max_width=None, width=80).split("\n")
+        assert (lines[0].split(), lines[1].split()) == (
+            ["LOG", "GROUP", "STORED", "CLASS", "LAST", "EVENT"],
+            [name, "1.5", "KiB", "STANDARD", "2026-12-02", "08:40Z"],
+        )
 
     def test_heading_is_bold_with_colour(self) -> None:
         """With colour the heading is bold."""
