@@ -319,8 +319,13 @@ class TestTable:
             Column("last", "LAST EVENT", compact=compact_time),
             Column("created", "CREATED", drop=2, compact=compact_time),
         ]
-        row = {"name": name, "stored": "1.5 KiB", "class": "STANDARD",
-               "last": "2026-12-02T08:40:12.345Z", "created": "2026-11-01T10:00:00.000Z"}  # fmt: skip
+        row = {
+            "name": name,
+            "stored": "1.5 KiB",
+            "class": "STANDARD",
+            "last": "2026-12-02T08:40:12.345Z",
+            "created": "2026-11-01T10:00:00.000Z",
+        }
         lines = table(columns, [row], max_width=None, width=80).split("\n")
         assert (lines[0].split(), lines[1].split()) == (
             ["LOG", "GROUP", "STORED", "CLASS", "LAST", "EVENT"],
