@@ -462,20 +462,23 @@ def _print_events(
     renderer = ctx.events(groups)
     selected = events if wanted is None else (e for e in events if wanted(e))
     matched = 0
-    if limit is not None:
-        newest: deque[LogEvent] = deque(maxlen=limit)
-        for event in selected:
-            newest.append(event)
-            matched += 1
-        selected = newest
     printed = 0
-    for event in selected:
+    try:
+        if limit is not None:
+            newest: deque[LogEvent] = deque(maxlen=limit)
+            for event in selected:
+                newest.append(event)
+                matched += 1
+            selected = newest
+        for event in selected:
+            if count is not None:
+                count.before_print()
+            ctx.print(renderer.render(event), flush=flush)
+            printed += 1
+    finally:
+        # Also on Ctrl-C or an error: the shell prompt must not land on the progress line.
         if count is not None:
-            count.before_print()
-        ctx.print(renderer.render(event), flush=flush)
-        printed += 1
-    if count is not None:
-        count.progress.clear()
+            count.progress.clear()
     if limit is not None and matched > printed:
         ctx.note(
             f"{matched - printed} more event(s) matched; showing the newest {printed} "

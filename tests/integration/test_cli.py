@@ -528,6 +528,29 @@ class TestQueryProgress:
         assert (2, True, False) == (code, "did you mean one_trace?" in err, "500" in err), err
 
 
+class TestInterruptedRead:
+    def test_ctrl_c_while_reading_clears_the_progress_line(
+        self, endpoint: Any, shop: Shop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """Ctrl-C during `tail` (no -f) erases the page count, as `query` does."""
+
+        class InterruptedTerminal(_Terminal):
+            def write(self, text: str) -> int:
+                if "read 2 page" in text:
+                    raise KeyboardInterrupt
+                return super().write(text)
+
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+        err = InterruptedTerminal()
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        monkeypatch.setattr(sys, "stderr", err)
+        code = main(["--endpoint-url", endpoint.url, "tail", shop.api, shop.worker])
+        shown = err.getvalue()
+        assert (130, True) == (code, shown.endswith("read 1 page(s), 3 event(s)…\r\x1b[K\n")), repr(
+            shown
+        )
+
+
 class TestTrace:
     def test_pretty_shows_the_trace_across_groups(self, cli: Cli, shop: Shop) -> None:
         """`trace ID -g ...` prints the trace's events from every group in time order."""
