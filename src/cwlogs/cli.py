@@ -870,10 +870,12 @@ def _cmd_iam(ctx: _Context, args: argparse.Namespace) -> int:
         "tags": args.tags,
         "kms": args.kms,
     }
-    roles = ROLES if args.role == "all" else (args.role,)
-    policies = {role: policy_for(role, args.groups, **options) for role in roles}
+    # "handler" is what users call the writer: the role is the CloudWatchHandler's.
+    role = "writer" if args.role == "handler" else args.role
+    roles = ROLES if role == "all" else tuple(r for r in ROLES if r == role)
+    policies = {r: policy_for(r, args.groups, **options) for r in roles}
     # Plain JSON whatever --format says: it goes to `aws iam put-role-policy` or a template.
-    document = policies if args.role == "all" else policies[args.role]
+    document = policies if role == "all" else policies[roles[0]]
     ctx.print(json.dumps(document, indent=2))
     return EXIT_OK
 
@@ -1218,8 +1220,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the query-definition actions) get Resource \"*\"; see the README's Production set-up.",
     )
     p.add_argument(
-        "role", choices=("writer", "reader", "apply", "all"),
-        help="writer: the CloudWatchHandler; reader: tail, search, query, trace; "
+        "role", choices=("writer", "handler", "reader", "apply", "all"),
+        help="writer (or handler): the CloudWatchHandler; reader: tail, search, query, trace; "
         "apply: cwlogs apply; all: the three, keyed by role",
     )  # fmt: skip
     p.add_argument(
