@@ -288,7 +288,8 @@ class EventRenderer:
         if self.format == "json":
             return ndjson(event.to_dict())
         if self.format == "raw":
-            return event.message.rstrip("\n")
+            # The message a person reads; the stored JSON is `raw` in --format json.
+            return event.text.rstrip("\n")
         return self._pretty(event)
 
     def _label(self, event: LogEvent) -> str:

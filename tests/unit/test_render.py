@@ -275,8 +275,12 @@ class TestJsonAndRawEvents:
         assert shown == ["b.c=2", "span_id=00f067aa", "a=1 b.c=2 span_id=00f067aa0ba902b7"]
 
     def test_raw_is_the_message_only(self) -> None:
-        """The raw format prints the stored message, nothing else."""
-        assert '{"level":"info"}' == EventRenderer("raw").render(_event({"level": "info"}))
+        """The raw format prints a JSON event's message, else the stored text, nothing else."""
+        raw = EventRenderer("raw")
+        assert ["paid", '{"level":"info"}'] == [
+            raw.render(_event({"level": "info", "message": "paid", "order": 42})),
+            raw.render(_event({"level": "info"})),
+        ]
 
 
 class TestTable:
