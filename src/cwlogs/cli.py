@@ -364,6 +364,12 @@ def _source_keys(targets: Sequence[_Target]) -> list[str]:
     return [f"{_where_label(t.where)}:{t.group}" for t in targets]
 
 
+def _tags_sources(located: Mapping[cliconfig.SourceLocation, Any]) -> bool:
+    """Whether events carry ``source``: read from several places, or from a named
+    source's own profile or Region (JSON readers must be able to tell which account)."""
+    return len(located) > 1 or any(where != _DEFAULT_LOCATION for where in located)
+
+
 def _tagged(events: Iterable[LogEvent], where: cliconfig.SourceLocation) -> Iterator[LogEvent]:
     label = _where_label(where)
     for event in events:
@@ -411,7 +417,7 @@ def _read(
             client=ctx.client_for(where),
             on_page=count,
         )
-        streams.append(_tagged(events, where) if len(located) > 1 else events)
+        streams.append(_tagged(events, where) if _tags_sources(located) else events)
     if len(streams) == 1:
         return streams[0]
     return heapq.merge(*streams, key=lambda e: (e.timestamp, e.source))
@@ -609,7 +615,8 @@ def _follow(
         for where, items in located.items()
     }
     if len(followers) == 1:
-        yield from next(iter(followers.values()))
+        ((where, events),) = followers.items()
+        yield from _tagged(events, where) if _tags_sources(followers) else events
         return
     merged: queue.Queue[LogEvent | BaseException | None] = queue.Queue()
 

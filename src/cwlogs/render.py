@@ -293,7 +293,7 @@ class EventRenderer:
         return self._pretty(event)
 
     def _label(self, event: LogEvent) -> str:
-        text = self.labels.get(event.source or event.group)
+        text = self.labels.get(event.source or "") or self.labels.get(event.group)
         if text is None:
             text = event.stream
             width = display_width(text)

@@ -989,6 +989,22 @@ class TestSourcesAcrossRegions:
             [f"us-east-1:{name}", f"us-west-2:{name}"],
         )
 
+    def test_one_source_with_a_region_names_it_in_json(self, cli: Cli, endpoint: Any) -> None:
+        """NDJSON `source` says which Region a single named source was read from."""
+        name = f"/cwlogs-test/region-{uuid.uuid4().hex[:8]}"
+        client = make_client(endpoint_url=endpoint.url, region="us-west-2")
+        client.create_log_group(logGroupName=name)
+        client.create_log_stream(logGroupName=name, logStreamName="s")
+        client.put_log_events(
+            logGroupName=name,
+            logStreamName="s",
+            logEvents=[{"timestamp": int(time.time() * 1000) - 1000, "message": "hello"}],
+        )
+        (cli.cwd / "pyproject.toml").write_text(
+            f'[tool.cwlogs.sources]\nwest = {{ groups = ["{name}"], region = "us-west-2" }}\n'
+        )
+        assert [f"us-west-2:{name}"] == [e["source"] for e in cli.json("tail", "@west")]
+
 
 class TestReadProgress:
     def test_terminal_stderr_shows_pages_and_events_read(
