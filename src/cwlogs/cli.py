@@ -913,6 +913,8 @@ def _cmd_local(ctx: _Context, args: argparse.Namespace) -> int:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "us-east-1",
+            # Older SDKs and the AWS CLI v1 read only this one.
+            "AWS_DEFAULT_REGION": "us-east-1",
         }
         if ctx.format == "json":
             ctx.print(ndjson({"endpoint_url": url, "env": env}), flush=True)

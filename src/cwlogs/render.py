@@ -145,7 +145,9 @@ def format_time(moment: datetime | int | None, *, local: bool = False) -> str:
     if isinstance(moment, int):
         moment = from_epoch_ms(moment)
     if local:
-        return moment.astimezone(local_zone()).isoformat(timespec="milliseconds")
+        text = moment.astimezone(local_zone()).isoformat(timespec="milliseconds")
+        # UTC is written one way whichever option asked for it.
+        return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 

@@ -620,8 +620,15 @@ class TestLocal:
             names = [g["logGroupName"] for g in client.describe_log_groups()["logGroups"]]
         finally:
             code, stderr = _interrupt(process, sig)
-        assert (env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"], names, code) == (
+        # AWS_DEFAULT_REGION too: older SDKs and the AWS CLI v1 read only that one.
+        assert (
+            env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"],
+            env.get("AWS_DEFAULT_REGION"),
+            names,
+            code,
+        ) == (
             f"http://127.0.0.1:{port}",
+            "us-east-1",
             ["/local/demo"],
             0,
         )

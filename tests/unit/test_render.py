@@ -105,9 +105,17 @@ class TestValues:
         """A missing time prints as a dash, so table columns stay aligned."""
         assert "-" == format_time(None)
 
-    def test_local_time_carries_an_offset(self) -> None:
-        """Local times show their UTC offset instead of Z."""
-        assert re.search(r"[+-]\d\d:\d\d$", format_time(TS, local=True))
+    def test_local_time_in_utc_ends_in_z_like_the_default(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--local-time in a UTC zone prints Z, not +00:00: one way to write UTC."""
+        monkeypatch.setenv("TZ", "UTC")
+        assert format_time(TS) == format_time(TS, local=True)
+
+    def test_local_time_carries_an_offset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Local times outside UTC show their UTC offset instead of Z."""
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        assert "2024-05-01T21:00:00.123+09:00" == format_time(TS, local=True)
 
     @pytest.mark.parametrize(
         ("size", "text"),
