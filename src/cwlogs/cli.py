@@ -74,15 +74,17 @@ from cwlogs.render import (
     Format,
     Progress,
     Style,
+    compact_time,
     default_format,
     format_bytes,
     format_time,
     ndjson,
     source_labels,
     table,
+    trace_text,
     use_color,
 )
-from cwlogs.timeparse import TimeParseError, local_zone, to_epoch_ms
+from cwlogs.timeparse import TimeParseError, local_zone, to_epoch_ms, until_ms
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -226,7 +228,12 @@ class _Context:
     def window(self, args: argparse.Namespace) -> tuple[int, int | None]:
         """``(since_ms, until_ms)`` from --since/--until; since must come before until."""
         since = self.time(args.since or _DEFAULT_RANGE, "--since") or 0
-        until = self.time(args.until, "--until")
+        until = None
+        if args.until is not None:
+            try:
+                until = until_ms(args.until, since, tz=self.zone)
+            except TimeParseError as exc:
+                raise UsageError(f"--until: {str(exc).removeprefix('cwlogs: ')}") from None
         if until is not None and since >= until:
             raise UsageError(
                 f"--since {args.since!r} ({format_time(since)}) is not before --until "
@@ -357,6 +364,12 @@ def _source_keys(targets: Sequence[_Target]) -> list[str]:
     return [f"{_where_label(t.where)}:{t.group}" for t in targets]
 
 
+def _tags_sources(located: Mapping[cliconfig.SourceLocation, Any]) -> bool:
+    """Whether events carry ``source``: read from several places, or from a named
+    source's own profile or Region (JSON readers must be able to tell which account)."""
+    return len(located) > 1 or any(where != _DEFAULT_LOCATION for where in located)
+
+
 def _tagged(events: Iterable[LogEvent], where: cliconfig.SourceLocation) -> Iterator[LogEvent]:
     label = _where_label(where)
     for event in events:
@@ -404,7 +417,7 @@ def _read(
             client=ctx.client_for(where),
             on_page=count,
         )
-        streams.append(_tagged(events, where) if len(located) > 1 else events)
+        streams.append(_tagged(events, where) if _tags_sources(located) else events)
     if len(streams) == 1:
         return streams[0]
     return heapq.merge(*streams, key=lambda e: (e.timestamp, e.source))
@@ -428,6 +441,10 @@ def _line_filter(args: argparse.Namespace) -> Callable[[LogEvent], bool] | None:
         if floor is not None and (event.level not in _LEVELS or _LEVELS.index(event.level) < floor):
             return False
         text = event.text
+        if keep or drop:
+            # What pretty output shows includes the traceback below the line.
+            trace = trace_text(event.fields)
+            text = f"{text}\n{trace}" if trace else text
         return (
             all(r.search(text) for r in keep)
             and not any(r.search(text) for r in drop)
@@ -451,20 +468,23 @@ def _print_events(
     renderer = ctx.events(groups)
     selected = events if wanted is None else (e for e in events if wanted(e))
     matched = 0
-    if limit is not None:
-        newest: deque[LogEvent] = deque(maxlen=limit)
-        for event in selected:
-            newest.append(event)
-            matched += 1
-        selected = newest
     printed = 0
-    for event in selected:
+    try:
+        if limit is not None:
+            newest: deque[LogEvent] = deque(maxlen=limit)
+            for event in selected:
+                newest.append(event)
+                matched += 1
+            selected = newest
+        for event in selected:
+            if count is not None:
+                count.before_print()
+            ctx.print(renderer.render(event), flush=flush)
+            printed += 1
+    finally:
+        # Also on Ctrl-C or an error: the shell prompt must not land on the progress line.
         if count is not None:
-            count.before_print()
-        ctx.print(renderer.render(event), flush=flush)
-        printed += 1
-    if count is not None:
-        count.progress.clear()
+            count.progress.clear()
     if limit is not None and matched > printed:
         ctx.note(
             f"{matched - printed} more event(s) matched; showing the newest {printed} "
@@ -499,9 +519,9 @@ def _cmd_groups(ctx: _Context, args: argparse.Namespace) -> int:
         Column("name", "LOG GROUP"),
         Column("stored", "STORED", right=True),
         Column("retention", "RETENTION", right=True),
-        Column("class", "CLASS"),
-        Column("last", "LAST EVENT"),
-        Column("created", "CREATED"),
+        Column("class", "CLASS", drop=1),
+        Column("last", "LAST EVENT", compact=compact_time),
+        Column("created", "CREATED", drop=2, compact=compact_time),
     ]
     ctx.emit_rows(columns, rows, raw="name", json_rows=groups)
     if not groups:
@@ -531,10 +551,10 @@ def _cmd_streams(ctx: _Context, args: argparse.Namespace) -> int:
     ]
     columns = [
         Column("name", "LOG STREAM"),
-        Column("last", "LAST EVENT"),
-        Column("first", "FIRST EVENT"),
+        Column("last", "LAST EVENT", compact=compact_time),
+        Column("first", "FIRST EVENT", drop=1, compact=compact_time),
         Column("stored", "STORED", right=True),
-        Column("created", "CREATED"),
+        Column("created", "CREATED", drop=2, compact=compact_time),
     ]
     ctx.emit_rows(columns, rows, raw="name", json_rows=streams)
     if not streams:
@@ -595,7 +615,8 @@ def _follow(
         for where, items in located.items()
     }
     if len(followers) == 1:
-        yield from next(iter(followers.values()))
+        ((where, events),) = followers.items()
+        yield from _tagged(events, where) if _tags_sources(followers) else events
         return
     merged: queue.Queue[LogEvent | BaseException | None] = queue.Queue()
 
@@ -693,7 +714,12 @@ def _cmd_query(ctx: _Context, args: argparse.Namespace) -> int:
         raise UsageError("give a query or --saved NAME, not both")
     if args.saved and args.saved not in SAVED_QUERIES:
         # Not a built-in template: a query saved in the account (by `apply`, or the console).
-        found = get_query_definition(args.saved, client=ctx.client)
+        try:
+            found = get_query_definition(args.saved, client=ctx.client)
+        except CwlogsError as err:
+            # Not being able to look is no reason to hide the likely typo of a built-in.
+            _log.debug("query: could not look up saved query %r: %s", args.saved, err)
+            found = None
         query_string = found["queryString"] if found else _saved_query(args)  # raises: unknown
         args.group = args.group or (found or {}).get("logGroupNames")
     elif args.saved:
@@ -851,10 +877,12 @@ def _cmd_iam(ctx: _Context, args: argparse.Namespace) -> int:
         "tags": args.tags,
         "kms": args.kms,
     }
-    roles = ROLES if args.role == "all" else (args.role,)
-    policies = {role: policy_for(role, args.groups, **options) for role in roles}
+    # "handler" is what users call the writer: the role is the CloudWatchHandler's.
+    role = "writer" if args.role == "handler" else args.role
+    roles = ROLES if role == "all" else tuple(r for r in ROLES if r == role)
+    policies = {r: policy_for(r, args.groups, **options) for r in roles}
     # Plain JSON whatever --format says: it goes to `aws iam put-role-policy` or a template.
-    document = policies if args.role == "all" else policies[args.role]
+    document = policies if role == "all" else policies[roles[0]]
     ctx.print(json.dumps(document, indent=2))
     return EXIT_OK
 
@@ -885,6 +913,8 @@ def _cmd_local(ctx: _Context, args: argparse.Namespace) -> int:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "us-east-1",
+            # Older SDKs and the AWS CLI v1 read only this one.
+            "AWS_DEFAULT_REGION": "us-east-1",
         }
         if ctx.format == "json":
             ctx.print(ndjson({"endpoint_url": url, "env": env}), flush=True)
@@ -972,6 +1002,10 @@ def _global_options() -> argparse.ArgumentParser:
     )
     common.add_argument("--debug", action="store_true", help="log library details to stderr")
     return common
+
+
+#: The most events --limit keeps in memory; beyond it a deque cannot even be sized.
+_MAX_EVENT_LIMIT: Final = 10**9
 
 
 def _count(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -1104,8 +1138,8 @@ def build_parser() -> argparse.ArgumentParser:
     _time_options(p, _DEFAULT_SINCE)
     p.add_argument("--filter", metavar="PATTERN", help="CloudWatch filter pattern")
     p.add_argument(
-        "--limit", type=_count(1), metavar="N",
-        help="print only the newest N events (says how many more matched)",
+        "--limit", type=_count(1, _MAX_EVENT_LIMIT), metavar="N",
+        help="print only the newest N events (1 to 10**9; says how many more matched)",
     )  # fmt: skip
     p.add_argument(
         "--mode", choices=("auto", "live", "poll"), default="auto",
@@ -1125,8 +1159,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _time_options(p, _DEFAULT_RANGE)
     p.add_argument(
-        "--limit", type=_count(1), metavar="N",
-        help="print only the newest N events (at least 1; says how many more matched)",
+        "--limit", type=_count(1, _MAX_EVENT_LIMIT), metavar="N",
+        help="print only the newest N events (1 to 10**9; says how many more matched)",
     )  # fmt: skip
     _event_options(p)
 
@@ -1195,8 +1229,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the query-definition actions) get Resource \"*\"; see the README's Production set-up.",
     )
     p.add_argument(
-        "role", choices=("writer", "reader", "apply", "all"),
-        help="writer: the CloudWatchHandler; reader: tail, search, query, trace; "
+        "role", choices=("writer", "handler", "reader", "apply", "all"),
+        help="writer (or handler): the CloudWatchHandler; reader: tail, search, query, trace; "
         "apply: cwlogs apply; all: the three, keyed by role",
     )  # fmt: skip
     p.add_argument(
@@ -1262,20 +1296,52 @@ def build_parser() -> argparse.ArgumentParser:
 class _Parser(argparse.ArgumentParser):
     """argparse with "did you mean" for a mistyped command or option."""
 
+    _argv: list[str] | None = None
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # Kept so error() can tell which command an unknown option was given to.
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self._argv, namespace)
+
     def error(self, message: str) -> typing.NoReturn:
         commands = {k: v for k, v in _commands(self).items() if not k.startswith("_")}
+        # The hidden completion helper is not a choice to offer.
+        message = re.sub(r",\s*'?_complete'?(?=\s*[,)])", "", message)
         choice = re.search(r"invalid choice: '([^']*)'", message)
-        unknown = re.search(r"unrecognized arguments: (-\S+)", message)
-        close: list[str] = []
+        unknown = re.search(r"unrecognized arguments: (-[^\s=]+)", message)
         if choice:
             close = difflib.get_close_matches(choice.group(1), list(commands), n=2, cutoff=0.5)
+            if close:
+                message += "; did you mean " + " or ".join(close) + "?"
         elif unknown:
-            options = {o for p in (self, *commands.values()) for a in p._actions
-                       for o in a.option_strings if o.startswith("--")}  # fmt: skip
-            close = difflib.get_close_matches(unknown.group(1), sorted(options), n=1, cutoff=0.6)
-        if close:
-            message += "; did you mean " + " or ".join(close) + "?"
+            message += self._option_hint(unknown.group(1), commands)
         super().error(message)
+
+    def _option_hint(self, option: str, commands: Mapping[str, argparse.ArgumentParser]) -> str:
+        name = self._command_name(commands)
+        chosen = commands.get(name or "")
+        own = {o for p in (self, chosen) if p is not None for a in p._actions
+               for o in a.option_strings if o.startswith("--")}  # fmt: skip
+        close = [o for o in difflib.get_close_matches(option, sorted(own), n=2, cutoff=0.6)
+                 if o != option]  # fmt: skip
+        if close:
+            return f"; did you mean {close[0]}?"
+        if name:
+            return f"; {option} is not an option of {name} (see cwlogs {name} --help)"
+        return ""
+
+    def _command_name(self, commands: Mapping[str, argparse.ArgumentParser]) -> str | None:
+        if self._argv is None:
+            return None
+        try:
+            # Parsing succeeded up to the unknown arguments, so this cannot fail again.
+            namespace, _ = super().parse_known_args(self._argv)
+        except SystemExit:
+            return None
+        name = getattr(namespace, "command", None)
+        return name if name in commands else None
 
 
 def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

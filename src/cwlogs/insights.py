@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 from cwlogs.client import call_api, resolve_client
 from cwlogs.errors import (
@@ -30,7 +31,7 @@ from cwlogs.errors import (
 from cwlogs.query import (
     LogEvent,
     _check_order,
-    _name_list,
+    _group_specs,
     _normalise_level,
     _renamed_times,
     _sort_key,
@@ -186,7 +187,19 @@ def insights(
     interval = poll_interval
     try:
         while True:
-            response = call_api("GetQueryResults", lambda: c.get_query_results(queryId=query_id))
+            # A hung GetQueryResults would block past the deadline (botocore waits up to
+            # its read timeout and retries), so each poll waits only for the time left.
+            response = _within(
+                lambda: call_api("GetQueryResults", lambda: c.get_query_results(queryId=query_id)),
+                max(_MIN_POLL_WAIT, deadline - time.monotonic()),
+            )
+            if response is None:
+                stopped = _stop_query(c, query_id)
+                raise QueryTimeoutError(
+                    f"query {query_id}: no answer from GetQueryResults within {timeout:g} s; "
+                    f"{stopped}",
+                    operation="GetQueryResults",
+                )
             status = str(response.get("status", "Unknown"))
             if progress is not None:
                 progress(status, _statistics(response))
@@ -203,6 +216,39 @@ def insights(
     except KeyboardInterrupt:
         _log.debug("query %s interrupted: %s", query_id, _stop_query(c, query_id))
         raise
+
+
+_T = TypeVar("_T")
+
+#: The least time a poll is given, even one made just before the deadline.
+_MIN_POLL_WAIT: Final = 0.25
+
+
+def _within(call: Callable[[], _T], seconds: float) -> _T | None:
+    """``call()``'s result, or None if it has not returned within ``seconds``.
+
+    The call runs on a daemon thread that is abandoned on timeout (it ends when the
+    connection does); its exception, if any, is raised here.
+    """
+    outcome: list[tuple[bool, Any]] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="cwlogs-query-poll", daemon=True).start()
+    if not done.wait(seconds):
+        return None
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    result: _T = value
+    return result
 
 
 def _stop_query(client: CloudWatchLogsClient, query_id: str) -> str:
@@ -250,7 +296,13 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _check_correlation(field_name: str, value: str) -> None:
+def _check_correlation(field_name: object, value: object, function: str) -> None:
+    if not isinstance(field_name, str) or not isinstance(value, str):
+        # A number or a list would be quoted as its repr and silently match nothing.
+        name, given = (
+            ("field_name", field_name) if not isinstance(field_name, str) else ("value", value)
+        )
+        raise TypeError(f"{function}(): {name} must be a string, not {given!r}")
     if not _FIELD_RE.match(field_name):
         raise InvalidParameterError(f"not a JSON field name: {field_name!r}")
     if not value or any(ch in value for ch in '*"\\\n'):
@@ -294,9 +346,8 @@ def correlate(
     >>> correlate(["/shop/api", "/shop/payments"], "order_id", "o-42")  # doctest: +SKIP
     """
     since, until = _renamed_times("correlate", since, until, start, end)
-    if not isinstance(groups, str):
-        _name_list(groups, "groups", "correlate")
-    _check_correlation(field_name, value)
+    _group_specs(groups, "correlate")
+    _check_correlation(field_name, value, "correlate")
     begin: TimeLike = since if since is not None else "1h"
     c = resolve_client(client)
     names = expand_groups(groups, client=c)
@@ -370,6 +421,8 @@ def by_trace_id(
     ...     print(e.timestamp, e.group, e.service, e.level, e.message)
     """
     since, until = _renamed_times("by_trace_id", since, until, start, end)
+    _group_specs(groups, "by_trace_id")
+    _check_correlation(field_name, trace_id, "by_trace_id")
     return correlate(
         groups, field_name, trace_id, since=since, until=until, use_insights=use_insights,
         client=client, prefix=prefix,
@@ -434,7 +487,7 @@ def recent_errors(limit: int = 100) -> SavedQuery:
 
 def one_trace(trace_id: str, field_name: str = "trace_id") -> SavedQuery:
     """Every event of one trace, oldest first."""
-    _check_correlation(field_name, trace_id)
+    _check_correlation(field_name, trace_id, "one_trace")
     return SavedQuery(
         "one_trace",
         "fields @timestamp, @log, service, level, message"

@@ -36,6 +36,7 @@ from botocore.config import Config
 
 from cwlogs.client import call_api, make_client, resolve_client
 from cwlogs.errors import (
+    ConfigurationError,
     CwlogsError,
     InvalidParameterError,
     RateLimitError,
@@ -414,6 +415,30 @@ def _name_list(value: object, parameter: str, function: str) -> None:
             f"{function}(): {parameter} must be a list of names, not the string {value!r}; "
             "times are keyword-only (since=..., until=...)"
         )
+
+
+def _group_specs(specs: object, function: str) -> list[str]:
+    """The group names, prefixes or wildcards in ``specs``; empty ones refused.
+
+    An empty name is a prefix of every group, so reading it would read the whole account.
+    """
+    if isinstance(specs, bytes):
+        _name_list(specs, "groups", function)
+    if not isinstance(specs, str) and not isinstance(specs, Iterable):
+        raise TypeError(f"{function}(): groups must be a name or a list of names, not {specs!r}")
+    items: list[object] = [specs] if isinstance(specs, str) else list(specs)
+    if not items:
+        raise ConfigurationError("groups", f"{function}() needs at least one log group name")
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{function}(): log group names must be strings, not {item!r}")
+        if not item.strip():
+            raise ConfigurationError(
+                "groups",
+                f"{function}(): empty log group name in {specs!r} "
+                "(it would match every group; name a group, a prefix or a wildcard)",
+            )
+    return [str(item) for item in items]
 
 
 def get_events(
@@ -876,14 +901,16 @@ class TailStatus:
     """What :func:`tail` is doing when it is not printing events, for ``on_status``.
 
     ``state`` is ``"unreachable"`` (the endpoint failed or answered with a server error),
-    ``"throttled"`` (the service asked us to slow down) or ``"recovered"`` (a poll
-    succeeded after failures). ``retry_in`` is the wait before the next try, in seconds.
+    ``"throttled"`` (the service asked us to slow down), ``"recovered"`` (a poll
+    succeeded after failures) or ``"reopening"`` (with ``mode="live"``, a Live Tail
+    session ended early and is opened again; reported once). ``retry_in`` is the wait
+    before the next try, in seconds.
 
     >>> TailStatus("unreachable", "connection refused", 2.0, 1).describe()
     'endpoint unreachable (connection refused); retrying in 2.0 s'
     """
 
-    state: Literal["unreachable", "throttled", "recovered"]
+    state: Literal["unreachable", "throttled", "recovered", "reopening"]
     error: str = ""
     retry_in: float | None = None
     failures: int = 0
@@ -892,6 +919,9 @@ class TailStatus:
         """One line for a person following the logs."""
         if self.state == "recovered":
             return f"endpoint reachable again after {self.failures} failed attempt(s); following"
+        if self.state == "reopening":
+            wait = f" in {self.retry_in:.1f} s" if self.retry_in is not None else ""
+            return f"{self.error}; reopening it{wait}, with back-off while sessions end early"
         what = "endpoint unreachable" if self.state == "unreachable" else "throttled"
         wait = f"; retrying in {self.retry_in:.1f} s" if self.retry_in is not None else ""
         return f"{what} ({self.error}){wait}"
@@ -937,6 +967,7 @@ class _Tail:
         self.seen = _Seen()
         self.cursor = dict.fromkeys(groups, since_ms)
         self.failures = 0
+        self.short_sessions = 0
 
     def finished(self) -> bool:
         return self.stop.is_set() or (
@@ -968,7 +999,7 @@ class _Tail:
         except (RateLimitError, ServerError) as err:
             # Throttling or an outage is a reason to wait, not to quit: say so and retry.
             self.failures += 1
-            delay = min(self.max_backoff, self.poll_interval * 2**self.failures)
+            delay = min(self.max_backoff, self.poll_interval * 2 ** min(self.failures, 30))
             delay *= 0.5 + self.rng() / 2
             state: Literal["unreachable", "throttled"] = (
                 "throttled" if isinstance(err, RateLimitError) else "unreachable"
@@ -1061,17 +1092,31 @@ class _Tail:
                 return False
             finally:
                 stream.close()
-            if time.monotonic() - opened < self.live_min_session:
-                # Real sessions last up to 3 h; one that ends at once (moto sends a single
-                # snapshot) would turn into a busy loop, so poll instead.
-                if self.mode == "live":
-                    return False
+            if time.monotonic() - opened >= self.live_min_session:
+                self.short_sessions = 0
+                continue
+            # Real sessions last up to 3 h; one that ends at once (moto sends a single
+            # snapshot) would turn into a busy loop: poll instead, or, when Live Tail was
+            # asked for, reopen it with back-off and say so once.
+            if self.mode != "live":
                 _log.info("tail: Live Tail session ended early; polling FilterLogEvents")
                 return False
+            self.short_sessions += 1
+            delay = min(self.max_backoff, self.poll_interval * 2 ** min(self.short_sessions, 30))
+            delay *= 0.5 + self.rng() / 2
+            status = TailStatus("reopening", "Live Tail session ended", delay, self.short_sessions)
+            if self.short_sessions == 1:
+                self.report(status)
+            else:
+                _log.debug("tail: %s", status.describe())
+            self.wait(delay)
         return True
 
     def from_live(self, result: Mapping[str, Any], arns: Mapping[str, str]) -> LogEvent | None:
         group = _group_from_identifier(str(result.get("logGroupIdentifier", "")), arns)
+        if group not in self.prefixes:
+            # An endpoint may send results for groups we did not ask for (moto sends all).
+            return None
         event = LogEvent.from_message(
             result.get("message", ""),
             result.get("timestamp", 0),
@@ -1130,6 +1175,11 @@ def tail(
     names = _sources(groups, "tail")
     if mode not in ("auto", "live", "poll"):
         raise InvalidParameterError(f"mode must be 'auto', 'live' or 'poll', not {mode!r}")
+    # A zero interval would poll in a busy loop; a negative lookback would skip events.
+    if not poll_interval > 0:
+        raise InvalidParameterError(f"tail(): poll_interval must be > 0 s, got {poll_interval!r}")
+    if not lookback >= 0:
+        raise InvalidParameterError(f"tail(): lookback must be >= 0 s, got {lookback!r}")
     deadline = None
     if duration is not None:
         deadline = time.monotonic() + parse_duration(duration).total_seconds()
@@ -1246,9 +1296,10 @@ def expand_groups(
     >>> expand_groups(["/shop/prod/", "/aws/lambda/*-prod"])  # doctest: +SKIP
     ['/shop/prod/api', '/shop/prod/worker', '/aws/lambda/checkout-prod']
     """
+    given = _group_specs(specs, "expand_groups")
     c = resolve_client(client)
     out: dict[str, None] = {}
-    for spec in [specs] if isinstance(specs, str) else specs:
+    for spec in given:
         names = [str(g["logGroupName"]) for g in find_log_groups(spec, client=c)]
         if not names:
             raise not_found_error(spec, client=c)

@@ -17,7 +17,7 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, Any, Final, Literal
@@ -34,6 +34,7 @@ __all__ = [
     "Format",
     "Progress",
     "Style",
+    "compact_time",
     "default_format",
     "display_width",
     "flatten",
@@ -42,6 +43,7 @@ __all__ = [
     "ndjson",
     "source_labels",
     "table",
+    "trace_text",
     "use_color",
 ]
 
@@ -143,7 +145,9 @@ def format_time(moment: datetime | int | None, *, local: bool = False) -> str:
     if isinstance(moment, int):
         moment = from_epoch_ms(moment)
     if local:
-        return moment.astimezone(local_zone()).isoformat(timespec="milliseconds")
+        text = moment.astimezone(local_zone()).isoformat(timespec="milliseconds")
+        # UTC is written one way whichever option asked for it.
+        return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -286,11 +290,12 @@ class EventRenderer:
         if self.format == "json":
             return ndjson(event.to_dict())
         if self.format == "raw":
-            return event.message.rstrip("\n")
+            # The message a person reads; the stored JSON is `raw` in --format json.
+            return event.text.rstrip("\n")
         return self._pretty(event)
 
     def _label(self, event: LogEvent) -> str:
-        text = self.labels.get(event.source or event.group)
+        text = self.labels.get(event.source or "") or self.labels.get(event.group)
         if text is None:
             text = event.stream
             width = display_width(text)
@@ -369,6 +374,19 @@ class EventRenderer:
         return text
 
 
+def trace_text(fields: Mapping[str, Any] | None) -> str:
+    """The stack traces pretty output prints below an event, as one text ("" if none).
+
+    >>> trace_text({"exception": {"type": "ZeroDivisionError", "message": "division by zero"}})
+    'ZeroDivisionError: division by zero'
+    """
+    if not fields:
+        return ""
+    return "\n".join(
+        line for key in _TRACE_KEYS if key in fields for line in _trace_lines(fields[key])
+    )
+
+
 def _trace_lines(value: Any) -> list[str]:
     """A stack trace's lines, whole: a string, or the handler's ``{type, message, stack}``."""
     if isinstance(value, Mapping):
@@ -389,11 +407,36 @@ def _trace_lines(value: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class Column:
-    """One table column: the row key, its heading, and whether numbers align right."""
+    """One table column: the row key, its heading, and whether numbers align right.
+
+    When a table does not fit its ``width``, columns ranked ``drop`` 2 or more are left
+    out (highest first), then ``compact`` shortens cells (e.g. :func:`compact_time`), then
+    columns ranked 1 are left out, and only then are the widest cells cut.
+    """
 
     key: str
     heading: str
     right: bool = False
+    drop: int = 0
+    compact: Callable[[str], str] | None = None
+
+
+_ISO_RE: Final = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+def compact_time(text: str) -> str:
+    """A :func:`format_time` string to the minute, for narrow tables; others unchanged.
+
+    >>> compact_time("2024-05-01T12:00:59.123Z"), compact_time("-")
+    ('2024-05-01 12:00Z', '-')
+    """
+    match = _ISO_RE.match(text)
+    if match is None:
+        return text
+    day, minute, zone = match.groups()
+    return f"{day} {minute}{zone or ''}"
 
 
 def table(
@@ -415,15 +458,9 @@ def table(
     a     10
     bb     2
     """
+    columns, cells = _layout(columns, list(rows), max_width, width)
     last = len(columns) - 1
-    cells = [
-        [_cell(row.get(c.key), None if i == last else max_width) for i, c in enumerate(columns)]
-        for row in rows
-    ]
-    widths = [
-        max([display_width(c.heading), *(display_width(line[i]) for line in cells)])
-        for i, c in enumerate(columns)
-    ]
+    widths = _widths(columns, cells)
     if width is not None and columns:
         widths = _fit(widths, [display_width(c.heading) for c in columns], width)
         cells = [[_cut(value, widths[i]) for i, value in enumerate(line)] for line in cells]
@@ -442,6 +479,58 @@ def table(
     out = [join([c.heading for c in columns], heading=True)]
     out.extend(join(line) for line in cells)
     return "\n".join(out)
+
+
+def _widths(columns: Sequence[Column], cells: Sequence[Sequence[str]]) -> list[int]:
+    return [
+        max([display_width(c.heading), *(display_width(line[i]) for line in cells)])
+        for i, c in enumerate(columns)
+    ]
+
+
+def _span(columns: Sequence[Column], cells: Sequence[Sequence[str]]) -> int:
+    """Cells a table's widest line takes, gaps included."""
+    return sum(_widths(columns, cells)) + 2 * max(0, len(columns) - 1)
+
+
+def _cells(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    max_width: int | None,
+    compact: bool,
+) -> list[list[str]]:
+    last = len(columns) - 1
+    out = []
+    for row in rows:
+        line = []
+        for i, c in enumerate(columns):
+            value = _cell(row.get(c.key), None if i == last else max_width)
+            line.append(c.compact(value) if compact and c.compact else value)
+        out.append(line)
+    return out
+
+
+def _layout(
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    max_width: int | None,
+    width: int | None,
+) -> tuple[list[Column], list[list[str]]]:
+    """The columns kept and their cells: to fit ``width``, columns ranked ``drop`` >= 2 go
+    first, then cells are compacted, then columns ranked 1 go (before anything is cut)."""
+    kept = list(columns)
+    if width is None:
+        return kept, _cells(kept, rows, max_width, compact=False)
+    ranked = sorted((c for c in columns if c.drop), key=lambda c: -c.drop)
+    compact = False
+    for step in [*(c for c in ranked if c.drop >= 2), None, *(c for c in ranked if c.drop < 2)]:
+        if _span(kept, _cells(kept, rows, max_width, compact)) <= width:
+            break
+        if step is None:
+            compact = True
+        else:
+            kept.remove(step)
+    return kept, _cells(kept, rows, max_width, compact)
 
 
 def _fit(widths: list[int], headings: list[int], total: int) -> list[int]:

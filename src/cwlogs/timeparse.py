@@ -30,6 +30,7 @@ __all__ = [
     "parse_time",
     "time_range",
     "to_epoch_ms",
+    "until_ms",
 ]
 
 #: What every ``start``/``end``/``since`` argument accepts.
@@ -211,6 +212,12 @@ def _time_of_day(match: re.Match[str], current: datetime, zone: tzinfo, shown: s
 
 
 def _from_number(ms: int | float, shown: str) -> datetime:
+    if not ms >= 0:  # also NaN
+        # The service refuses times before 1970 with a botocore validation error.
+        raise TimeParseError(
+            f"{shown} is not a time: epoch milliseconds cannot be negative "
+            "(for a time ago write a duration such as '5m')"
+        )
     if 0 < ms < _MIN_PLAUSIBLE_MS:
         raise TimeParseError(
             f"{shown} looks like epoch seconds; cwlogs takes epoch milliseconds "
@@ -262,6 +269,27 @@ def to_epoch_ms(value: TimeLike, *, now: datetime | None = None, tz: tzinfo | No
     if isinstance(value, int) and not isinstance(value, bool) and value >= _MIN_PLAUSIBLE_MS:
         return value
     moment = parse_time(value, now=now, tz=tz)
+    return int(moment.timestamp() * 1000)
+
+
+def until_ms(value: TimeLike, since_ms: int, *, tz: tzinfo | None = None) -> int:
+    """The end of a range starting at ``since_ms``, in epoch milliseconds.
+
+    A time of day means its first occurrence after the start (``--since 08:00 --until
+    09:00`` typed at 08:40 means today's 09:00, not yesterday's); any other form is read
+    as :func:`to_epoch_ms` reads it.
+
+    >>> start = to_epoch_ms("2024-05-01T23:00:00Z")
+    >>> from_epoch_ms(until_ms("01:00", start)).isoformat()
+    '2024-05-02T01:00:00+00:00'
+    """
+    clock = _TIME_OF_DAY_RE.match(value.strip()) if isinstance(value, str) else None
+    if clock is None:
+        return to_epoch_ms(value, tz=tz)
+    zone = tz or timezone.utc
+    start = from_epoch_ms(since_ms)
+    # The latest occurrence at or before start + 1 day is the first one after start.
+    moment = _time_of_day(clock, start + timedelta(days=1), zone, repr(value))
     return int(moment.timestamp() * 1000)
 
 

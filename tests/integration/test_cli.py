@@ -502,6 +502,54 @@ class TestQueryProgress:
         code, _, err = in_process("query", TestQuery.QUERY, "-g", shop.worker, "--format", "json")
         assert (0, True) == (code, "complete: query on 1 log group(s)" in err)
 
+    def test_timeout_is_a_deadline_when_a_poll_hangs(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop, proxy: StrictProxy
+    ) -> None:
+        """A hung GetQueryResults ends at --timeout: StopQuery sent, one line, spinner gone."""
+        proxy.inject("GetQueryResults", Fault.hang(6))
+        began = time.monotonic()
+        code, _, err = in_process("query", TestQuery.QUERY, "-g", shop.worker, "--timeout", "1")
+        took = time.monotonic() - began
+        last = err.rsplit("\r", 1)[-1]
+        assert (True, 1, True, 1, True) == (
+            code != 0,
+            last.count("\n"),
+            "within 1 s" in last,
+            len(proxy.calls("StopQuery")),
+            took < 4,
+        ), err
+
+    def test_unknown_saved_query_suggests_a_built_in_when_the_account_lookup_fails(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop, proxy: StrictProxy
+    ) -> None:
+        """A failed DescribeQueryDefinitions still ends in "did you mean one_trace?" (exit 2)."""
+        proxy.inject("DescribeQueryDefinitions", Fault.internal(), times=10)
+        code, _, err = in_process("query", "--saved", "one_trac", "-g", shop.api)
+        assert (2, True, False) == (code, "did you mean one_trace?" in err, "500" in err), err
+
+
+class TestInterruptedRead:
+    def test_ctrl_c_while_reading_clears_the_progress_line(
+        self, endpoint: Any, shop: Shop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """Ctrl-C during `tail` (no -f) erases the page count, as `query` does."""
+
+        class InterruptedTerminal(_Terminal):
+            def write(self, text: str) -> int:
+                if "read 2 page" in text:
+                    raise KeyboardInterrupt
+                return super().write(text)
+
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+        err = InterruptedTerminal()
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        monkeypatch.setattr(sys, "stderr", err)
+        code = main(["--endpoint-url", endpoint.url, "tail", shop.api, shop.worker])
+        shown = err.getvalue()
+        assert (130, True) == (code, shown.endswith("read 1 page(s), 3 event(s)…\r\x1b[K\n")), repr(
+            shown
+        )
+
 
 class TestTrace:
     def test_pretty_shows_the_trace_across_groups(self, cli: Cli, shop: Shop) -> None:
@@ -572,8 +620,15 @@ class TestLocal:
             names = [g["logGroupName"] for g in client.describe_log_groups()["logGroups"]]
         finally:
             code, stderr = _interrupt(process, sig)
-        assert (env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"], names, code) == (
+        # AWS_DEFAULT_REGION too: older SDKs and the AWS CLI v1 read only that one.
+        assert (
+            env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"],
+            env.get("AWS_DEFAULT_REGION"),
+            names,
+            code,
+        ) == (
             f"http://127.0.0.1:{port}",
+            "us-east-1",
             ["/local/demo"],
             0,
         )
@@ -712,6 +767,18 @@ class TestMessagesAndLimits:
             ["GET /health"],
         ]
 
+    def test_grep_matches_the_traceback_shown_below_an_event(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop
+    ) -> None:
+        """--grep finds an event by the exception text pretty output prints under it."""
+        code, out, _ = in_process(
+            "tail", shop.api, shop.worker, "--format", "json", "--grep", "ValueError: declined"
+        )
+        assert (0, ["payment failed"]) == (
+            code,
+            _messages([orjson.loads(line) for line in out.splitlines()]),
+        )
+
     def test_limit_keeps_the_newest_and_says_how_many_more(self, cli: Cli, shop: Shop) -> None:
         """`search --limit 2` prints the newest two and names how many more matched."""
         done = cli.run("search", "", "-g", shop.base + "/", "--limit", "2", "--format", "json")
@@ -728,7 +795,8 @@ class TestMessagesAndLimits:
         cases = [
             (("query", "fields @message", "-g", shop.api, "--limit", "0"), "1 to 10,000"),
             (("query", "fields @message", "-g", shop.api, "--limit", "20000"), "1 to 10,000"),
-            (("search", "x", "-g", shop.api, "--limit", "-5"), "at least 1"),
+            (("search", "x", "-g", shop.api, "--limit", "-5"), "1 to 1,000,000,000"),
+            (("tail", shop.api, "--limit", "9" * 20), "1 to 1,000,000,000"),
             (("tail", shop.api, "--since", "10m", "--until", "1h"), "is not before --until"),
             (("tail", ""), "empty log group name"),
         ]
@@ -801,6 +869,28 @@ class TestOutputShape:
             [" did you mean tail", " did you mean --grep"],
         )
 
+    def test_hints_name_the_chosen_commands_options_and_hide_internals(
+        self, in_process: Callable[..., tuple[int, str, str]]
+    ) -> None:
+        """An option of another command is named as such; `_complete` is never offered."""
+        errors = []
+        for argv in (
+            ("groups", "--limit", "0"),
+            ("search", "x", "-g", "G", "--limt", "3"),
+            ("nosuch",),
+        ):
+            with pytest.raises(SystemExit):
+                in_process(*argv)
+            errors.append(sys.stderr.getvalue().strip().splitlines()[-1])
+        assert [
+            (
+                "--limit is not an option of groups" in errors[0],
+                "did you mean --limit" in errors[0],
+            ),
+            ("did you mean --limit?" in errors[1], "not an option" in errors[1]),
+            ("invalid choice" in errors[2], "_complete" in errors[2]),
+        ] == [(True, False), (True, False), (True, False)], errors
+
 
 class TestTimesInTheUsersZone:
     def test_naive_times_are_read_in_tz(
@@ -823,6 +913,23 @@ class TestTimesInTheUsersZone:
             0,
             ["payment failed", "WARNING queue is deep", "GET /health"],
         )
+
+    def test_a_time_of_day_until_is_the_one_after_since(
+        self, in_process: Callable[..., tuple[int, str, str]], shop: Shop, monkeypatch: Any
+    ) -> None:
+        """`--since 08:00 --until 09:00` typed at 08:40 reads up to today's 09:00."""
+        from datetime import datetime, timedelta, timezone
+
+        monkeypatch.delenv("TZ", raising=False)
+        now = datetime.now(timezone.utc)
+        since, until = ((now + timedelta(minutes=m)).strftime("%H:%M") for m in (-20, 20))
+        code, out, err = in_process(
+            "tail", shop.api, "--since", since, "--until", until, "--format", "json"
+        )
+        assert (0, ["GET /orders", "payment failed", "GET /health"]) == (
+            code,
+            _messages([orjson.loads(line) for line in out.splitlines()]),
+        ), err
 
 
 class TestTraceOrRequest:
@@ -888,6 +995,22 @@ class TestSourcesAcrossRegions:
             ["from us-east-1", "from us-west-2"],
             [f"us-east-1:{name}", f"us-west-2:{name}"],
         )
+
+    def test_one_source_with_a_region_names_it_in_json(self, cli: Cli, endpoint: Any) -> None:
+        """NDJSON `source` says which Region a single named source was read from."""
+        name = f"/cwlogs-test/region-{uuid.uuid4().hex[:8]}"
+        client = make_client(endpoint_url=endpoint.url, region="us-west-2")
+        client.create_log_group(logGroupName=name)
+        client.create_log_stream(logGroupName=name, logStreamName="s")
+        client.put_log_events(
+            logGroupName=name,
+            logStreamName="s",
+            logEvents=[{"timestamp": int(time.time() * 1000) - 1000, "message": "hello"}],
+        )
+        (cli.cwd / "pyproject.toml").write_text(
+            f'[tool.cwlogs.sources]\nwest = {{ groups = ["{name}"], region = "us-west-2" }}\n'
+        )
+        assert [f"us-west-2:{name}"] == [e["source"] for e in cli.json("tail", "@west")]
 
 
 class TestReadProgress:

@@ -80,6 +80,13 @@ class TestPolicyDocuments:
         )  # fmt: skip
         assert (done.returncode, json.loads(done.stdout)) == (0, expected)
 
+    def test_handler_is_the_writer(
+        self, endpoint: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`cwlogs iam handler` prints the writer's policy (what the handler needs)."""
+        code, out, _ = _run_main(endpoint, tmp_path, monkeypatch, "iam", "handler", "/shop/api")
+        assert (0, policy_for("writer", ["/shop/api"])) == (code, json.loads(out))
+
     def test_bad_pattern_is_a_usage_error(
         self, endpoint: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -18,8 +18,8 @@ import orjson
 import pytest
 
 from cwlogs.context import bind
-from cwlogs.errors import ResourceNotFoundError
-from cwlogs.insights import by_request_id, by_trace_id, insights, statistics
+from cwlogs.errors import InvalidParameterError, ResourceNotFoundError
+from cwlogs.insights import by_request_id, by_trace_id, correlate, insights, statistics
 from cwlogs.query import (
     expand_groups,
     filter_events,
@@ -29,6 +29,7 @@ from cwlogs.query import (
     tail,
 )
 from cwlogs.testing import Fault, StrictProxy
+from cwlogs.timeparse import TimeParseError
 from cwlogs.tools import dispatch
 from tests.conftest import now_ms
 
@@ -331,6 +332,27 @@ class TestTail:
             len(proxy.calls("StartLiveTail")),
         )
 
+    def test_live_tail_keeps_only_the_followed_groups(self, logs: Any, group: str) -> None:
+        """Live Tail results for a group that is not followed are dropped."""
+        put(logs, group, "a", ["mine"], now_ms() + 1000)
+        put(logs, f"{group}-other", "a", ["not mine"], now_ms() + 1000)
+        follow = tail(group, since="5m", poll_interval=0.05, duration=1, client=logs)
+        assert [(group, "mine")] == [(e.group, e.message) for e in follow]
+
+    def test_live_mode_reopens_a_session_that_ends(self, logs: Any, group: str) -> None:
+        """mode="live" keeps following after a session ends (moto's end at once), saying so once."""
+        put(logs, group, "a", ["old"])
+        statuses: list[str] = []
+        follow = tail(
+            group, since="5m", mode="live", poll_interval=0.02, duration=20, client=logs,
+            on_status=lambda s: statuses.append(s.state),
+        )  # fmt: skip
+        first = next(follow).message
+        put(logs, group, "a", ["new"], now_ms())
+        second = next(follow).message
+        follow.close()
+        assert ("old", "new", ["reopening"]) == (first, second, statuses)
+
     def test_keeps_going_through_throttling(
         self, logs: Any, group: str, proxy: StrictProxy
     ) -> None:
@@ -494,3 +516,51 @@ class TestStreamingReads:
             ["b0", "a1", "b1"],
             6,
         )
+
+
+class TestArgumentChecks:
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda c: by_trace_id("", "t", client=c),
+            lambda c: by_trace_id([""], "t", client=c),
+            lambda c: by_trace_id([], "t", client=c),
+            lambda c: by_trace_id(["  "], "t", client=c),
+            lambda c: expand_groups([""], client=c),
+            lambda c: expand_groups([], client=c),
+        ],
+    )
+    def test_empty_group_names_are_refused(self, logs: Any, proxy: StrictProxy, call: Any) -> None:
+        """An empty name (a prefix of every group) or an empty list is refused, nothing read."""
+        with pytest.raises(ValueError, match="group"):
+            call(logs)
+        assert [] == proxy.calls("DescribeLogGroups")
+
+    def test_correlate_refuses_an_empty_name_among_others(self, logs: Any, group: str) -> None:
+        """correlate(["", G]) does not read every group."""
+        with pytest.raises(ValueError, match="empty log group name"):
+            by_trace_id(["", group], "t", client=logs)
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda c, g: by_trace_id(g, ["t-1"], client=c),
+            lambda c, g: by_request_id(g, 42, client=c),
+            lambda c, g: correlate(g, "status", 200, client=c),
+        ],
+    )
+    def test_ids_must_be_strings(self, logs: Any, group: str, call: Any) -> None:
+        """An id that is not a string is a TypeError naming it, not an empty result."""
+        with pytest.raises(TypeError, match="must be a string"):
+            call(logs, group)
+
+    @pytest.mark.parametrize("kwargs", [{"poll_interval": 0}, {"lookback": -1}])
+    def test_tail_refuses_intervals_that_cannot_work(self, logs: Any, kwargs: Any) -> None:
+        """A zero poll interval (busy loop) or a negative lookback is refused at the call."""
+        with pytest.raises(InvalidParameterError, match=next(iter(kwargs))):
+            tail("/no/such/group", client=logs, **kwargs)
+
+    def test_negative_epoch_is_a_time_error(self, logs: Any, group: str) -> None:
+        """since=-5 is refused as a time, not by botocore's parameter validation."""
+        with pytest.raises(TimeParseError, match="negative"):
+            list(filter_events(group, since=-5, client=logs))

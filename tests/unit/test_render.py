@@ -15,6 +15,7 @@ from cwlogs.render import (
     EventRenderer,
     Progress,
     Style,
+    compact_time,
     default_format,
     display_width,
     flatten,
@@ -104,9 +105,17 @@ class TestValues:
         """A missing time prints as a dash, so table columns stay aligned."""
         assert "-" == format_time(None)
 
-    def test_local_time_carries_an_offset(self) -> None:
-        """Local times show their UTC offset instead of Z."""
-        assert re.search(r"[+-]\d\d:\d\d$", format_time(TS, local=True))
+    def test_local_time_in_utc_ends_in_z_like_the_default(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--local-time in a UTC zone prints Z, not +00:00: one way to write UTC."""
+        monkeypatch.setenv("TZ", "UTC")
+        assert format_time(TS) == format_time(TS, local=True)
+
+    def test_local_time_carries_an_offset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Local times outside UTC show their UTC offset instead of Z."""
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        assert "2024-05-01T21:00:00.123+09:00" == format_time(TS, local=True)
 
     @pytest.mark.parametrize(
         ("size", "text"),
@@ -274,8 +283,12 @@ class TestJsonAndRawEvents:
         assert shown == ["b.c=2", "span_id=00f067aa", "a=1 b.c=2 span_id=00f067aa0ba902b7"]
 
     def test_raw_is_the_message_only(self) -> None:
-        """The raw format prints the stored message, nothing else."""
-        assert '{"level":"info"}' == EventRenderer("raw").render(_event({"level": "info"}))
+        """The raw format prints a JSON event's message, else the stored text, nothing else."""
+        raw = EventRenderer("raw")
+        assert ["paid", '{"level":"info"}'] == [
+            raw.render(_event({"level": "info", "message": "paid", "order": 42})),
+            raw.render(_event({"level": "info"})),
+        ]
 
 
 class TestTable:
@@ -307,6 +320,29 @@ class TestTable:
         starts = {display_width(line[: line.index(mark)]) for line, mark in
                   zip(lines, ("B", "🔥", "ok"), strict=True)}  # fmt: skip
         assert (max(display_width(line) for line in lines) <= 30, len(starts)) == (True, 1)
+
+    def test_narrow_terminal_drops_and_compacts_before_cutting_the_name(self) -> None:
+        """At 80 columns CREATED goes, times lose their seconds, the group name stays whole."""
+        name = "/aws/lambda/checkout-service-production"
+        columns = [
+            Column("name", "LOG GROUP"),
+            Column("stored", "STORED", right=True),
+            Column("class", "CLASS", drop=1),
+            Column("last", "LAST EVENT", compact=compact_time),
+            Column("created", "CREATED", drop=2, compact=compact_time),
+        ]
+        row = {
+            "name": name,
+            "stored": "1.5 KiB",
+            "class": "STANDARD",
+            "last": "2026-12-02T08:40:12.345Z",
+            "created": "2026-11-01T10:00:00.000Z",
+        }
+        lines = table(columns, [row], max_width=None, width=80).split("\n")
+        assert (lines[0].split(), lines[1].split()) == (
+            ["LOG", "GROUP", "STORED", "CLASS", "LAST", "EVENT"],
+            [name, "1.5", "KiB", "STANDARD", "2026-12-02", "08:40Z"],
+        )
 
     def test_heading_is_bold_with_colour(self) -> None:
         """With colour the heading is bold."""

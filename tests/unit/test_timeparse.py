@@ -16,6 +16,7 @@ from cwlogs.timeparse import (
     parse_time,
     time_range,
     to_epoch_ms,
+    until_ms,
 )
 
 NOW = datetime(2024, 5, 1, 12, 30, 15, tzinfo=timezone.utc)
@@ -136,6 +137,22 @@ class TestUsersZone:
     def test_absolute_dates_in_common_forms(self, text: str) -> None:
         """Written dates mean the same moment (UTC without a zone)."""
         assert parse_time(text, now=self.NOW) == datetime(2026, 12, 1, 5, 0, tzinfo=timezone.utc)
+
+    @pytest.mark.parametrize(
+        ("since", "until", "expected"),
+        [
+            ("2026-12-02T08:00", "09:00", "2026-12-02T09:00:00+00:00"),
+            ("2026-12-01T23:00", "01:00", "2026-12-02T01:00:00+00:00"),
+            ("2026-12-02T08:00", "08:00", "2026-12-03T08:00:00+00:00"),
+            ("2026-12-02T08:00", "2026-12-01T09:00", "2026-12-01T09:00:00+00:00"),
+        ],
+    )
+    def test_time_of_day_until_is_its_first_occurrence_after_since(
+        self, since: str, until: str, expected: str
+    ) -> None:
+        """An end given as a time of day follows the start; other forms are read as usual."""
+        end = until_ms(until, to_epoch_ms(since))
+        assert expected == from_epoch_ms(end).isoformat()
 
     def test_impossible_time_of_day_is_refused(self) -> None:
         """`25:00` is an error naming the allowed range, not a silent guess."""
