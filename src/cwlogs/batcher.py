@@ -1189,18 +1189,6 @@ def close_all(batchers: Iterable[Batcher] | None = None) -> None:
             pass
 
 
-def inside_a_put() -> bool:
-    """Is this thread in the middle of a put, holding some batcher's lock (a signal handler
-    that interrupted it must not wait for that lock)?"""
-    me = get_ident()
-    return any(b._owner == me for b in list(_live))
-
-
-def shutdown_bound() -> float:
-    """The longest any live batcher of this process may take to close."""
-    return max((b.shutdown_cap for b in list(_live)), default=DEFAULT_SHUTDOWN_CAP)
-
-
 def _close_all_at_exit() -> None:
     close_all()
 

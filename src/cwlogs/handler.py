@@ -373,47 +373,31 @@ def flush_on_sigterm() -> None:
 
     ``multiprocessing.Pool`` terminates its workers with SIGTERM when its ``with`` block
     ends, so records still queued in a worker would be lost: use this as the pool's
-    initializer.
+    initializer (or call it early, before the program starts threads of its own).
 
     >>> pool = multiprocessing.Pool(4, initializer=cwlogs.flush_on_sigterm)  # doctest: +SKIP
     """
     import signal
 
-    from cwlogs.batcher import close_all, inside_a_put, shutdown_bound
+    # A Python signal handler runs only when the main thread next runs Python code, and a
+    # pool worker's main thread sits in a C-level wait: so SIGTERM is blocked here (and in
+    # every thread started from now on) and a thread of ours waits for it instead.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    threading.Thread(target=_drain_on_sigterm, name="cwlogs-sigterm", daemon=True).start()
 
-    previous = signal.getsignal(signal.SIGTERM)
 
-    def finish(signum: int) -> None:
-        if callable(previous):
-            previous(signum, None)
-        elif previous != signal.SIG_IGN:
-            os._exit(128 + signum)  # what dying of the signal reports to a shell
+def _drain_on_sigterm() -> None:
+    import signal
 
-    def drain_then_finish(signum: int) -> None:
-        close_all()
-        finish(signum)
+    from cwlogs.batcher import close_all
 
-    def on_term(signum: int, frame: Any) -> None:
-        if inside_a_put():
-            # Interrupted inside a queue's lock: the drain needs that lock, so it runs on
-            # another thread once this one lets go, and ends the process itself.
-            threading.Thread(
-                target=drain_then_finish, args=(signum,), name="cwlogs-sigterm", daemon=False
-            ).start()
-            return
-        # The drain runs on another thread, bounded by each handler's own deadlines.
-        closer = threading.Thread(target=close_all, name="cwlogs-sigterm", daemon=True)
-        closer.start()
-        closer.join(shutdown_bound() + 1.0)
-        if callable(previous):
-            previous(signum, frame)
-            return
-        if previous == signal.SIG_IGN:
-            return
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-    signal.signal(signal.SIGTERM, on_term)
+    signum = signal.sigwait({signal.SIGTERM})
+    try:
+        close_all()  # bounded by each handler's own shutdown deadlines
+    finally:
+        # Let the signal do what it would have done (the default: end the process).
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+        signal.pthread_kill(threading.get_ident(), signum)
 
 
 def _safe_text(value: object) -> str:
