@@ -665,8 +665,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         limit = proxy.max_body_bytes
         if limit is not None and len(body) > limit:  # like nginx's client_max_body_size
             record(413, fault="body_limit")
+            # The body was read whole, so the connection stays usable: closing it right
+            # after answering raced the client's read of the answer (a reset instead).
             self._send(413, None, [("Content-Type", "text/html")], _HTML_413)
-            self.close_connection = True
             return
         fault = proxy._take_fault(operation, body)
         if fault is not None and fault.kind == "http":
