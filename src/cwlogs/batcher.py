@@ -45,6 +45,9 @@ from typing import Any, Final, Protocol
 
 from cwlogs.diagnostics import warn_rate_limited
 from cwlogs.formatting import (
+    FIELD_COST,
+    FIELD_EST,
+    FIELD_LEVELNO,
     ITEM_COST,
     ITEM_EST,
     ITEM_LEVELNO,
@@ -229,8 +232,7 @@ class Batcher:
         if self._thread is None:
             self._start()
         me = get_ident()
-        # The queued item is (seq, *fields): each ITEM_* index is one more than in fields.
-        cost = fields[ITEM_COST - 1]
+        cost = fields[FIELD_COST]
         if me != self._worker_ident and me not in _CALLBACK_THREADS:
             with self._lock:
                 if (
@@ -245,7 +247,7 @@ class Batcher:
                     tail.append((seq, *fields))
                     self._queued_bytes += cost
                     self._queued_events += 1
-                    self._tail_est = est = self._tail_est + fields[ITEM_EST - 1]
+                    self._tail_est = est = self._tail_est + fields[FIELD_EST]
                     if len(tail) >= self._max_batch_events or est >= self._segment_est:
                         self._segments.append(tail)
                         self._segment_ests.append(est)
@@ -259,7 +261,7 @@ class Batcher:
                     self._owner = None
                     return True
         return self._put(
-            None, cost, fields[ITEM_EST - 1], fields[ITEM_LEVELNO - 1], fields
+            None, cost, fields[FIELD_EST], fields[FIELD_LEVELNO], fields
         )
 
     def _put(

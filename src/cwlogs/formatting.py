@@ -315,12 +315,17 @@ def _weigh(value: Any, depth: int) -> int:
         return _UNSEEN_ITEM
 
 
-#: Where :func:`snapshot_fields` puts what the queue needs before the worker reads the rest.
+#: The queue item is ``(seq, *snapshot_fields(...))``: where its parts are, in one place.
+#: ``FIELD_*`` index the tuple :func:`snapshot_fields` returns, ``ITEM_*`` the queued item.
+FIELD_COST: Final = 0
+FIELD_TS: Final = 1
+FIELD_LEVELNO: Final = 2
+FIELD_EST: Final = 3
 ITEM_SEQ: Final = 0
-ITEM_COST: Final = 1
-ITEM_TS: Final = 2
-ITEM_LEVELNO: Final = 3
-ITEM_EST: Final = 4
+ITEM_COST: Final = FIELD_COST + 1
+ITEM_TS: Final = FIELD_TS + 1
+ITEM_LEVELNO: Final = FIELD_LEVELNO + 1
+ITEM_EST: Final = FIELD_EST + 1
 _ITEM_HEAD: Final = 14  # seq ... n_context; then args, context and extras, flattened
 _new_event = object.__new__
 
