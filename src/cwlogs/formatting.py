@@ -407,6 +407,8 @@ def _safe_str(value: object) -> str:
 def _safe_repr(value: object) -> str:
     try:
         text = repr(value)
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deep to show>"
     except Exception:
         if isinstance(value, tuple | list):  # one bad element: keep the others
             inner = ", ".join(_safe_repr(v) for v in value[:_MAX_REPR_ITEMS])
@@ -490,9 +492,7 @@ def snapshot_fields(
             *flat_context,
             *extras,
         )
-    except RecursionError:
-        raise
-    except Exception as exc:  # an odd record: it still goes out, marked, never lost
+    except Exception as exc:  # an odd record (even one nested too deep): marked, not lost
         return _careful_fields(record, context, with_thread, exc)
 
 
@@ -513,18 +513,18 @@ def _careful_fields(
     except Exception:
         extras = ()
     message, rendered = _render_message(record)
-    exc = _exception_or_note(getattr(record, "exc_info", None))
-    stack = getattr(record, "stack_info", None)
+    exc = _exception_or_note(_attribute(record, "exc_info", None))
+    stack = _attribute(record, "stack_info", None)
     stack = None if stack is None else _safe_str(stack)
-    created = getattr(record, "created", None)
+    created = _attribute(record, "created", None)
     if type(created) is not float or not math.isfinite(created):
         try:
-            created = float(created)  # type: ignore[arg-type]
+            created = float(created)
         except Exception:
             created = time.time()
         if not math.isfinite(created):
             created = time.time()
-    levelno = getattr(record, "levelno", logging.NOTSET)
+    levelno = _attribute(record, "levelno", logging.NOTSET)
     if type(levelno) is not int:
         try:
             levelno = int(levelno)
@@ -534,10 +534,12 @@ def _careful_fields(
         flat_context = tuple(chain.from_iterable(context.items())) if context else ()
     except Exception:
         flat_context = ()
-    thread = _safe_str(getattr(record, "threadName", None)) if with_thread else None
+    thread = _safe_str(_attribute(record, "threadName", None)) if with_thread else None
     if rendered:  # otherwise the formatting failure was reported already
         warn_rate_limited(
-            "snapshot", lambda: f"cwlogs: an odd log record was shipped as best it could: {error!r}"
+            "snapshot",
+            lambda: "cwlogs: an odd log record was shipped as best it could: "
+            f"{type(error).__name__}",
         )
     est, cost = _sizes(message, None, extras, flat_context, exc, stack)
     return (
@@ -546,8 +548,8 @@ def _careful_fields(
         levelno,
         est,
         created,
-        _safe_str(getattr(record, "levelname", "")),
-        _safe_str(getattr(record, "name", "")),
+        _safe_str(_attribute(record, "levelname", "")),
+        _safe_str(_attribute(record, "name", "")),
         message,
         exc,
         stack,
@@ -559,12 +561,20 @@ def _careful_fields(
     )
 
 
+def _attribute(record: logging.LogRecord, name: str, default: Any) -> Any:
+    """``getattr`` for a record whose attributes may raise anything (a property)."""
+    try:
+        return getattr(record, name, default)
+    except Exception:
+        return default
+
+
 def _render_message(record: logging.LogRecord) -> tuple[str, bool]:
     """``(record.getMessage(), True)``, or the marked template and arguments and False."""
     try:
         text = record.getMessage()
     except Exception as exc:
-        msg, args = getattr(record, "msg", None), getattr(record, "args", None)
+        msg, args = _attribute(record, "msg", None), _attribute(record, "args", None)
         return _format_failed(msg, args, exc), False
     return (text if type(text) is str else _safe_str(text)), True
 
@@ -597,8 +607,11 @@ def _format_failed(template: Any, args: Any, exc: BaseException) -> str:
     text = template if type(template) is str else _safe_str(template)
     shown = _safe_repr(args)
     reason = f"{type(exc).__name__}: {_safe_str(exc)}"
+    # stderr gets the template and the error only: the arguments may carry PII, and the
+    # shipped message goes through the redactor while stderr does not.
     warn_rate_limited(
-        "format", lambda: f"cwlogs: log message {text[:200]!r} % {shown[:200]} failed: {reason}"
+        "format",
+        lambda: f"cwlogs: formatting log message {text[:200]!r} failed: {type(exc).__name__}",
     )
     return f"{text} {shown} [formatting failed: {reason}]"
 

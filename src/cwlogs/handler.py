@@ -261,9 +261,7 @@ class CloudWatchHandler(logging.Handler):
                 self._batcher.put(
                     record_to_event(record, fmt, current(), with_thread=self._include_thread)
                 )
-        except RecursionError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # RecursionError too: a value nested too deep to render
             self._emit_unrenderable(record, exc)
 
     def _emit_unrenderable(self, record: logging.LogRecord, exc: Exception) -> None:
@@ -271,15 +269,18 @@ class CloudWatchHandler(logging.Handler):
         try:
             self._batcher.put(unrenderable_event(record, exc, current()))
             warn_rate_limited(
-                "unrenderable", f"a log record could not be rendered and was marked: {exc!r}"
+                "unrenderable",
+                f"a log record could not be rendered and was marked: {type(exc).__name__}",
             )
-        except RecursionError:
-            raise
-        except Exception:
+        except Exception as again:
             try:
-                self._batcher.count_drop("render_failed")
+                lost = Event(time.time(), logging.ERROR, "ERROR", "cwlogs", "<unrenderable record>",
+                             None, None)  # fmt: skip
+                self._batcher.count_drop("render_failed", [lost])
             except Exception:
                 pass
+            if isinstance(again, RecursionError):
+                raise  # the stack itself is exhausted: as the stdlib does
             self.handleError(record)
 
     def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]

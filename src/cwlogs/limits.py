@@ -116,17 +116,29 @@ def rejected_indexes(info: dict[str, int] | None, count: int) -> dict[str, range
     Follows the service model: ``tooNewLogEventStartIndex`` is inclusive,
     ``tooOldLogEventEndIndex`` and ``expiredLogEventEndIndex`` are exclusive ends.
     """
-    if not info:
+    if not info or not isinstance(info, dict):
         return {}
+
+    def index(key: str) -> int | None:
+        # An index that is not a number says nothing: the batch counts as accepted
+        # (it was stored; resending it would store it twice).
+        value = info.get(key)
+        return value if type(value) is int else None
+
     out: dict[str, range] = {}
-    if "tooOldLogEventEndIndex" in info:
-        out["too_old"] = range(0, min(int(info["tooOldLogEventEndIndex"]), count))
-    if "expiredLogEventEndIndex" in info:
-        end = min(int(info["expiredLogEventEndIndex"]), count)
+    too_old, expired, too_new = (
+        index("tooOldLogEventEndIndex"),
+        index("expiredLogEventEndIndex"),
+        index("tooNewLogEventStartIndex"),
+    )
+    if too_old is not None:
+        out["too_old"] = range(0, max(0, min(too_old, count)))
+    if expired is not None:
+        end = min(expired, count)
         start = out["too_old"].stop if "too_old" in out else 0
         out["expired"] = range(start, max(start, end))
-    if "tooNewLogEventStartIndex" in info:
-        out["too_new"] = range(max(0, int(info["tooNewLogEventStartIndex"])), count)
+    if too_new is not None:
+        out["too_new"] = range(max(0, too_new), count)
     return {k: v for k, v in out.items() if len(v)}
 
 

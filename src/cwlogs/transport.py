@@ -362,7 +362,11 @@ class CloudWatchExporter:
                     self.breaker.record_success()
                     self._account(part, response, result)
                     continue
-                reason = refusal_reason(err)
+                reason = refusal_reason(err) if err.operation == "PutLogEvents" else None
+                if reason is not None and reason.startswith("refused_") and not err.code:
+                    # A bare HTTP status with no AWS error code (a proxy's 404 or 407, a
+                    # wrong URL) says nothing about the events: keep them, like an outage.
+                    reason = None
                 if reason is None or (len(part) > 1 and splits >= _MAX_SPLITS):
                     self._fail(err, result, part, pending)
                     return result
@@ -421,6 +425,12 @@ class CloudWatchExporter:
         def attempt() -> dict[str, Any]:
             try:
                 self._ensure_stream(stream)
+            except CwlogsError as err:
+                err.operation = err.operation or "CreateLogStream"
+                raise
+            except Exception as exc:  # set-up, not the events: never a refusal of them
+                raise map_exception(exc, "CreateLogStream") from exc
+            try:
                 return self._putter()(self.config.log_group, stream, part)
             except CwlogsError:
                 raise

@@ -175,3 +175,36 @@ class TestRefusedRequests:
         assert stored == Counter(f"once {i}" for i in range(300))
         assert handler.stats()["sent"] == 300
         assert proxy.stats()["faults"] == {"html_ok": 1}
+
+    @pytest.mark.parametrize(
+        ("operation", "fault"),
+        [
+            ("CreateLogGroup", Fault.error("InvalidParameterException")),
+            ("CreateLogStream", Fault.unknown_client_error()),
+            ("PutLogEvents", Fault.http(404, b"<html>not found</html>", name="bare_404")),
+            ("PutLogEvents", Fault.http(407, b"<html>proxy auth</html>", name="bare_407")),
+        ],
+        ids=["group-invalid", "stream-unknown-4xx", "put-bare-404", "put-bare-407"],
+    )
+    def test_a_refusal_that_is_not_about_the_events_keeps_them(
+        self,
+        make_handler: Any,
+        app_logger: logging.Logger,
+        logs: Any,
+        group: str,
+        proxy: Any,
+        operation: str,
+        fault: Fault,
+    ) -> None:
+        """A set-up call refused, or a bare HTTP status from something in front of the
+        service (no AWS error code): nothing is rejected; the events wait and go out."""
+        proxy.inject(operation, fault, times=3)
+        handler = make_handler(breaker_reset=0.2, flush_interval=0.05)
+        app_logger.addHandler(handler)
+        for i in range(50):
+            app_logger.info("kept %d", i)
+        assert handler.flush(timeout=30)
+        stats = handler.stats()
+        assert stats["rejected"] == {} and stats["dropped"] == {}
+        stored = sorted(e["message"] for e in _stored(logs, group))
+        assert stored == sorted(f"kept {i}" for i in range(50))

@@ -82,3 +82,13 @@ def test_stream_names_lose_refused_characters() -> None:
     assert sanitize_stream_name("a:b*c/d") == "a_b_c/d"
     assert sanitize_stream_name("") == "default"
     assert len(sanitize_stream_name("x" * 600)) == 512
+
+
+def test_rejected_indexes_that_are_not_numbers_say_nothing() -> None:
+    """A malformed rejectedLogEventsInfo in a 200 refuses nothing (resending would store twice)."""
+    from cwlogs.limits import rejected_indexes
+
+    assert rejected_indexes({"tooOldLogEventEndIndex": None}, 10) == {}
+    assert rejected_indexes({"tooNewLogEventStartIndex": "x"}, 10) == {}
+    assert rejected_indexes("garbage", 10) == {}  # type: ignore[arg-type]
+    assert rejected_indexes({"tooOldLogEventEndIndex": 2}, 10) == {"too_old": range(0, 2)}
