@@ -250,6 +250,33 @@ def _weigh_flat(flat: tuple[Any, ...]) -> int:
 
 
 _NUMBERS: Final = frozenset({int, float, bool, type(None)})
+_WEIGH_TOP: Final = 1024  # items read one by one in a top-level extra
+
+
+def _weigh_leaves(items: Iterable[Any], pairs: bool, n: int) -> int:
+    """Past the depth limit: whatever is still nested, walked to any depth but at most
+    _WEIGH_TOP values in all; strings and bytes by their size, other leaves a guess."""
+    total = visited = 0
+    stack: list[Any] = [
+        v for item in islice(items, _WEIGH_TOP) for v in (item if pairs else (item,))
+    ]
+    while stack and visited < _WEIGH_TOP:
+        part = stack.pop()
+        visited += 1
+        kind = type(part)
+        if kind is str or kind is bytes:
+            total += _str_size(part)
+        elif kind is dict:
+            total += 64 + 30 * len(part)
+            stack.extend(islice(part.values(), _WEIGH_TOP))
+        elif kind in _SEQUENCES:
+            total += 64 + 8 * len(part)
+            stack.extend(islice(part, _WEIGH_TOP))
+        else:
+            total += _UNSEEN_ITEM
+    return max(total, n * _UNSEEN_ITEM // 4)
+
+
 _SEQUENCES: Final = frozenset({list, tuple, set, frozenset, deque})
 
 
@@ -292,15 +319,21 @@ def _weigh(value: Any, depth: int) -> int:
             if dataclasses.is_dataclass(value) and depth < _WEIGH_DEPTH:  # slots
                 names = [f.name for f in dataclasses.fields(value)][:_WEIGH_ITEMS]
                 return size + sum(_weigh(getattr(value, a), depth + 1) for a in names)
+            slots = [s for c in kind.__mro__ for s in getattr(c, "__slots__", ())]
+            if slots and depth < _WEIGH_DEPTH:
+                held = [getattr(value, s, None) for s in slots[:_WEIGH_ITEMS] if isinstance(s, str)]
+                return size + sum(_weigh(v, depth + 1) for v in held)
             return size + _UNSEEN_ITEM
         n = len(value)
         size = 64 + (30 if pairs else 8) * n  # the container itself, a little over
         if not n:
             return size
         if depth >= _WEIGH_DEPTH:
-            return size + n * _UNSEEN_ITEM
+            return size + _weigh_leaves(items, pairs, n)
         inner = seen = 0
-        for item in islice(items, _WEIGH_ITEMS):
+        # At the top every item is read (up to _WEIGH_TOP): one big string among many
+        # small ones is what the average of a sample misses. Deeper, a sample.
+        for item in islice(items, _WEIGH_TOP if depth == 0 else _WEIGH_ITEMS):
             seen += 1
             for part in item if pairs else (item,):
                 kind = type(part)

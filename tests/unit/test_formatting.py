@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from cwlogs.diagnostics import INTERNAL_LOGGER, reset_rate_limits
 from cwlogs.formatting import (
+    FIELD_COST,
     JsonFormatter,
     encode,
     fit_message,
     iso_timestamp,
     snapshot,
+    snapshot_fields,
     to_event_dict,
 )
 from cwlogs.limits import MAX_MESSAGE_BYTES
@@ -611,3 +613,27 @@ def test_arguments_nested_too_deep_ship_marked() -> None:
     record = logging.LogRecord("app", logging.WARNING, __file__, 1, "payload %s", (deep,), None)
     ev = snapshot(record, None)
     assert ev.message.startswith("payload ") and "too deep" in ev.message
+
+
+class _Slotted:
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: str) -> None:
+        self.blob = blob
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["big item after sixteen small", "big string six levels deep", "slots object"],
+)
+def test_the_shapes_a_sample_misses_are_weighed(shape: str) -> None:
+    """A 1 MB string hidden where sampling would not look still counts against the queue."""
+    big = "x" * 1_000_000
+    value: object = {
+        "big item after sixteen small": ["a"] * 16 + [big],
+        "big string six levels deep": {"a": {"b": {"c": {"d": {"e": {"f": big}}}}}},
+        "slots object": _Slotted(big),
+    }[shape]
+    record = logging.LogRecord("app", logging.INFO, __file__, 1, "m", None, None)
+    record.payload = value
+    assert snapshot_fields(record, None)[FIELD_COST] >= 1_000_000
