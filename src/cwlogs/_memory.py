@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
-
 from cwlogs.batcher import ExportResult
 from cwlogs.formatting import Event, render
 from cwlogs.limits import EVENT_OVERHEAD
@@ -150,14 +148,5 @@ class MemoryExporter:
                 if stream is not None
                 else [e for evs in self.streams.values() for e in evs]
             )
-        return [_message(e.data) for e in events]
+        return [e.message for e in events]  # read back from the JSON once encoded
 
-
-def _message(data: bytes | None) -> str:
-    try:
-        parsed = orjson.loads(data or b"")
-    except orjson.JSONDecodeError:
-        return (data or b"").decode("utf-8", "replace")
-    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        return str(parsed["message"])
-    return (data or b"").decode("utf-8", "replace")

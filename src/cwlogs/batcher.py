@@ -52,7 +52,6 @@ from cwlogs.formatting import (
     ITEM_EST,
     ITEM_LEVELNO,
     ITEM_SEQ,
-    ITEM_TS,
     Event,
     event_from_item,
 )
@@ -1037,10 +1036,11 @@ class Batcher:
         self._wait_for_hand_over(self.shutdown_timeout)
         return not lost
 
-    def close(self, timeout: float | None = None, *, wait: bool = True) -> bool:
-        """Drain and stop the worker. ``wait=False`` leaves the drain to the worker.
+    def close(self, timeout: float | None = None) -> bool:
+        """Drain and stop the worker (see :meth:`flush` for the deadlines).
 
-        ``timeout`` replaces ``shutdown_timeout`` as the bound without progress.
+        ``timeout`` replaces ``shutdown_timeout`` as the bound without progress. Under
+        logging's module lock it returns at once and leaves the drain to the worker.
         """
         if os.getpid() != self._pid:
             self._reinit_after_fork()
@@ -1055,7 +1055,7 @@ class Batcher:
         if timeout is not None:
             self.shutdown_timeout = timeout
         self.begin_close()
-        if not wait or _holding_logging_lock():
+        if _holding_logging_lock():
             # Reconfiguring logging: the worker finishes the drain on its own, bounded
             # by the same deadlines, and counts whatever it cannot send.
             return False
@@ -1142,10 +1142,6 @@ def _holding_logging_lock() -> bool:
 
 def _seq(item: Item) -> int:
     return item[ITEM_SEQ] if isinstance(item, tuple) else item.seq
-
-
-def _ts(item: Item) -> int:
-    return item[ITEM_TS] if isinstance(item, tuple) else item.ts
 
 
 def _cost(item: Item) -> int:

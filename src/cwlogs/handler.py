@@ -265,9 +265,10 @@ class CloudWatchHandler(logging.Handler):
             self._emit_unrenderable(record, exc)
 
     def _emit_unrenderable(self, record: logging.LogRecord, exc: Exception) -> None:
-        """A record that could not be snapshotted is shipped in a marked form, or counted."""
+        """A record the normal path failed on (an odd logger name, a formatter that raised)
+        is shipped through the careful snapshot, which never raises; else counted."""
         try:
-            self._batcher.put(unrenderable_event(record, exc, current()))
+            self._batcher.put_fields(snapshot_fields(record, current(), self._include_thread))
             warn_rate_limited(
                 "unrenderable",
                 f"a log record could not be rendered and was marked: {type(exc).__name__}",
@@ -399,40 +400,6 @@ def _drain_on_sigterm() -> None:
         # Let the signal do what it would have done (the default: end the process).
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
         signal.pthread_kill(threading.get_ident(), signum)
-
-
-def _safe_text(value: object) -> str:
-    try:
-        text = value if isinstance(value, str) else repr(value)
-    except Exception as exc:  # a __repr__ that raises
-        text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def unrenderable_event(
-    record: logging.LogRecord, exc: Exception, context: Mapping[str, Any] | None
-) -> Event:
-    """The marked stand-in for a record whose snapshot failed: its template, its
-    arguments as far as they can be shown, and why."""
-    try:
-        args = _safe_text(record.args)
-    except Exception:
-        args = "<unrepresentable args>"
-    message = (
-        f"{_safe_text(record.msg)} [args: {args}] "
-        f"[cwlogs: the record could not be rendered: {_safe_text(exc)}]"
-    )
-    created = record.created if isinstance(record.created, (int, float)) else time.time()
-    levelno = record.levelno if isinstance(record.levelno, int) else logging.ERROR
-    return Event(
-        created,
-        levelno,
-        _safe_text(record.levelname),
-        _safe_text(record.name),
-        message,
-        None,
-        dict(context) if context else None,
-    )
 
 
 def make_redactor(redact: bool | str | Any) -> Any:

@@ -148,6 +148,25 @@ class TestFlushAndClose:
         assert b.flush()
         assert len(exporter.messages()) == 400
 
+    def test_shutdown_cap_bounds_a_drain_that_keeps_progressing(
+        self, made: list[Batcher]
+    ) -> None:
+        """A backlog that would take longer than shutdown_cap: flush() gives up at the cap
+        even though every batch is accepted, and reports it."""
+        exporter = MemoryExporter(delay=0.05)
+        b = batcher(
+            made,
+            exporter,
+            max_batch_events=10,
+            shutdown_timeout=0.2,  # each 50 ms batch is progress: this never ends it
+            shutdown_cap=0.4,
+            max_queue_bytes=1 << 24,
+        )
+        for i in range(500):  # 50 batches of 50 ms: 2.5 s, far past the cap
+            b.put(ev(f"m{i:04d}"))
+        assert not b.flush()
+        assert 0 < len(exporter.messages()) < 500
+
     def test_flush_with_a_timeout_is_false_until_done(self, made: list[Batcher]) -> None:
         """flush(timeout) returns False when the timeout passes first, True once delivered."""
         exporter = MemoryExporter()
