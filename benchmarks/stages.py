@@ -61,13 +61,13 @@ from cwlogs import CloudWatchHandler  # noqa: E402
 from cwlogs.client import make_client  # noqa: E402
 from cwlogs.formatting import (  # noqa: E402
     _OWN_FIELDS,
-    event_from_item,
+    ITEM_TS,
     fit_message,
+    item_event_dict,
+    render_item,
     snapshot_fields,
-    to_event_dict,
 )
 from cwlogs.formatting import encode as to_json  # noqa: E402
-from cwlogs.formatting import render as render_event  # noqa: E402
 from cwlogs.handler import make_redactor as handler_redactor  # noqa: E402
 from cwlogs.limits import check_timestamp, plan_batch  # noqa: E402
 from cwlogs.transport import _FastPut  # noqa: E402
@@ -84,21 +84,14 @@ def queued_item(seq: int, fields: Any) -> Any:
     return (seq, *fields)
 
 
-def build_event(item: Any) -> Any:
-    return event_from_item(item)
+def event_dict(item: Any) -> dict[str, Any]:
+    """The event dict straight from the queued tuple, the deferred ``msg % args`` included."""
+    return item_event_dict(item, STATIC)
 
 
-def format_message(ev: Any) -> str:
-    return str(ev.message)  # the deferred ``msg % args`` runs on first read
-
-
-def event_dict(ev: Any) -> dict[str, Any]:
-    return to_event_dict(ev, STATIC)
-
-
-def event_ts(ev: Any) -> int:
+def event_ts(item: Any) -> int:
     """The event's timestamp in epoch milliseconds."""
-    return int(ev.ts)
+    return int(item[ITEM_TS])
 
 
 def make_redactor() -> Any:
@@ -119,9 +112,9 @@ def encode(as_dict: dict[str, Any]) -> bytes:
     return bytes(memoryview(data))
 
 
-def render(ev: Any, redactor: Any) -> bytes:
+def render(item: Any, redactor: Any) -> bytes:
     """The whole per-event worker path in one call (a cross-check of the stages above)."""
-    return bytes(render_event(ev, STATIC, redactor)[0])
+    return bytes(render_item(item, STATIC, redactor)[0])
 
 
 def plan_batches(events: list[tuple[int, bytes]]) -> list[list[tuple[int, bytes]]]:
@@ -267,10 +260,9 @@ def run_stages(spec: dict[str, Any]) -> list[dict[str, Any]]:
     redactor = make_redactor()
     sender = make_sender(spec["endpoint"])
     # Warm every path once (imports, caches, lazy compiles) before anything is counted.
-    warm = build_event(queued_item(1, snapshot(records[0])))
-    format_message(warm)
+    warm = queued_item(1, snapshot(records[0]))
     encode(redact(redactor, event_dict(warm)))
-    render(build_event(queued_item(1, snapshot(records[0]))), redactor)
+    render(queued_item(1, snapshot(records[0])), redactor)
 
     def per_record(fn: Callable[[Any], Any], items: list[Any]) -> Callable[[], list[Any]]:
         return lambda: [fn(x) for x in items]
@@ -278,21 +270,21 @@ def run_stages(spec: dict[str, Any]) -> list[dict[str, Any]]:
     runner.stage("loop (subtracted)", "event", n, per_record(_noop, records))
     fields = runner.stage("caller: snapshot_fields", "event", n, per_record(snapshot, records))
     items = [queued_item(seq, f) for seq, f in enumerate(fields, 1)]
-    events = runner.stage("build Event from item", "event", n, per_record(build_event, items))
-    runner.stage("format (msg % args)", "event", n, per_record(format_message, events))
-    dicts = runner.stage("event dict", "event", n, per_record(event_dict, events))
+    dicts = runner.stage(
+        "format + event dict (from the tuple)", "event", n, per_record(event_dict, items)
+    )
     dicts = runner.stage("redaction", "event", n, per_record(lambda d: redact(redactor, d), dicts))
     datas = runner.stage("encode (orjson)", "event", n, per_record(encode, dicts))
     # Other lines than the stages saw, so the redactor's caches are no warmer than theirs.
     others, _ = _records(spec["workload"], n, start=n)
-    fresh = [build_event(queued_item(seq, snapshot(r))) for seq, r in enumerate(others, 1)]
+    fresh = [queued_item(seq, snapshot(r)) for seq, r in enumerate(others, 1)]
     runner.stage(
         "cross-check: render() all in one",
         "event",
         n,
         per_record(lambda ev: render(ev, redactor), fresh),
     )
-    pairs = [(event_ts(ev), d) for ev, d in zip(events, datas, strict=True)]
+    pairs = [(event_ts(item), d) for item, d in zip(items, datas, strict=True)]
     batches = runner.stage("batch planning", "event", n, lambda: plan_batches(pairs))
     bodies = runner.stage(
         "request body", "event", n, lambda: [request_body(sender, b) for b in batches]
@@ -379,9 +371,7 @@ def measure(
 
 
 WORKER_STAGES = (
-    "build Event from item",
-    "format (msg % args)",
-    "event dict",
+    "format + event dict (from the tuple)",
     "redaction",
     "encode (orjson)",
     "batch planning",

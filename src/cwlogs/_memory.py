@@ -15,8 +15,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from cwlogs.batcher import ExportResult
-from cwlogs.formatting import Event, render
+from cwlogs.batcher import ExportResult, Item, Prepared
+from cwlogs.formatting import (
+    ITEM_DATA,
+    Event,
+    event_from_prepared,
+    render,
+    render_item,
+)
 from cwlogs.limits import EVENT_OVERHEAD
 
 __all__ = ["MemoryExporter"]
@@ -27,9 +33,8 @@ class MemoryExporter:
 
     >>> exporter = MemoryExporter()
     >>> ev = Event(0.0, 20, "INFO", "app", "hi", None, None)
-    >>> exporter.prepare(ev)
-    False
-    >>> exporter.export("s", [ev], deadline=float("inf")).sent
+    >>> data, stream, truncated = exporter.prepare(ev)
+    >>> exporter.export(stream, [prepared_item(ev, data, stream)], deadline=float("inf")).sent
     1
     >>> exporter.messages()
     ['hi']
@@ -50,7 +55,8 @@ class MemoryExporter:
         self.stream = stream
         #: Seconds each export takes: a slow but healthy endpoint.
         self.delay = delay
-        #: Delivered events, per stream, in the order they were accepted.
+        #: Delivered events, per stream, in the order they were accepted (as Events whose
+        #: ``message`` and fields are read back from what was encoded).
         self.streams: dict[str, list[Event]] = {}
         #: One entry per export call: (stream, number of events, outcome).
         self.calls: list[tuple[str, int, str]] = []
@@ -92,15 +98,15 @@ class MemoryExporter:
         self._held.set()
 
     # -------------------------------------------------------------- Exporter
-    def prepare(self, event: Event) -> bool:
-        if event.stream is None:
-            event.stream = self.stream
+    def prepare(self, item: Item) -> tuple[bytes, str, bool]:
+        if type(item) is tuple:
+            data, truncated = render_item(item, self.static_fields, self.redactor)
+            return data, self.stream, truncated
+        event: Event = item  # type: ignore[assignment]
         data, truncated = render(event, self.static_fields, self.redactor)
-        event.data = data
-        event.nbytes = len(data)
-        return truncated
+        return data, event.stream or self.stream, truncated
 
-    def export(self, stream: str, events: list[Event], deadline: float) -> ExportResult:
+    def export(self, stream: str, events: list[Prepared], deadline: float) -> ExportResult:
         result = ExportResult()
         if not self._held.is_set():
             self.holding.set()
@@ -116,17 +122,20 @@ class MemoryExporter:
             self.failed.set()
             return result
         accepted: list[Event] = []
-        for ev in events:
+        nbytes = 0
+        for item in events:
+            ev = event_from_prepared(item)
             reason = self.refuse(ev) if self.refuse is not None else None
             if reason is None:
                 accepted.append(ev)
+                nbytes += len(item[ITEM_DATA]) + EVENT_OVERHEAD
             else:
-                result.rejected.setdefault(reason, []).append(ev)
+                result.rejected.setdefault(reason, []).append(item)
         with self._lock:
             self.streams.setdefault(stream, []).extend(accepted)
             self.calls.append((stream, len(events), "ok"))
         result.sent = len(accepted)
-        result.bytes_sent = sum(e.nbytes + EVENT_OVERHEAD for e in accepted)
+        result.bytes_sent = nbytes
         result.calls = 1
         return result
 

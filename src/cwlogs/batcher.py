@@ -49,11 +49,17 @@ from cwlogs.formatting import (
     FIELD_EST,
     FIELD_LEVELNO,
     ITEM_COST,
+    ITEM_DATA,
     ITEM_EST,
     ITEM_LEVELNO,
     ITEM_SEQ,
+    ITEM_STREAM,
+    ITEM_TS,
     Event,
     event_from_item,
+    event_from_prepared,
+    is_prepared,
+    prepared_item,
 )
 from cwlogs.limits import (
     EVENT_OVERHEAD,
@@ -70,6 +76,9 @@ _INF: Final = float("inf")
 DEFAULT_SHUTDOWN_CAP: Final = 60.0
 #: Queue items are Events or the flat tuples of ``snapshot_fields`` with a seq in front.
 Item = Event | tuple[Any, ...]
+#: An encoded item: ``(seq, cost, ts, levelno, est, data, stream, logger)``
+#: (see ``formatting.PREPARED_LEN``); what exporters send, keep back and refuse.
+Prepared = tuple[Any, ...]
 
 
 @dataclass
@@ -81,20 +90,22 @@ class ExportResult:
     calls: int = 0
     retried: int = 0
     #: Events to keep and try again later (outage, throttling, breaker open).
-    retry: list[Event] = field(default_factory=list)
+    retry: list[Prepared] = field(default_factory=list)
     #: Events the service refused, by reason ("too_old", "invalid", ...); counted and reported.
-    rejected: dict[str, list[Event]] = field(default_factory=dict)
+    rejected: dict[str, list[Prepared]] = field(default_factory=dict)
 
 
 class Exporter(Protocol):
     """Turns events into service calls. Called from the worker thread only."""
 
-    def prepare(self, event: Event) -> bool:
-        """Encode ``event`` (set data, nbytes, stream); return True if it was truncated."""
+    def prepare(self, item: Item) -> tuple[bytes, str, bool]:
+        """Encode one queued record (a snapshot tuple or an :class:`Event`):
+        ``(data, stream, truncated)``."""
         ...
 
-    def export(self, stream: str, events: list[Event], deadline: float) -> ExportResult:
-        """Send ``events`` (one stream, chronological, within limits) before ``deadline``."""
+    def export(self, stream: str, events: list[Prepared], deadline: float) -> ExportResult:
+        """Send ``events`` (encoded items of one stream, chronological, within limits)
+        before ``deadline``; their timestamp is ``e[ITEM_TS]``, their bytes ``e[ITEM_DATA]``."""
         ...
 
     def ready_at(self) -> float:
@@ -186,7 +197,7 @@ class Batcher:
         self._queued_bytes = 0
         self._queued_events = 0  # waiting + in flight
         self._taken: list[Item] | None = None  # taken by the worker, not yet in _inflight
-        self._inflight: list[Event] = []
+        self._inflight: list[Item] = []
         self._inflight_min_seq: int | None = None
         self._send_started: float | None = None
         self._seq = 0
@@ -691,30 +702,39 @@ class Batcher:
         return min(self._last_progress + self.shutdown_timeout, self._close_cap)
 
     def _process(self, taken: list[Item]) -> None:
-        exporter = self._exporter
-        batch = [_event(item) for item in taken]  # built outside the lock
+        # Encoded outside the lock, straight from the queued tuples into their final bytes.
+        prepare = self._exporter.prepare
+        truncated = 0
+        guessed = encoded = 0
+        unencodable: list[Item] = []  # handed to on_drop as they were queued
+        ready: list[Prepared] = []
+        batch_cost = 0
+        for item in taken:
+            if is_prepared(item):  # kept back earlier: encoded already
+                ready.append(item)  # type: ignore[arg-type]
+                batch_cost += item[ITEM_COST]  # type: ignore[index]
+                continue
+            try:
+                data, stream, cut = prepare(item)
+            except Exception as exc:  # one bad record never holds back the rest
+                warn_rate_limited(
+                    "unencodable", f"{self._name}: an event could not be encoded: {exc!r}"
+                )
+                unencodable.append(item)
+                batch_cost += _cost(item)
+                continue
+            if cut:
+                truncated += 1
+            prepared = prepared_item(item, data, stream)
+            ready.append(prepared)
+            batch_cost += prepared[ITEM_COST]
+            guessed += prepared[ITEM_EST]
+            encoded += len(data)
+        encoded += EVENT_OVERHEAD * len(ready)
+        batch: list[Item] = [*ready, *unencodable]
         with self._lock:
             self._inflight = batch
             self._taken = None
-        truncated = 0
-        guessed = encoded = 0
-        unencodable: list[Event] = []
-        ready: list[Event] = []
-        for ev in batch:
-            if ev.data is None:
-                try:
-                    if exporter.prepare(ev):
-                        truncated += 1
-                except Exception as exc:  # one bad record never holds back the rest
-                    warn_rate_limited(
-                        "unencodable", f"{self._name}: an event could not be encoded: {exc!r}"
-                    )
-                    unencodable.append(ev)
-                    continue
-                ev.release_snapshot()
-                guessed += ev.est
-                encoded += ev.nbytes + EVENT_OVERHEAD
-            ready.append(ev)
         if self._closing and guessed:
             # Encoding a batch is progress too: a drain that is encoding 10,000 events
             # is not a stalled one.
@@ -724,25 +744,26 @@ class Batcher:
             scale = min(max(encoded / guessed, 0.1), 10.0)
             self._segment_est = int(self._max_batch_bytes / scale)
         now_ms = int(time.time() * 1000)
-        rejected: dict[str, list[Event]] = {}
+        rejected: dict[str, list[Item]] = {}
         if unencodable:
             rejected["unencodable"] = unencodable
-        keep: list[Event] = []
-        by_stream: dict[str, list[Event]] = {}
+        keep: list[Prepared] = []
+        by_stream: dict[str, list[Prepared]] = {}
+        retention = self._retention_days
         for ev in ready:
-            reason = check_timestamp(ev.ts, now_ms, self._retention_days)
+            reason = check_timestamp(ev[ITEM_TS], now_ms, retention)
             if reason is not None:
                 rejected.setdefault(reason, []).append(ev)
             else:
-                by_stream.setdefault(ev.stream or "", []).append(ev)
+                by_stream.setdefault(ev[ITEM_STREAM], []).append(ev)
         result = ExportResult()
         held_back = 0
-        errored: list[Event] = []
+        errored: list[Prepared] = []
         lost_count = 0
         for stream, events in by_stream.items():
-            events.sort(key=_ts_key)
+            events.sort(key=_ts)
             n = plan_batch(
-                [(e.ts, e.nbytes) for e in events],
+                [(e[ITEM_TS], len(e[ITEM_DATA])) for e in events],
                 max_events=self._max_batch_events,
                 max_bytes=self._max_batch_bytes,
             )
@@ -755,7 +776,7 @@ class Batcher:
             with self._lock:
                 deadline = self._drain_deadline()
             try:
-                part = exporter.export(stream, part_events, deadline)
+                part = self._exporter.export(stream, part_events, deadline)
                 unaccounted = (
                     len(part_events)
                     - part.sent
@@ -765,10 +786,10 @@ class Batcher:
             except Exception as exc:  # a bug in the exporter: this stream's events only
                 warn_rate_limited("export", f"{self._name}: export failed: {exc!r}")
                 for ev in part_events:
-                    if ev.seq in self._strikes:
+                    if ev[ITEM_SEQ] in self._strikes:
                         errored.append(ev)  # failed twice: never loop on it
                     else:
-                        self._strikes.add(ev.seq)
+                        self._strikes.add(ev[ITEM_SEQ])
                         keep.append(ev)
                 continue
             if unaccounted > 0:
@@ -782,37 +803,39 @@ class Batcher:
             held_back += len(part.retry)
             for reason, evs in part.rejected.items():
                 rejected.setdefault(reason, []).extend(evs)
-        self._resolve(batch, keep, rejected, result, truncated, held_back, errored, lost_count)
+        self._resolve(
+            batch, batch_cost, keep, rejected, result, truncated, held_back, errored, lost_count
+        )
 
     def _resolve(
         self,
-        batch: list[Event],
-        keep: list[Event],
-        rejected: dict[str, list[Event]],
+        batch: list[Item],
+        batch_cost: int,
+        keep: list[Prepared],
+        rejected: dict[str, list[Item]],
         result: ExportResult,
         truncated: int,
         held_back: int,
-        errored: list[Event] = (),  # type: ignore[assignment]
+        errored: list[Prepared] = (),  # type: ignore[assignment]
         lost_count: int = 0,
     ) -> None:
         """Account for a processed batch: count, requeue what waits, report what was lost."""
-        late: list[Event] = []
-        to_report: list[tuple[list[Event], str]] = []
+        late: list[Item] = []
+        to_report: list[tuple[list[Item], str]] = []
         # The per-event sums are made before taking the lock: callers wait on it.
         keep.sort(key=_seq)
-        keep_cost = sum(e.cost for e in keep)
-        keep_est = sum(e.est for e in keep)
-        batch_cost = sum(e.cost for e in batch)
+        keep_cost = sum(e[ITEM_COST] for e in keep)
+        keep_est = sum(e[ITEM_EST] for e in keep)
         with self._lock:
             written_off = self._written_off
             resolved = batch
             if written_off:  # rare: evictions or a close reached into this batch
-                resolved = [e for e in batch if e.seq not in written_off]
+                resolved = [e for e in batch if _seq(e) not in written_off]
                 kept_ids = {id(e) for e in keep}
                 refused_ids = {id(e) for evs in rejected.values() for e in evs}
                 refused_ids.update(id(e) for e in errored)
                 for ev in batch:
-                    off = written_off.pop(ev.seq, None)
+                    off = written_off.pop(_seq(ev), None)
                     if off is None:
                         continue
                     reason, reported = off
@@ -833,9 +856,9 @@ class Batcher:
                 }
                 rejected = {r: evs for r, evs in rejected.items() if evs}
                 errored = [e for e in errored if id(e) not in lost]
-                batch_cost = sum(e.cost for e in resolved)
-                keep_cost = sum(e.cost for e in keep)
-                keep_est = sum(e.est for e in keep)
+                batch_cost = sum(_cost(e) for e in resolved)
+                keep_cost = sum(e[ITEM_COST] for e in keep)
+                keep_est = sum(e[ITEM_EST] for e in keep)
             freed_events = len(resolved) - len(keep)
             freed_bytes = batch_cost - keep_cost
             c = self._counters
@@ -852,14 +875,14 @@ class Batcher:
             if lost_count:
                 self._dropped["internal_error"] += lost_count
             if self._strikes:  # only after a worker error: forget the resolved ones
-                kept = {e.seq for e in keep}
-                self._strikes.difference_update(e.seq for e in batch if e.seq not in kept)
+                kept = {e[ITEM_SEQ] for e in keep}
+                self._strikes.difference_update(_seq(e) for e in batch if _seq(e) not in kept)
             if keep:
                 if self._closed:  # given up on while in flight: count them now
                     self._dropped["shutdown"] += len(keep)
                     freed_events += len(keep)
                     freed_bytes += keep_cost
-                    to_report.append((keep, "shutdown"))
+                    to_report.append((list[Item](keep), "shutdown"))
                 else:
                     self._push_front(list[Item](keep), keep_est)
             self._queued_events -= freed_events
@@ -1005,7 +1028,7 @@ class Batcher:
     def finish_close(self) -> bool:
         """Wait for the drain; count what is left as dropped. True: nothing was lost."""
         leftover: list[Item] = []
-        abandoned: list[Event] = []
+        abandoned: list[Item] = []
         with self._lock:
             while not self._worker_done and self._thread is not None:
                 now = time.monotonic()
@@ -1024,7 +1047,7 @@ class Batcher:
                     self._dropped["shutdown"] += 1
                     self._queued_events -= 1
                     self._queued_bytes -= _cost(item)
-                    abandoned.append(_event(item))
+                    abandoned.append(item)
             self._inflight_min_seq = None  # all accounted for: flush() has nothing to wait on
             lost = self._dropped["shutdown"]
             self._work.notify_all()
@@ -1157,11 +1180,16 @@ def _levelno(item: Item) -> int:
 
 
 def _event(item: Item) -> Event:
-    return event_from_item(item) if isinstance(item, tuple) else item
+    """What ``on_drop`` is handed for a queue item (encoded or not)."""
+    if not isinstance(item, tuple):
+        return item
+    return event_from_prepared(item) if is_prepared(item) else event_from_item(item)
 
 
-def _ts_key(ev: Event) -> int:
-    return ev.ts
+def _ts(item: Item) -> int:
+    return item[ITEM_TS] if isinstance(item, tuple) else item.ts
+
+
 
 
 def _after_fork_in_child() -> None:

@@ -40,11 +40,16 @@ __all__ = [
     "Redacts",
     "encode",
     "event_from_item",
+    "event_from_prepared",
     "exception_fields",
     "fit_message",
+    "is_prepared",
     "iso_timestamp",
+    "item_event_dict",
+    "prepared_item",
     "record_to_event",
     "render",
+    "render_item",
     "snapshot",
     "snapshot_fields",
     "to_event_dict",
@@ -160,18 +165,6 @@ class Event:
             text = self._message = _format_deferred(*pending)
             self._args = None  # after _message is set: see the check above
         return text
-
-    def release_snapshot(self) -> None:
-        """Let go of what only encoding needed, once ``data`` holds the encoded event.
-
-        A prepared event can wait a while (a retry, an outage); its snapshot would
-        double what it holds. ``message`` still answers, read back from ``data``.
-        """
-        if self.data is None:
-            return
-        self._message = self._args = None
-        self.extras = self.context = self.exc = None
-        self.stack = None
 
     def __repr__(self) -> str:
         return (
@@ -360,7 +353,94 @@ ITEM_TS: Final = FIELD_TS + 1
 ITEM_LEVELNO: Final = FIELD_LEVELNO + 1
 ITEM_EST: Final = FIELD_EST + 1
 _ITEM_HEAD: Final = 14  # seq ... n_context; then args, context and extras, flattened
+_ITEM_LEVELNAME: Final = 6
+ITEM_LOGGER: Final = 7
+_ITEM_MESSAGE: Final = 8
+_ITEM_EXC: Final = 9
+_ITEM_STACK: Final = 10
+_ITEM_THREAD: Final = 11
+_ITEM_N_ARGS: Final = 12
+_ITEM_N_CONTEXT: Final = 13
+#: Once encoded, an item becomes ``(seq, cost, ts, levelno, est, data, stream, logger)``:
+#: the same head (``ITEM_SEQ`` ... ``ITEM_EST`` read both), then the event's final bytes.
+#: Only ints, bytes and str: the garbage collector stops tracking it at its first pass, so
+#: a batch waiting on the network never ages into the oldest generation (a full
+#: collection of every object in the process, ~100 ms, each time enough of them pile up).
+ITEM_DATA: Final = 5
+ITEM_STREAM: Final = 6
+PREPARED_LEN: Final = 8
 _new_event = object.__new__
+
+
+def prepared_item(item: tuple[Any, ...] | Event, data: bytes, stream: str) -> tuple[Any, ...]:
+    """The encoded form of a queue item (a snapshot tuple or an :class:`Event`)."""
+    if type(item) is tuple:
+        return (*item[:ITEM_DATA], data, stream, item[ITEM_LOGGER])
+    ev: Event = item  # type: ignore[assignment]
+    return (ev.seq, ev.cost, ev.ts, ev.levelno, ev.est, data, stream, ev.logger)
+
+
+def is_prepared(item: tuple[Any, ...] | Event) -> bool:
+    """Is ``item`` encoded already (a kept-back event going round again)?"""
+    return type(item) is tuple and len(item) == PREPARED_LEN
+
+
+def event_from_prepared(item: tuple[Any, ...]) -> Event:
+    """An :class:`Event` view of an encoded item (for ``on_drop`` and tests); its
+    ``message`` is read back from the encoded bytes."""
+    ev: Event = _new_event(Event)
+    ev.seq, ev.cost, ev.ts, ev.levelno, ev.est, ev.data, ev.stream, ev.logger = item
+    ev.nbytes = len(item[ITEM_DATA])
+    ev.created = ev.ts / 1000
+    ev.levelname = logging.getLevelName(ev.levelno)
+    ev._message = ev._args = None
+    ev.extras = ev.context = ev.exc = None
+    ev.stack = ev.thread = None
+    ev.preformatted = ev.evicted = False
+    return ev
+
+
+def item_event_dict(item: tuple[Any, ...], static: Mapping[str, Any] | None) -> dict[str, Any]:
+    """:func:`to_event_dict` straight from a queue item: no :class:`Event` in between.
+
+    >>> rec = logging.LogRecord("api", logging.INFO, __file__, 1, "order %s", (42,), None)
+    >>> item_event_dict((1, *snapshot_fields(rec, {"trace_id": "t1"})), None)["message"]
+    'order 42'
+    """
+    at = _ITEM_HEAD
+    message = item[_ITEM_MESSAGE]
+    n_args = item[_ITEM_N_ARGS]
+    if n_args >= 0:
+        at += n_args
+        message = _format_deferred(message, item[_ITEM_HEAD:at])
+    levelname = item[_ITEM_LEVELNAME]
+    out: dict[str, Any] = {
+        "timestamp": iso_timestamp(item[ITEM_TS]),
+        "level": _LOWER_LEVELS.get(levelname) or _safe_str(levelname).lower(),
+        "message": message,
+        "logger": item[ITEM_LOGGER],
+    }
+    if item[_ITEM_THREAD] is not None:
+        out["thread"] = item[_ITEM_THREAD]
+    if static:
+        out.update(static)
+    n_context = item[_ITEM_N_CONTEXT]
+    if n_context:
+        end = at + 2 * n_context
+        out.update(zip(item[at:end:2], item[at + 1 : end : 2], strict=True))
+        at = end
+    if at < len(item):
+        keys = item[at::2]
+        if _CORE_KEYS.isdisjoint(keys):
+            out.update(zip(keys, item[at + 1 :: 2], strict=True))
+        else:  # core fields win; a colliding extra is kept under a suffixed name
+            for key, value in zip(keys, item[at + 1 :: 2], strict=True):
+                out[f"{key}_" if key in _CORE_KEYS else key] = value
+    if item[_ITEM_EXC] is not None:
+        out["exception"] = item[_ITEM_EXC]
+    if item[_ITEM_STACK]:
+        out["stack"] = item[_ITEM_STACK]
+    return out
 
 
 def event_from_item(item: tuple[Any, ...]) -> Event:
@@ -976,10 +1056,31 @@ def _render_text(text: str, redactor: Redacts | None) -> tuple[bytes, bool]:
     return fit_message(data, None)
 
 
+def render_item(
+    item: tuple[Any, ...], static: Mapping[str, Any] | None, redactor: Redacts | None
+) -> tuple[bytes, bool]:
+    """:func:`render` for a queue item (a snapshot tuple): the worker's per-record path.
+
+    >>> rec = logging.LogRecord("api", logging.INFO, __file__, 1, "hi %s", ("bob",), None)
+    >>> render_item((1, *snapshot_fields(rec, None)), None, None)[0][-35:]
+    b'"message":"hi bob","logger":"api"}'
+    """
+    try:
+        return _finish_json(item_event_dict(item, static), redactor)
+    except RecursionError:
+        raise
+    except Exception:  # the careful path marks what failed, and never holds up the batch
+        return render(event_from_item(item), static, redactor)
+
+
 def _render_json(
     ev: Event, static: Mapping[str, Any] | None, redactor: Redacts | None
 ) -> tuple[bytes, bool]:
-    as_dict = to_event_dict(ev, static)
+    return _finish_json(to_event_dict(ev, static), redactor)
+
+
+def _finish_json(as_dict: dict[str, Any], redactor: Redacts | None) -> tuple[bytes, bool]:
+    """Redact the event dict (ours alone), encode it and make it fit one event."""
     if redactor is not None:
         in_place = getattr(redactor, "redact_event_in_place", None)
         if in_place is not None:  # as_dict is ours alone: no need for a redacted copy

@@ -353,15 +353,19 @@ class CloudWatchHandler(logging.Handler):
             return
         out: list[DroppedEvent] = []
         for ev in events:
-            if ev.data is None:
-                self._exporter.prepare(ev)
+            data, stream = ev.data, ev.stream
+            if data is None:
+                try:
+                    data, stream, _ = self._exporter.prepare(ev)
+                except Exception:  # what could not be encoded for sending (unencodable)
+                    data = b"<event could not be encoded>"
             out.append(
                 {
                     "reason": reason,
                     "timestamp": ev.ts,
                     "log_group": self.config.log_group,
-                    "log_stream": ev.stream,
-                    "message": (ev.data or b"").decode("utf-8", "replace"),
+                    "log_stream": stream,
+                    "message": data.decode("utf-8", "replace"),
                 }
             )
         callback(out, reason)

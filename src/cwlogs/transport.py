@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from cwlogs.awserrors import map_exception
-from cwlogs.batcher import ExportResult
+from cwlogs.batcher import ExportResult, Item, Prepared
 from cwlogs.breaker import CircuitBreaker
 from cwlogs.client import make_client
 from cwlogs.config import HandlerConfig, StreamNamer
@@ -38,7 +38,15 @@ from cwlogs.errors import (
     ResourceNotFoundError,
     ThrottlingError,
 )
-from cwlogs.formatting import Event, clean_text, render
+from cwlogs.formatting import (
+    ITEM_DATA,
+    ITEM_LOGGER,
+    ITEM_TS,
+    Event,
+    clean_text,
+    render,
+    render_item,
+)
 from cwlogs.limits import EVENT_OVERHEAD, rejected_indexes
 from cwlogs.retry import backoff_delay, call_with_retries, policy_for
 
@@ -105,7 +113,7 @@ class _FastPut:
         self._parser = create_parser("json")
         self._user_agent = client.meta.config.user_agent or "cwlogs"
 
-    def __call__(self, group: str, stream: str, events: list[Event]) -> dict[str, Any]:
+    def __call__(self, group: str, stream: str, events: list[Prepared]) -> dict[str, Any]:
         # One orjson pass over the whole batch: the events are JSON already, and orjson
         # escapes them into the body faster than a join of per-event fragments.
         body = orjson.dumps(
@@ -113,7 +121,7 @@ class _FastPut:
                 "logGroupName": group,
                 "logStreamName": stream,
                 "logEvents": [
-                    {"timestamp": e.ts, "message": (e.data or b"").decode()} for e in events
+                    {"timestamp": e[ITEM_TS], "message": e[ITEM_DATA].decode()} for e in events
                 ],
             }
         )
@@ -190,7 +198,7 @@ class CloudWatchExporter:
 
     def _reset_connection_state(self) -> None:
         self._client: CloudWatchLogsClient | None = self._given_client
-        self._put: Callable[[str, str, list[Event]], dict[str, Any]] | None = None
+        self._put: Callable[[str, str, list[Prepared]], dict[str, Any]] | None = None
         self._group_ready = False
         self._known_streams: set[str] = set()
         self._client_lock = threading.Lock()
@@ -212,22 +220,25 @@ class CloudWatchExporter:
         )
 
     # ------------------------------------------------------------------ encoding
-    def prepare(self, event: Event) -> bool:
+    def prepare(self, item: Item) -> tuple[bytes, str, bool]:
+        if type(item) is tuple:  # every log call's path: the handler's snapshot
+            stream = self._stream_for(item[ITEM_LOGGER], item[ITEM_TS])
+            data, truncated = render_item(item, self._static, self._redactor)
+            return data, stream, truncated
+        event: Event = item  # type: ignore[assignment]
         redactor = self._redactor
         if event.stream is None:
-            event.stream = self._stream_for(event)
+            stream = self._stream_for(event.logger, event.ts)
         else:  # routed by cwlogs itself (EMF metrics): nothing to redact
-            redactor = None
+            stream, redactor = event.stream, None
         data, truncated = render(event, self._static, redactor)
-        event.data = data
-        event.nbytes = len(data)
-        return truncated
+        return data, stream, truncated
 
-    def _stream_for(self, event: Event) -> str:
+    def _stream_for(self, logger: str, ts: int) -> str:
         try:
-            stream = self._namer.render(event.logger, event.ts)
+            stream = self._namer.render(logger, ts)
         except Exception:  # a logger name that is not text
-            stream = self._namer.render(clean_text(_text(event.logger)), event.ts)
+            stream = self._namer.render(clean_text(_text(logger)), ts)
         if not stream.isascii():  # a lone surrogate from the logger name cannot be sent
             stream = clean_text(stream)
         return stream
@@ -248,10 +259,10 @@ class CloudWatchExporter:
                     )
         return self._client
 
-    def _putter(self) -> Callable[[str, str, list[Event]], dict[str, Any]]:
+    def _putter(self) -> Callable[[str, str, list[Prepared]], dict[str, Any]]:
         if self._put is None:
             client = self.client()
-            put: Callable[[str, str, list[Event]], dict[str, Any]] | None = None
+            put: Callable[[str, str, list[Prepared]], dict[str, Any]] | None = None
             if self._fast_send:
                 try:
                     put = _FastPut(client)
@@ -259,13 +270,13 @@ class CloudWatchExporter:
                     put = None
             if put is None:
 
-                def put(group: str, stream: str, events: list[Event]) -> dict[str, Any]:
+                def put(group: str, stream: str, events: list[Prepared]) -> dict[str, Any]:
                     return _as_dict(
                         client.put_log_events(
                             logGroupName=group,
                             logStreamName=stream,
                             logEvents=[
-                                {"timestamp": e.ts, "message": (e.data or b"").decode()}
+                                {"timestamp": e[ITEM_TS], "message": e[ITEM_DATA].decode()}
                                 for e in events
                             ],
                         )
@@ -326,7 +337,7 @@ class CloudWatchExporter:
             level=level,
         )
 
-    def export(self, stream: str, events: list[Event], deadline: float) -> ExportResult:
+    def export(self, stream: str, events: list[Prepared], deadline: float) -> ExportResult:
         result = ExportResult()
         if not events:
             return result
@@ -336,7 +347,7 @@ class CloudWatchExporter:
         # A refusal of what the request carries (invalid, too large, an unknown 4xx) is
         # never retried as such: the batch is split until the refused events stand alone,
         # and those are rejected by reason while the rest goes out.
-        pending: list[list[Event]] = [events]
+        pending: list[list[Prepared]] = [events]
         recreated = False
         splits = 0
         while pending:
@@ -389,7 +400,11 @@ class CloudWatchExporter:
         return result
 
     def _fail(
-        self, err: CwlogsError, result: ExportResult, part: list[Event], pending: list[list[Event]]
+        self,
+        err: CwlogsError,
+        result: ExportResult,
+        part: list[Prepared],
+        pending: list[list[Prepared]],
     ) -> None:
         self.last_error = err.message
         self.breaker.record_failure(err.code or type(err).__name__)
@@ -404,7 +419,7 @@ class CloudWatchExporter:
         )
 
     def _account(
-        self, part: list[Event], response: Mapping[str, Any], result: ExportResult
+        self, part: list[Prepared], response: Mapping[str, Any], result: ExportResult
     ) -> None:
         refused = rejected_indexes(response.get("rejectedLogEventsInfo"), len(part))
         bad: set[int] = set()
@@ -413,14 +428,14 @@ class CloudWatchExporter:
             bad.update(idx)
         ok = [e for i, e in enumerate(part) if i not in bad] if bad else part
         result.sent += len(ok)
-        result.bytes_sent += sum(e.nbytes + EVENT_OVERHEAD for e in ok)
+        result.bytes_sent += sum(len(e[ITEM_DATA]) for e in ok) + EVENT_OVERHEAD * len(ok)
         result.calls += 1
         # Throttling slowed us down; each success relaxes the pace again.
         self._pace = self._pace / 2 if self._pace > 0.01 else 0.0
         self._next_send_at = time.monotonic() + self._pace if self._pace else 0.0
 
     def _send_with_retries(
-        self, stream: str, part: list[Event], deadline: float, result: ExportResult
+        self, stream: str, part: list[Prepared], deadline: float, result: ExportResult
     ) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
             try:

@@ -33,7 +33,7 @@ from cwlogs.errors import (
     map_exception,
     policy_for,
 )
-from cwlogs.formatting import Event
+from cwlogs.formatting import ITEM_TS, Event, prepared_item
 from cwlogs.transport import CloudWatchExporter, backoff_delay
 
 OPERATIONS = [
@@ -183,14 +183,13 @@ class TestBreaker:
         assert b.ready_at() == 1.0
 
 
-def _events(n: int) -> list[Event]:
+def _events(n: int) -> list[tuple[Any, ...]]:
+    """Encoded items, as the worker hands them to ``export``."""
     out = []
     for i in range(n):
         ev = Event(1_700_000_000 + i / 1000, 20, "INFO", "t", f"m{i}", None, None)
-        ev.data = f'{{"message":"m{i}"}}'.encode()
-        ev.nbytes = len(ev.data)
-        ev.stream = "s"
-        out.append(ev)
+        ev.seq = i + 1
+        out.append(prepared_item(ev, f'{{"message":"m{i}"}}'.encode(), "s"))
     return out
 
 
@@ -327,5 +326,5 @@ class TestExporter:
         events = _events(64)
         result = exporter.export("s", events, float("inf"))
         assert result.sent == 0 and result.rejected == {}
-        assert sorted(result.retry, key=lambda e: e.ts) == events
+        assert sorted(result.retry, key=lambda e: e[ITEM_TS]) == events
         stub.assert_no_pending_responses()

@@ -342,7 +342,8 @@ class TestMemoryBound:
         import gc
         import tracemalloc
 
-        from cwlogs.formatting import event_from_item, render, snapshot_fields
+        from cwlogs.formatting import event_from_prepared, prepared_item, render_item
+        from cwlogs.formatting import snapshot_fields
 
         n = 300
         records = self._records(kind, n)
@@ -353,18 +354,16 @@ class TestMemoryBound:
             items = [(i, *snapshot_fields(r, None)) for i, r in enumerate(records)]
             queued = (tracemalloc.get_traced_memory()[0] - before) / n
             del records
-            events = [event_from_item(item) for item in items]
-            del items
-            for ev in events:
-                ev.data, _ = render(ev, None, None)
-                ev.release_snapshot()
+            # The worker holds the taken items and their encoded form until the batch
+            # is resolved: both at once.
+            prepared = [prepared_item(it, render_item(it, None, None)[0], "s") for it in items]
             gc.collect()
             encoded = (tracemalloc.get_traced_memory()[0] - before) / n
         finally:
             tracemalloc.stop()
-        cost = min(ev.cost for ev in events)
+        cost = min(it[1] for it in items)
         assert queued <= cost and encoded <= cost, (queued, encoded, cost)
-        assert events[0].message and events[0].extras is None
+        assert event_from_prepared(prepared[0]).message
 
 
 # --------------------------------------------------------------------------- isolation
