@@ -342,8 +342,12 @@ class TestMemoryBound:
         import gc
         import tracemalloc
 
-        from cwlogs.formatting import event_from_prepared, prepared_item, render_item
-        from cwlogs.formatting import snapshot_fields
+        from cwlogs.formatting import (
+            event_from_prepared,
+            prepared_item,
+            render_item,
+            snapshot_fields,
+        )
 
         n = 300
         records = self._records(kind, n)
