@@ -5,8 +5,8 @@ The public face of those parts of :mod:`cwlogs.query` (``_insights``, ``_saved``
 or ignores part of a query (moto ignores ``filter`` and ``stats``), correlation and
 statistics fall back to FilterLogEvents and check every event client-side.
 
->>> result = insights("/shop/prod/api", "stats count(*) by level", since="1h")  # doctest: +SKIP
->>> by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35")  # doctest: +SKIP
+>>> slow_requests(500).pattern
+'{ $.duration_ms > 500 }'
 """
 
 from __future__ import annotations

@@ -56,6 +56,27 @@ def call_api(
     return call_with_retries(mapped, sleep=sleep, rng=rng, retry=retry)
 
 
+def call_idempotent(
+    operation: str, call: Callable[[], object], tolerated: type[CwlogsError], *, tolerate: bool
+) -> bool:
+    """:func:`call_api`; True if the call went through, False if it raised ``tolerated``
+    and ``tolerate`` allows that (a create that finds the resource, a delete that does not).
+
+    >>> from cwlogs.errors import ResourceNotFoundError
+    >>> def gone() -> None:
+    ...     raise ResourceNotFoundError("no such group")
+    >>> call_idempotent("DeleteLogGroup", gone, ResourceNotFoundError, tolerate=True)
+    False
+    """
+    try:
+        call_api(operation, call)
+    except tolerated:
+        if not tolerate:
+            raise
+        return False
+    return True
+
+
 def paginate(
     operation: str,
     method: Callable[..., Mapping[str, Any]],

@@ -1,12 +1,12 @@
-"""The one place that builds boto3 clients: handler, query API, manage API and CLI share it.
+"""Building boto3 clients: the ``logs`` client cwlogs uses, the shared default one, siblings.
 
-An explicit argument beats an environment variable, which beats a default; region,
-profile and endpoint fall back to boto3's own resolution (``AWS_REGION``,
-``AWS_PROFILE``, ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` / ``AWS_ENDPOINT_URL``).
+:func:`make_client` (public as :func:`cwlogs.client.make_client`) builds one with
+botocore's retries off; :func:`resolve_client` is what every API function uses when given
+no client, rebuilt when the endpoint, region or profile variables change;
+:func:`sibling_client` builds CloudWatch and SNS clients beside a logs client.
 
->>> client = make_client(region="us-east-1", endpoint_url="http://127.0.0.1:5000")
->>> client.meta.region_name
-'us-east-1'
+>>> make_client(region="eu-west-1", endpoint_url="http://127.0.0.1:5000").meta.endpoint_url
+'http://127.0.0.1:5000'
 """
 
 from __future__ import annotations

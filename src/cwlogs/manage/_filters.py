@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from cwlogs._aws.calls import call_api, paginate
+from cwlogs._aws.calls import call_api, call_idempotent, paginate
 from cwlogs._aws.client import resolve_client
 from cwlogs.errors import ResourceNotFoundError
 from cwlogs.filterpattern import validate_pattern
@@ -136,16 +136,12 @@ def delete_metric_filter(
     True
     """
     c = resolve_client(client)
-    try:
-        call_api(
-            "DeleteMetricFilter",
-            lambda: c.delete_metric_filter(logGroupName=group, filterName=name),
-        )
-    except ResourceNotFoundError:
-        if not missing_ok:
-            raise
-        return False
-    return True
+    return call_idempotent(
+        "DeleteMetricFilter",
+        lambda: c.delete_metric_filter(logGroupName=group, filterName=name),
+        ResourceNotFoundError,
+        tolerate=missing_ok,
+    )
 
 
 # --------------------------------------------------------------------------- subscriptions
@@ -211,13 +207,9 @@ def delete_subscription_filter(
     True
     """
     c = resolve_client(client)
-    try:
-        call_api(
-            "DeleteSubscriptionFilter",
-            lambda: c.delete_subscription_filter(logGroupName=group, filterName=name),
-        )
-    except ResourceNotFoundError:
-        if not missing_ok:
-            raise
-        return False
-    return True
+    return call_idempotent(
+        "DeleteSubscriptionFilter",
+        lambda: c.delete_subscription_filter(logGroupName=group, filterName=name),
+        ResourceNotFoundError,
+        tolerate=missing_ok,
+    )

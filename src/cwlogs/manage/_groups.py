@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from cwlogs._aws.calls import call_api, paginate
+from cwlogs._aws.calls import call_api, call_idempotent, paginate
 from cwlogs._aws.client import resolve_client
 from cwlogs.errors import InvalidParameterError, ResourceAlreadyExistsError, ResourceNotFoundError
 from cwlogs.limits import RETENTION_DAYS
@@ -90,11 +90,12 @@ def create_log_group(
         kwargs["kmsKeyId"] = kms_key_id
     if log_group_class:
         kwargs["logGroupClass"] = log_group_class
-    try:
-        call_api("CreateLogGroup", lambda: c.create_log_group(**kwargs))
-    except ResourceAlreadyExistsError:
-        if not exist_ok:
-            raise
+    if not call_idempotent(
+        "CreateLogGroup",
+        lambda: c.create_log_group(**kwargs),
+        ResourceAlreadyExistsError,
+        tolerate=exist_ok,
+    ):
         return False
     if retention_days is not None:
         set_retention(name, retention_days, client=c)
@@ -110,13 +111,12 @@ def delete_log_group(
     True
     """
     c = resolve_client(client)
-    try:
-        call_api("DeleteLogGroup", lambda: c.delete_log_group(logGroupName=name))
-    except ResourceNotFoundError:
-        if not missing_ok:
-            raise
-        return False
-    return True
+    return call_idempotent(
+        "DeleteLogGroup",
+        lambda: c.delete_log_group(logGroupName=name),
+        ResourceNotFoundError,
+        tolerate=missing_ok,
+    )
 
 
 def _group_arn(name: str, client: CloudWatchLogsClient) -> str:

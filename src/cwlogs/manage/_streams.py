@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from cwlogs._aws.calls import call_api, paginate
+from cwlogs._aws.calls import call_api, call_idempotent, paginate
 from cwlogs._aws.client import resolve_client
 from cwlogs.errors import ResourceAlreadyExistsError, ResourceNotFoundError
 from cwlogs.manage._groups import create_log_group
@@ -27,16 +27,12 @@ def create_log_stream(
     True
     """
     c = resolve_client(client)
-    try:
-        call_api(
-            "CreateLogStream",
-            lambda: c.create_log_stream(logGroupName=group, logStreamName=stream),
-        )
-    except ResourceAlreadyExistsError:
-        if not exist_ok:
-            raise
-        return False
-    return True
+    return call_idempotent(
+        "CreateLogStream",
+        lambda: c.create_log_stream(logGroupName=group, logStreamName=stream),
+        ResourceAlreadyExistsError,
+        tolerate=exist_ok,
+    )
 
 
 def delete_log_stream(
@@ -48,16 +44,12 @@ def delete_log_stream(
     True
     """
     c = resolve_client(client)
-    try:
-        call_api(
-            "DeleteLogStream",
-            lambda: c.delete_log_stream(logGroupName=group, logStreamName=stream),
-        )
-    except ResourceNotFoundError:
-        if not missing_ok:
-            raise
-        return False
-    return True
+    return call_idempotent(
+        "DeleteLogStream",
+        lambda: c.delete_log_stream(logGroupName=group, logStreamName=stream),
+        ResourceNotFoundError,
+        tolerate=missing_ok,
+    )
 
 
 def last_event_time(group: str, *, client: CloudWatchLogsClient | None = None) -> int | None:
