@@ -766,6 +766,12 @@ class TestModuleLayout:
         """Code that imported Insights names from cwlogs.query keeps working."""
         assert getattr(cwlogs.insights, name) is getattr(cwlogs.query, name)
 
+    @pytest.mark.parametrize("module", [cwlogs.query, cwlogs.insights, cwlogs.manage])
+    def test_every_public_name_is_bound_at_import(self, module: Any) -> None:
+        """The faces list what they import: no lazy module __getattr__ stands in for a name."""
+        assert not hasattr(module, "__getattr__")
+        assert all(name in vars(module) for name in module.__all__)
+
     @pytest.mark.parametrize("name", ["call_api", "paginate", "resolve_client"])
     def test_plumbing_is_not_re_exported_from_manage(self, name: str) -> None:
         """The AWS call plumbing has one home, cwlogs._aws; the manage API does not pass it on."""

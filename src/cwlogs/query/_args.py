@@ -18,6 +18,7 @@ from cwlogs.timeparse import TimeLike, from_epoch_ms
 
 
 def compile_filter(pattern: str | None) -> FilterPattern | None:
+    """The pattern compiled for the local check (raising if it is invalid); None: keep all."""
     if pattern is None or not pattern.strip():
         return None
     compiled = compile_pattern(pattern)

@@ -19,24 +19,37 @@ import orjson
 
 from cwlogs.timeparse import from_epoch_ms
 
+# --------------------------------------------------------------------------- the level table
+
 #: Levels from least to most severe, as :func:`normalise_level` names them.
 LEVELS: Final = ("trace", "debug", "info", "notice", "warning", "error", "critical")
+#: The JSON keys a level is read from, in order.
 LEVEL_KEYS: Final = ("level", "levelname", "severity", "log.level", "lvl")
-_SERVICE_KEYS: Final = ("service", "service_name", "serviceName", "service.name")
-_TRACE_KEYS: Final = ("trace_id", "traceId", "xray_trace_id")
-_REQUEST_KEYS: Final = ("request_id", "requestId", "aws_request_id")
-_MESSAGE_KEYS: Final = ("message", "msg", "event")
-LEVEL_ALIASES: Final = {"warn": "warning", "err": "error", "fatal": "critical", "crit": "critical"}
+_LEVEL_ALIASES: Final = {"warn": "warning", "err": "error", "fatal": "critical", "crit": "critical"}
+#: A level word at the start of a plain-text message (``ERROR ...``, ``[WARN] ...``).
 _TEXT_LEVEL_RE: Final = re.compile(
     r"^\W{0,3}(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL)\b", re.IGNORECASE
 )
 
 
 def normalise_level(value: object) -> str | None:
+    """A level value as cwlogs names it: lower case, aliases resolved; None when empty.
+
+    >>> normalise_level("FATAL"), normalise_level(" Info "), normalise_level("")
+    ('critical', 'info', None)
+    """
     if value is None:
         return None
     text = str(value).strip().lower()
-    return LEVEL_ALIASES.get(text, text) or None
+    return _LEVEL_ALIASES.get(text, text) or None
+
+
+# --------------------------------------------------------------------------- events
+
+_SERVICE_KEYS: Final = ("service", "service_name", "serviceName", "service.name")
+_TRACE_KEYS: Final = ("trace_id", "traceId", "xray_trace_id")
+_REQUEST_KEYS: Final = ("request_id", "requestId", "aws_request_id")
+_MESSAGE_KEYS: Final = ("message", "msg", "event")
 
 
 def parse_fields(message: str) -> dict[str, Any] | None:
