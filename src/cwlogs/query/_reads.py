@@ -164,7 +164,7 @@ def filter_events(
 
     Empty pages that still carry a token are followed (the service returns them); a
     repeated token ends the scan. The pattern is checked locally against every event.
-    Throttled calls are retried per :func:`cwlogs.errors.policy_for` unless ``retry=False``.
+    Throttled calls are retried (policy table in :mod:`cwlogs._aws.retry`) unless ``retry=False``.
     ``limit`` keeps the newest ``limit`` events (the whole range is read; memory holds
     ``limit`` events). ``on_page(n)`` is called with each page's event count. A missing
     group raises :class:`~cwlogs.errors.ResourceNotFoundError` naming it and close names.
