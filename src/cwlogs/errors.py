@@ -1,17 +1,14 @@
 """One error tree for everything cwlogs raises. No botocore here.
 
-The retry behaviour of each AWS error code is a data table in :mod:`cwlogs.retry`
-(:data:`~cwlogs.retry.CODE_TABLE`), next to the one retry loop; the mapping from
-botocore's exceptions lives in :mod:`cwlogs.awserrors`. Both remain importable from here.
+The retry behaviour of each AWS error code is a data table in :mod:`cwlogs._aws.retry`
+(``CODE_TABLE``), next to the one retry loop; the mapping from botocore's exceptions
+lives in :mod:`cwlogs._aws.awserrors`.
 
->>> from cwlogs.errors import ThrottlingError, policy_for
->>> policy_for(ThrottlingError("slow down")).max_attempts
-5
+>>> isinstance(ThrottlingError("slow down"), RateLimitError)
+True
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 __all__ = [
     "AccessDeniedError",
@@ -120,12 +117,9 @@ class RequestTooLargeError(RequestError):
     """The request body was refused for its size (HTTP 413, e.g. a proxy's body limit)."""
 
 
-
-
 # --- Logs Insights --------------------------------------------------------------------
 class QueryError(CwlogsError):
     pass
-
 
 
 class QueryFailedError(QueryError):
@@ -172,27 +166,3 @@ class ServiceUnavailableError(ServerError):
 
 class ConnectionFailedError(ServerError):
     """The endpoint could not be reached, or it did not answer in time."""
-
-
-#: Names that moved out of this module; still importable from it (loaded on first use,
-#: so importing the error tree never imports botocore).
-_MOVED = {
-    "CODE_TABLE": "cwlogs.retry",
-    "NO_RETRY": "cwlogs.retry",
-    "THROTTLE": "cwlogs.retry",
-    "TRANSIENT": "cwlogs.retry",
-    "RetryPolicy": "cwlogs.retry",
-    "backoff_delay": "cwlogs.retry",
-    "policy_for": "cwlogs.retry",
-    "map_client_error": "cwlogs.awserrors",
-    "map_exception": "cwlogs.awserrors",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cwlogs.errors' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)

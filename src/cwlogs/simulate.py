@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import orjson
 
+from cwlogs._aws.calls import call_api
+from cwlogs._aws.client import resolve_client
 from cwlogs.context import current
 from cwlogs.errors import InvalidParameterError
 from cwlogs.filterpattern import compile_pattern
@@ -41,7 +43,7 @@ from cwlogs.formatting import (
 )
 from cwlogs.handler import is_internal_logger, make_redactor
 from cwlogs.limits import MAX_BATCH_EVENTS, plan_batch, sanitize_stream_name
-from cwlogs.manage import call_api, ensure_log_stream, resolve_client
+from cwlogs.manage import ensure_log_stream
 from cwlogs.query import LogEvent, filter_events, get_events
 from cwlogs.redaction import Redactor
 from cwlogs.timeparse import TimeLike, from_epoch_ms, time_range, to_epoch_ms

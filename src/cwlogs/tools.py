@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
 
+from cwlogs._aws.client import resolve_client
 from cwlogs.errors import CwlogsError
-from cwlogs.manage import list_log_groups, resolve_client
+from cwlogs.manage import list_log_groups
 from cwlogs.query import LogEvent, by_trace_id, filter_events, get_events, search, statistics
 from cwlogs.redaction import Redactor
 

@@ -22,7 +22,8 @@ import orjson
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
-from cwlogs.awserrors import map_exception
+from cwlogs._aws.awserrors import map_exception
+from cwlogs._aws.retry import backoff_delay, call_with_retries, policy_for
 from cwlogs.batcher import ExportResult, Item, Prepared
 from cwlogs.breaker import CircuitBreaker
 from cwlogs.client import make_client
@@ -48,7 +49,6 @@ from cwlogs.formatting import (
     render_item,
 )
 from cwlogs.limits import EVENT_OVERHEAD, rejected_indexes
-from cwlogs.retry import backoff_delay, call_with_retries, policy_for
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient

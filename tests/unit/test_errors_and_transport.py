@@ -14,13 +14,12 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
+from cwlogs._aws.awserrors import map_client_error, map_exception
+from cwlogs._aws.retry import CODE_TABLE, THROTTLE, TRANSIENT, policy_for
 from cwlogs.breaker import CircuitBreaker
 from cwlogs.client import make_client
 from cwlogs.config import HandlerConfig
 from cwlogs.errors import (
-    CODE_TABLE,
-    THROTTLE,
-    TRANSIENT,
     AccessDeniedError,
     ConnectionFailedError,
     CwlogsError,
@@ -29,9 +28,6 @@ from cwlogs.errors import (
     MalformedQueryError,
     ResourceNotFoundError,
     ThrottlingError,
-    map_client_error,
-    map_exception,
-    policy_for,
 )
 from cwlogs.formatting import ITEM_TS, Event, prepared_item
 from cwlogs.transport import CloudWatchExporter, backoff_delay

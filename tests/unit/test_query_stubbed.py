@@ -19,7 +19,8 @@ from botocore.stub import ANY, Stubber
 import cwlogs.insights
 import cwlogs.manage
 import cwlogs.query
-from cwlogs.client import call_api, make_client, resolve_client
+from cwlogs._aws.calls import call_api
+from cwlogs.client import make_client
 from cwlogs.errors import (
     InvalidParameterError,
     MalformedQueryError,
@@ -765,8 +766,13 @@ class TestModuleLayout:
         """Code that imported Insights names from cwlogs.query keeps working."""
         assert getattr(cwlogs.insights, name) is getattr(cwlogs.query, name)
 
-    @pytest.mark.parametrize("name", ["call_api", "resolve_client"])
-    def test_plumbing_is_re_exported_from_manage(self, name: str) -> None:
-        """call_api and resolve_client live in cwlogs.client and still import from manage."""
-        moved = {"call_api": call_api, "resolve_client": resolve_client}[name]
-        assert moved is getattr(cwlogs.manage, name)
+    @pytest.mark.parametrize("module", [cwlogs.query, cwlogs.insights, cwlogs.manage])
+    def test_every_public_name_is_bound_at_import(self, module: Any) -> None:
+        """The faces list what they import: no lazy module __getattr__ stands in for a name."""
+        assert not hasattr(module, "__getattr__")
+        assert all(name in vars(module) for name in module.__all__)
+
+    @pytest.mark.parametrize("name", ["call_api", "paginate", "resolve_client"])
+    def test_plumbing_is_not_re_exported_from_manage(self, name: str) -> None:
+        """The AWS call plumbing has one home, cwlogs._aws; the manage API does not pass it on."""
+        assert not hasattr(cwlogs.manage, name)

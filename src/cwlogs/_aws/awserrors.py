@@ -21,6 +21,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from cwlogs._aws.retry import CODE_TABLE
 from cwlogs.errors import (
     AuthenticationError,
     ConnectionFailedError,
@@ -30,7 +31,6 @@ from cwlogs.errors import (
     RequestTooLargeError,
     ThrottlingError,
 )
-from cwlogs.retry import CODE_TABLE
 
 __all__ = ["map_client_error", "map_exception"]
 

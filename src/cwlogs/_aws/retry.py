@@ -2,8 +2,8 @@
 
 :data:`CODE_TABLE` says, for each AWS error code, which :class:`~cwlogs.errors.CwlogsError`
 it is and how often it is worth another attempt; :func:`call_with_retries` is the loop the
-sender (PutLogEvents) and the read/manage API (:func:`cwlogs.client.call_api`) share.
-botocore's own retries are off (see :func:`cwlogs.client.make_client`), so every attempt
+sender (PutLogEvents) and the read/manage API (:func:`cwlogs._aws.calls.call_api`) share.
+botocore's own retries are off (see :func:`cwlogs._aws.client.make_client`), so every attempt
 is made and counted here.
 
 >>> call_with_retries(lambda: 42)
