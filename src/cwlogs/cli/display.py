@@ -1,8 +1,14 @@
-"""How the ``cwlogs`` command prints things: pretty (colours, flattened JSON), NDJSON, raw.
+"""Terminal display: log events as pretty text (colours, flattened JSON), NDJSON or raw;
+aligned tables, times, byte counts, colour and a progress line.
 
-Pure presentation: nothing here talks to AWS or decides which events to show. The
-command line builds one :class:`EventRenderer` per run and hands it
-:class:`~cwlogs.query.LogEvent` objects; tables are plain lists of dicts.
+Pure presentation: nothing here talks to AWS, decides which events to show, or writes
+to a stream except :class:`Progress`. The command line prints through
+``cwlogs.cli._output.Output``, which builds one :class:`EventRenderer` per run; the UI
+(``cwlogs.ui``) uses the value formatters. Not to be confused with
+:func:`cwlogs.formatting.render`, which encodes events for the wire.
+
+One concern, 600-odd lines: the event layout, the table fitting and the cell-width
+arithmetic they share would only be harder to follow split apart.
 
 >>> from cwlogs.query import LogEvent
 >>> ev = LogEvent.from_message('{"level": "info", "message": "paid", "order": 42}', 0, "/shop/api")
@@ -32,8 +38,8 @@ __all__ = [
     "Column",
     "EventRenderer",
     "Format",
+    "Painter",
     "Progress",
-    "Style",
     "compact_time",
     "default_format",
     "display_width",
@@ -92,12 +98,12 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
-class Style:
-    """ANSI SGR sequences, or nothing at all when colour is off.
+class Painter:
+    """Paints text for a terminal: ANSI SGR sequences, or nothing at all when colour is off.
 
-    >>> Style(False).paint("x", "red")
+    >>> Painter(False).paint("x", "red")
     'x'
-    >>> Style(True).paint("x", "red")
+    >>> Painter(True).paint("x", "red")
     '\\x1b[31mx\\x1b[0m'
     """
 
@@ -281,7 +287,7 @@ class EventRenderer:
     hide: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        self._style = Style(self.color)
+        self._painter = Painter(self.color)
         self._width = max((display_width(v) for v in self.labels.values()), default=0)
         self._previous: dict[str, dict[str, str]] = {}
 
@@ -305,14 +311,14 @@ class EventRenderer:
             return ""
         # A stable colour per source, so interleaved groups are easy to tell apart.
         colour = _LABEL_COLORS[zlib.crc32(text.encode()) % len(_LABEL_COLORS)]
-        return self._style.paint(_pad(text, width), colour) + " "
+        return self._painter.paint(_pad(text, width), colour) + " "
 
     def _level(self, level: str | None) -> str:
         tag, styles = _LEVEL_TAGS.get(level or "", ((level or "").upper()[:5], ()))
-        return self._style.paint(tag.ljust(5), *styles) if tag else " " * 5
+        return self._painter.paint(tag.ljust(5), *styles) if tag else " " * 5
 
     def _pretty(self, event: LogEvent) -> str:
-        paint = self._style.paint
+        paint = self._painter.paint
         head = (
             paint(format_time(event.timestamp, local=self.local_time), "dim")
             + " "
@@ -370,7 +376,7 @@ class EventRenderer:
 
     def _message(self, text: str, level: str | None) -> str:
         if level in ("error", "critical"):
-            return self._style.paint(text, "bold")
+            return self._painter.paint(text, "bold")
         return text
 
 
@@ -464,7 +470,7 @@ def table(
     if width is not None and columns:
         widths = _fit(widths, [display_width(c.heading) for c in columns], width)
         cells = [[_cut(value, widths[i]) for i, value in enumerate(line)] for line in cells]
-    style = Style(color)
+    painter = Painter(color)
 
     def join(values: Sequence[str], heading: bool = False) -> str:
         parts = []
@@ -473,7 +479,7 @@ def table(
                 text = _pad(value, widths[i], right=True)
             else:
                 text = value if i == last else _pad(value, widths[i])
-            parts.append(style.paint(text, "bold") if heading else text)
+            parts.append(painter.paint(text, "bold") if heading else text)
         return "  ".join(parts).rstrip()
 
     out = [join([c.heading for c in columns], heading=True)]
