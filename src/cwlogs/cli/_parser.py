@@ -120,6 +120,25 @@ def _time_options(parser: argparse.ArgumentParser, since: str) -> None:
     parser.add_argument("--until", metavar="TIME", help="end, same forms (default: now)")
 
 
+def _group_options(
+    parser: argparse.ArgumentParser,
+    *,
+    metavar: str = "GROUP",
+    required: bool = True,
+    most: str = "",
+) -> None:
+    """-g/--group (repeatable) and the --since/--until range of the commands that read one."""
+    parser.add_argument(
+        "-g",
+        "--group",
+        action="append",
+        required=required,
+        metavar=metavar,
+        help=f"log group, prefix, wildcard or @source (repeatable{most})",
+    )
+    _time_options(parser, DEFAULT_RANGE)
+
+
 def _event_options(parser: argparse.ArgumentParser, *, max_groups: int = 50) -> None:
     """Options of every command that prints events: display filters and layout."""
     parser.add_argument(
@@ -220,11 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("search", "find events matching a filter pattern across log groups", cmd_search)
     p.add_argument("pattern", help="CloudWatch filter pattern, e.g. ERROR or '{ $.status >= 500 }'")
-    p.add_argument(
-        "-g", "--group", action="append", required=True, metavar="GROUP[:STREAM_PREFIX]",
-        help="log group, prefix, wildcard or @source (repeatable)",
-    )  # fmt: skip
-    _time_options(p, DEFAULT_RANGE)
+    _group_options(p, metavar="GROUP[:STREAM_PREFIX]")
     p.add_argument(
         "--limit", type=_count(1, _MAX_EVENT_LIMIT), metavar="N",
         help="print only the newest N events (1 to 10**9; says how many more matched)",
@@ -233,11 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("query", "run a Logs Insights query and print the results as a table", cmd_query)
     p.add_argument("query", nargs="?", help="Logs Insights query string")
-    p.add_argument(
-        "-g", "--group", action="append", metavar="GROUP",
-        help="log group, prefix, wildcard or @source (repeatable; at most 10 groups)",
-    )  # fmt: skip
-    _time_options(p, DEFAULT_RANGE)
+    _group_options(p, required=False, most="; at most 10 groups")
     p.add_argument(
         "--saved", metavar="NAME",
         help="run a saved query: a template (see --list-saved) or one saved in the account",
@@ -261,11 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_trace,
     )  # fmt: skip
     p.add_argument("trace_id", help="a trace id, or a request id (X-Request-ID)")
-    p.add_argument(
-        "-g", "--group", action="append", required=True, metavar="GROUP",
-        help="log group, prefix, wildcard or @source (repeatable)",
-    )  # fmt: skip
-    _time_options(p, DEFAULT_RANGE)
+    _group_options(p)
     p.add_argument(
         "--field",
         help="JSON field holding the id (default: trace_id, then request_id if nothing found)",
