@@ -25,8 +25,8 @@ import orjson
 import pytest
 
 from cwlogs.cli import main
+from cwlogs.cli.display import format_time
 from cwlogs.client import make_client
-from cwlogs.render import format_time
 from cwlogs.testing import Fault, StrictProxy, free_port
 
 _SCRIPT = shutil.which("cwlogs", path=str(Path(sys.executable).parent))

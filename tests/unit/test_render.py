@@ -1,4 +1,4 @@
-"""cwlogs.render: the command line's pretty, NDJSON and raw output, tables and progress."""
+"""cwlogs.cli.display: the command line's pretty, NDJSON and raw output, tables and progress."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from typing import Any
 import orjson
 import pytest
 
-from cwlogs.query import LogEvent
-from cwlogs.render import (
+from cwlogs.cli.display import (
     Column,
     EventRenderer,
+    Painter,
     Progress,
-    Style,
     compact_time,
     default_format,
     display_width,
@@ -26,6 +25,7 @@ from cwlogs.render import (
     table,
     use_color,
 )
+from cwlogs.query import LogEvent
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TS = 1714564800123  # 2024-05-01T12:00:00.123Z
@@ -86,14 +86,14 @@ class TestUseColor:
         )
 
 
-class TestStyle:
+class TestPainter:
     def test_disabled_returns_text_unchanged(self) -> None:
         """With colour off, paint is the identity."""
-        assert "x" == Style(False).paint("x", "red", "bold")
+        assert "x" == Painter(False).paint("x", "red", "bold")
 
     def test_enabled_combines_codes(self) -> None:
         """Several styles become one SGR sequence, reset afterwards."""
-        assert "\x1b[31;1mx\x1b[0m" == Style(True).paint("x", "red", "bold")
+        assert "\x1b[31;1mx\x1b[0m" == Painter(True).paint("x", "red", "bold")
 
 
 class TestValues:

@@ -172,7 +172,7 @@ class TestQuerySavedInTheAccount:
             [{"name": "shop/staging/errors", "queryString": QUERY,
               "logGroupNames": ["/shop/staging/api"]}],
         )  # fmt: skip
-        monkeypatch.setattr(cwlogs.cli, "make_client", lambda **_: client)
+        monkeypatch.setattr("cwlogs.cli._context.make_client", lambda **_: client)
         out = io.StringIO()
         monkeypatch.setattr(sys, "stdout", out)
         monkeypatch.setattr(sys, "stderr", io.StringIO())

@@ -33,11 +33,11 @@ from textual.widgets import (
 )
 from textual.worker import Worker, get_current_worker
 
+from cwlogs.cli.display import format_bytes, format_time
 from cwlogs.errors import CwlogsError
 from cwlogs.filterpattern import FilterPatternError
 from cwlogs.insights import QueryResult
 from cwlogs.query import LogEvent
-from cwlogs.render import format_bytes, format_time
 from cwlogs.timeparse import TimeLike
 from cwlogs.ui._source import QueryCancelled, Source, Target, check_pattern, saved_query_names
 from cwlogs.ui.logview import LogView

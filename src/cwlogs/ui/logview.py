@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cwlogs.cli.display import source_labels
 from cwlogs.query import LogEvent
-from cwlogs.render import source_labels
 from cwlogs.ui.state import EventBuffer
 
 __all__ = ["LogView", "group_colours"]

@@ -15,7 +15,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import orjson
 
-from cwlogs.cliconfig import user_config_path
+from cwlogs.cli.sources import user_config_path
 from cwlogs.query import LogEvent
 
 __all__ = [
@@ -250,7 +250,7 @@ def fuzzy_score(query: str, text: str) -> int | None:
 def state_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where the UI keeps its state: ``ui.json`` next to the user's cwlogs config file.
 
-    Follows :func:`cwlogs.cliconfig.user_config_path`, so ``$XDG_CONFIG_HOME`` and
+    Follows :func:`cwlogs.cli.sources.user_config_path`, so ``$XDG_CONFIG_HOME`` and
     ``$CWLOGS_CONFIG`` move it too.
     """
     return user_config_path(environ).parent / "ui.json"
