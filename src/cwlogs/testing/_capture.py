@@ -177,12 +177,9 @@ class _MemoryHandler(logging.Handler):
     ) -> None:
         super().__init__(level)
         self.memory = memory
-        fields = dict(static_fields or {})
-        if service:
-            fields["service"] = service
-        if environment:
-            fields["environment"] = environment
-        self.static_fields = fields
+        # The fields exactly as the JSON formatter merges them.
+        merged = JsonFormatter(static_fields, service=service, environment=environment)
+        self.static_fields = merged.static_fields
         self.redactor: Redactor | None = make_redactor(redact)
         if formatter is not None:
             self.setFormatter(formatter)
