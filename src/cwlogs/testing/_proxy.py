@@ -16,7 +16,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from types import TracebackType
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from cwlogs.testing._faults import HTML_413, Fault, FaultRules
-from cwlogs.testing._recording import RecordedRequest, accepted_slice, operation_of, summarize
+from cwlogs.testing._recording import RecordedRequest, accepted_slice, operation_of, request_seen
 from cwlogs.testing._validate import validate_put_log_events
 
 _JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.1"
@@ -49,6 +50,15 @@ _HOP_BY_HOP: Final = frozenset(
 
 
 # --------------------------------------------------------------------------- the proxy
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object; empty when it is not one."""
+    with contextlib.suppress(orjson.JSONDecodeError):
+        loaded = orjson.loads(body)
+        if isinstance(loaded, dict):
+            return loaded
+    return {}
 
 
 class _ProxyServer(ThreadingHTTPServer):
@@ -112,40 +122,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         target = self.headers.get("X-Amz-Target")
+        parsed = _json_object(body) if target and body else {}
         operation = operation_of(target, self.command, self.path)
-        parsed: dict[str, Any] = {}
-        if target and body:
-            with contextlib.suppress(orjson.JSONDecodeError):
-                loaded = orjson.loads(body)
-                if isinstance(loaded, dict):
-                    parsed = loaded
-        group = parsed.get("logGroupName")
-        stream = parsed.get("logStreamName")
-        is_put = operation == "PutLogEvents"
-        n_events, batch_bytes = 0, 0
-        timestamps: tuple[int, ...] = ()
-        messages: tuple[str, ...] | None = None
-        if is_put:
-            events = parsed.get("logEvents")
-            events = events if isinstance(events, list) else []
-            n_events = len(events)
-            batch_bytes, timestamps, messages = summarize(events, proxy.record_bodies)
+        seen = request_seen(operation, parsed, proxy.record_bodies)
 
         def record(status: int, **extra: Any) -> None:
-            proxy._record(
-                RecordedRequest(
-                    operation=operation,
-                    status=status,
-                    n_events=n_events,
-                    batch_bytes=batch_bytes,
-                    group=group if isinstance(group, str) else None,
-                    stream=stream if isinstance(stream, str) else None,
-                    timestamps=timestamps,
-                    messages=messages,
-                    seconds=time.monotonic() - started,
-                    **extra,
-                )
-            )
+            proxy._record(replace(seen, status=status, seconds=time.monotonic() - started, **extra))
 
         # Every branch records before it answers, so a test that reads proxy.requests right
         # after its call returns always finds the call there.
@@ -157,28 +139,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._send(413, None, [("Content-Type", "text/html")], HTML_413)
             return
         fault = proxy._fault_rules.take(operation, body)
-        if fault is not None and fault.kind == "http":
-            record(fault.status, fault=fault.name)
-            self._send(fault.status, None, [("Content-Type", fault.content_type)], fault.body)
+        if fault is not None and self._answer_fault(fault, record):
             return
-        if fault is not None and fault.kind == "error":
-            record(fault.status, fault=fault.name)
-            self._send_json_error(fault.status, fault.code, fault.message)
-            return
-        if fault is not None and fault.kind == "reset":
-            record(0, fault=fault.name)
-            self._abort()
-            return
-        if fault is not None and fault.kind == "hang":
-            record(0, fault=fault.name)
-            # An Event rather than sleep, so stop() and set_down() cut a long hang short.
-            proxy._interrupt.wait(fault.seconds)
-            self.close_connection = True
-            return
-        if fault is not None and fault.kind == "delay":
-            proxy._interrupt.wait(fault.seconds)
         fault_name = fault.name if fault is not None else None
 
+        is_put = operation == "PutLogEvents"
         if is_put and proxy.strict:
             reason = (
                 validate_put_log_events(parsed) if parsed else "request body is not a JSON object"
@@ -194,13 +159,38 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             record(502, fault=fault_name)
             self._send_json_error(502, "BadGateway", f"upstream {proxy.upstream_url}: {exc!r}")
             return
-        accepted = accepted_slice(payload, timestamps) if is_put and status == 200 else (0, 0)
+        ok_put = is_put and status == 200
+        accepted = accepted_slice(payload, seen.timestamps) if ok_put else (0, 0)
         record(status, fault=fault_name, accepted=accepted)
         if fault is not None and fault.kind == "replace":  # upstream has the data already
             status, reason_phrase = fault.status, "OK"
             headers = [("Content-Type", fault.content_type)]
             payload = fault.body
         self._send(status, reason_phrase, headers, payload)
+
+    def _answer_fault(self, fault: Fault, record: Callable[..., None]) -> bool:
+        """Act out ``fault``; True when that answered the request (nothing is forwarded)."""
+        if fault.kind == "http":
+            record(fault.status, fault=fault.name)
+            self._send(fault.status, None, [("Content-Type", fault.content_type)], fault.body)
+            return True
+        if fault.kind == "error":
+            record(fault.status, fault=fault.name)
+            self._send_json_error(fault.status, fault.code, fault.message)
+            return True
+        if fault.kind == "reset":
+            record(0, fault=fault.name)
+            self._abort()
+            return True
+        if fault.kind == "hang":
+            record(0, fault=fault.name)
+            # An Event rather than sleep, so stop() and set_down() cut a long hang short.
+            self.proxy._interrupt.wait(fault.seconds)
+            self.close_connection = True
+            return True
+        if fault.kind == "delay":
+            self.proxy._interrupt.wait(fault.seconds)
+        return False
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _proxy_request
 

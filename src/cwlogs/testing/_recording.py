@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import bisect
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import orjson
@@ -23,8 +24,9 @@ class RecordedRequest:
     ``accepted`` is the ``(start, stop)`` slice of events upstream ingested, from the
     response's ``rejectedLogEventsInfo``; ``(0, 0)`` when the call failed.
 
-    >>> proxy.calls("PutLogEvents")[-1].n_events  # doctest: +SKIP
-    3
+    >>> call = RecordedRequest("PutLogEvents", 200, messages=("a", "b"), accepted=(1, 2))
+    >>> call.accepted_messages  # upstream refused "a" (too old, say)
+    ('b',)
     """
 
     operation: str
@@ -55,7 +57,32 @@ def operation_of(target: str | None, method: str, path: str) -> str:
     return f"{method} {path.split('?', 1)[0]}"
 
 
-def summarize(
+def request_seen(operation: str, body: Mapping[str, Any], record_bodies: bool) -> RecordedRequest:
+    """What a request carries, before it is answered (``status`` 0): its group and
+    stream, and for PutLogEvents its batch, tolerating what strict mode rejects."""
+    group = body.get("logGroupName")
+    stream = body.get("logStreamName")
+    seen = RecordedRequest(
+        operation,
+        0,
+        group=group if isinstance(group, str) else None,
+        stream=stream if isinstance(stream, str) else None,
+    )
+    if operation != "PutLogEvents":
+        return seen
+    events = body.get("logEvents")
+    events = events if isinstance(events, list) else []
+    batch_bytes, timestamps, messages = _summarize(events, record_bodies)
+    return replace(
+        seen,
+        n_events=len(events),
+        batch_bytes=batch_bytes,
+        timestamps=timestamps,
+        messages=messages,
+    )
+
+
+def _summarize(
     events: list[Any], record_bodies: bool
 ) -> tuple[int, tuple[int, ...], tuple[str, ...] | None]:
     """Batch bytes, timestamps and messages, tolerating the malformed bodies strict mode rejects."""
