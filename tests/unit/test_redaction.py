@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cwlogs import redaction
 from cwlogs.redaction import (
     BUILTIN_PATTERN_NAMES,
     DEFAULT_PATTERN_NAMES,
@@ -34,6 +33,8 @@ from cwlogs.redaction import (
     mask_name,
     mask_partial,
 )
+from cwlogs.redaction._engine import LOCAL_PART_THEN_AT, local_part_start
+from cwlogs.redaction._validators import secret_span
 
 JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
@@ -859,15 +860,15 @@ def _match_at(finder: Any, variants: Any, data: bytes, p: int, end: int) -> Any:
     spans = _spans(m)
     if finder.check is not None and not finder.check(data, spans):
         return None
-    if finder.retreat and redaction._LOCAL_PART_THEN_AT.match(data, m.end(group)):
-        email = redaction._local_part_start(data, m.end(group), p)
+    if finder.retreat and LOCAL_PART_THEN_AT.match(data, m.end(group)):
+        email = local_part_start(data, m.end(group), p)
         m = rx.match(data, at, email) if p < email else None
         if m is None or m.start(group) != p:
             return None
         spans = _spans(m)
         if finder.check is not None and not finder.check(data, spans):
             return None
-    return m.end(group), redaction._secret_span(spans)
+    return m.end(group), secret_span(spans)
 
 
 def reference_redact(r: Redactor, text: str) -> str:

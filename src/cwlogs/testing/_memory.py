@@ -25,8 +25,6 @@ from cwlogs.formatting import (
 )
 from cwlogs.limits import EVENT_OVERHEAD
 
-__all__ = ["MemoryExporter"]
-
 
 class MemoryExporter:
     """Keeps every batch it is sent; ``down()``, ``hold()`` and ``refuse`` simulate faults.
@@ -158,4 +156,3 @@ class MemoryExporter:
                 else [e for evs in self.streams.values() for e in evs]
             )
         return [e.message for e in events]  # read back from the JSON once encoded
-
