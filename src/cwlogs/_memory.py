@@ -15,15 +15,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from cwlogs.batcher import ExportResult, Item, Prepared
-from cwlogs.formatting import (
-    ITEM_DATA,
-    Event,
-    event_from_prepared,
-    render,
-    render_item,
-)
-from cwlogs.limits import EVENT_OVERHEAD
+from cwlogs._shipping.encode import render, render_item
+from cwlogs._shipping.event import Event, Item, Prepared, event_from_prepared
+from cwlogs._shipping.limits import EVENT_OVERHEAD
+from cwlogs._shipping.protocol import ExportResult
+from cwlogs._shipping.snapshot import ITEM_DATA
 
 __all__ = ["MemoryExporter"]
 

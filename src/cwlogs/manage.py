@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from cwlogs._shipping.limits import RETENTION_DAYS
 from cwlogs.client import call_api, paginate, resolve_client
 from cwlogs.errors import (
     ConfigurationError,
@@ -33,7 +34,6 @@ from cwlogs.errors import (
     ResourceNotFoundError,
 )
 from cwlogs.filterpattern import validate_pattern
-from cwlogs.limits import RETENTION_DAYS
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient

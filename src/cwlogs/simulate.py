@@ -29,18 +29,13 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import orjson
 
+from cwlogs._shipping.encode import encode, iso_timestamp, render
+from cwlogs._shipping.formatter import JsonFormatter, record_to_event
+from cwlogs._shipping.limits import MAX_BATCH_EVENTS, plan_batch, sanitize_stream_name
 from cwlogs.context import current
 from cwlogs.errors import InvalidParameterError
 from cwlogs.filterpattern import compile_pattern
-from cwlogs.formatting import (
-    JsonFormatter,
-    encode,
-    iso_timestamp,
-    record_to_event,
-    render,
-)
 from cwlogs.handler import is_internal_logger, make_redactor
-from cwlogs.limits import MAX_BATCH_EVENTS, plan_batch, sanitize_stream_name
 from cwlogs.manage import call_api, ensure_log_stream, resolve_client
 from cwlogs.query import LogEvent, filter_events, get_events
 from cwlogs.redaction import Redactor

@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CircuitBreaker"]
-
 
 class CircuitBreaker:
     """Counts consecutive failed batches; not thread-safe (the worker is its only user)."""
