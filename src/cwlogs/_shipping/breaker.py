@@ -83,7 +83,8 @@ class CircuitBreaker:
         if self._on_transition is not None:
             self._on_transition(old, new, reason)
 
-    def snapshot(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
+        """State, consecutive failures and times opened: the ``breaker`` field of ``stats()``."""
         return {
             "state": self.state,
             "consecutive_failures": self.failures,

@@ -206,7 +206,7 @@ class CloudWatchExporter:
         return max(self.breaker.ready_at(), self._next_send_at)
 
     def state(self) -> dict[str, Any]:
-        return {"breaker": self.breaker.snapshot(), "last_error": self.last_error}
+        return {"breaker": self.breaker.status(), "last_error": self.last_error}
 
     def _on_transition(self, old: str, new: str, reason: str) -> None:
         level = 30 if new == "open" else 20
