@@ -110,6 +110,7 @@ class Buffer:
         self._drops = DropReporter(self._on_drop, self._name)
         self._tail_started = 0.0  # monotonic time the tail got its first item
 
+    # ------------------------------------------------------------------ queue
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
@@ -208,6 +209,7 @@ class Buffer:
             f"dropped so far: {dropped}, rejected: {rejected}"
         )
 
+    # ------------------------------------------------------------------ taking and requeueing
     def _drain_side(self) -> None:
         """Queue what re-entrant calls left in ``_side`` (under the lock)."""
         side = self._side
@@ -292,7 +294,7 @@ class Buffer:
         self._drops.closed = True
         return leftover
 
-    # ------------------------------------------------------------------ flush / close
+    # ------------------------------------------------------------------ what is left
     def _unresolved_min(self) -> int | None:
         head = self._head_seq() if (self._segments or self._tail) else None
         inflight = self._inflight_min_seq

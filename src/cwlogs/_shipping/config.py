@@ -1,7 +1,9 @@
 """Handler configuration: explicit argument > ``CWLOGS_*`` environment variable > default.
 
-Every option is validated at construction so bad configuration fails early, with a
-message naming the option; nothing here touches the network.
+:class:`HandlerConfig` is the one object a handler resolves and hands to the engine
+(which reads its :class:`EngineConfig` part) and the exporter. Every option is validated
+at construction so bad configuration fails early, with a message naming the option;
+nothing here touches the network.
 
 >>> cfg = HandlerConfig.resolve(log_group="/app", flush_interval="2.5", environ={})
 >>> (cfg.log_group, cfg.flush_interval, cfg.overflow)

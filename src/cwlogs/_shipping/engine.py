@@ -77,7 +77,7 @@ class Batcher(Worker):
         return self._put(ev, ev.cost, ev.est, ev.levelno, None)
 
     def put_fields(self, fields: tuple[Any, ...]) -> bool:
-        """:meth:`put` for :func:`~cwlogs.formatting.snapshot_fields`: every log call's path.
+        """:meth:`put` for a ``snapshot.snapshot_fields`` tuple: every log call's path.
 
         The common case (room in the queue, an application thread) is written out inline:
         this runs once per log call, on the application's thread.
@@ -244,8 +244,9 @@ class Batcher(Worker):
             self._dropped[reason] += 1
         self._report_drop(list(events), reason)
 
-    # ------------------------------------------------------------------ worker side
+    # ------------------------------------------------------------------ start
     def _start(self) -> None:
+        """Start the worker (on the first record: a handler costs nothing until used)."""
         with self._lock:
             if self._thread is not None or self._closed:
                 return
@@ -261,7 +262,6 @@ class Batcher(Worker):
             util.Finalize(self, self.close, exitpriority=100)
 
     # ------------------------------------------------------------------ flush / close
-
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything put before the call is delivered or accounted for.
 

@@ -85,12 +85,13 @@ def snapshot_fields(
     context: Mapping[str, Any] | None,
     with_thread: bool = False,
 ) -> tuple[Any, ...]:
-    """:func:`snapshot` as one flat tuple, which is what the handler queues.
+    """:func:`~cwlogs._shipping.event.snapshot` as one flat tuple: what the handler queues.
 
     One tuple is cheaper to build on the caller's thread than an :class:`Event`, and
     with the arguments, context and extras laid flat in it (no dict inside), the garbage
     collector stops tracking it at its first pass instead of walking it in every full
-    collection while it waits in the queue. The worker builds the Event.
+    collection while it waits in the queue. The worker encodes it as it is
+    (``encode.render_item``), with no Event in between.
     """
     try:
         d = record.__dict__
