@@ -45,7 +45,7 @@ from typing import Any
 
 import orjson
 
-from cwlogs.formatting import _OWN_FIELDS as OWN_FIELDS
+from cwlogs._shipping.encode import OWN_FIELDS
 from cwlogs.redaction import Redactor
 
 HERE = Path(__file__).resolve().parent

@@ -58,19 +58,13 @@ import orjson  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 
 from cwlogs import CloudWatchHandler  # noqa: E402
+from cwlogs._shipping.encode import OWN_FIELDS, fit_message, item_event_dict, render_item  # noqa: E402
+from cwlogs._shipping.encode import encode as to_json  # noqa: E402
+from cwlogs._shipping.limits import check_timestamp, plan_batch  # noqa: E402
+from cwlogs._shipping.put import FastPut  # noqa: E402
+from cwlogs._shipping.snapshot import ITEM_TS, snapshot_fields  # noqa: E402
 from cwlogs.client import make_client  # noqa: E402
-from cwlogs.formatting import (  # noqa: E402
-    _OWN_FIELDS,
-    ITEM_TS,
-    fit_message,
-    item_event_dict,
-    render_item,
-    snapshot_fields,
-)
-from cwlogs.formatting import encode as to_json  # noqa: E402
 from cwlogs.handler import make_redactor as handler_redactor  # noqa: E402
-from cwlogs.limits import check_timestamp, plan_batch  # noqa: E402
-from cwlogs.transport import _FastPut  # noqa: E402
 
 STATIC: dict[str, Any] = {}  # the handler's static fields by default (none)
 
@@ -101,9 +95,9 @@ def make_redactor() -> Any:
 def redact(redactor: Any, as_dict: dict[str, Any]) -> dict[str, Any]:
     in_place = getattr(redactor, "redact_event_in_place", None)
     if in_place is not None:
-        in_place(as_dict, _OWN_FIELDS)
+        in_place(as_dict, OWN_FIELDS)
         return as_dict
-    return dict(redactor.redact_event(as_dict, _OWN_FIELDS))
+    return dict(redactor.redact_event(as_dict, OWN_FIELDS))
 
 
 def encode(as_dict: dict[str, Any]) -> bytes:
@@ -136,7 +130,7 @@ def make_sender(endpoint: str) -> Any:
 
     client = make_client(region=REGION, endpoint_url=endpoint)
     # The signer holds only a weak reference to the client's event hooks: keep the client.
-    return SimpleNamespace(fast=_FastPut(client), client=client)
+    return SimpleNamespace(fast=FastPut(client), client=client)
 
 
 def request_body(sender: Any, batch: list[tuple[int, bytes]]) -> bytes:
@@ -152,20 +146,20 @@ def request_body(sender: Any, batch: list[tuple[int, bytes]]) -> bytes:
 def sign(sender: Any, body: bytes) -> Any:
     request = AWSRequest(
         method="POST",
-        url=sender.fast._url,
+        url=sender.fast.url,
         data=body,
         headers={
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": "Logs_20140328.PutLogEvents",
-            "User-Agent": sender.fast._user_agent,
+            "User-Agent": sender.fast.user_agent,
         },
     )
-    sender.fast._signer.sign("PutLogEvents", request)
+    sender.fast.signer.sign("PutLogEvents", request)
     return request
 
 
 def send(sender: Any, request: Any) -> int:
-    response = sender.fast._http.send(request.prepare())
+    response = sender.fast.http.send(request.prepare())
     if response.status_code != 200:
         raise RuntimeError(f"PutLogEvents answered {response.status_code}: {response.content!r}")
     return int(response.status_code)

@@ -18,7 +18,7 @@ __all__ = ["DeadLetterFile"]
 class DeadLetterFile:
     """Append every dropped or rejected event as one JSON line (with its ``reason``) to ``path``.
 
-    Runs on the handler's worker thread. A failing disk is reported once on stderr by
+    Runs on the handler's ``…-on-drop`` thread. A failing disk is reported once on stderr by
     the handler and never reaches the application.
     """
 

@@ -19,13 +19,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from cwlogs.batcher import Batcher
-from cwlogs.config import HandlerConfig, StreamNamer
+from cwlogs._shipping.config import HandlerConfig, StreamNamer, as_bool
+from cwlogs._shipping.diagnostics import warn_rate_limited
+from cwlogs._shipping.encode import encode
+from cwlogs._shipping.engine import Batcher
+from cwlogs._shipping.event import Event
+from cwlogs._shipping.exporter import CloudWatchExporter
+from cwlogs._shipping.formatter import JsonFormatter, record_to_event
+from cwlogs._shipping.metrics import emf_event
+from cwlogs._shipping.snapshot import snapshot_fields
 from cwlogs.context import current
-from cwlogs.diagnostics import warn_rate_limited
-from cwlogs.formatting import Event, JsonFormatter, encode, record_to_event, snapshot_fields
-from cwlogs.metrics import emf_event
-from cwlogs.transport import CloudWatchExporter
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -172,17 +175,7 @@ class CloudWatchHandler(logging.Handler):
         self._user_on_drop = on_drop
         self._batcher = Batcher(
             self._exporter,
-            max_queue_bytes=cfg.max_queue_bytes,
-            overflow=cfg.overflow,
-            backpressure=cfg.backpressure,
-            block_timeout=cfg.block_timeout,
-            protect_level=cfg.protect_level,
-            flush_interval=cfg.flush_interval,
-            max_batch_events=cfg.max_batch_events,
-            max_batch_bytes=cfg.max_batch_bytes,
-            shutdown_timeout=cfg.shutdown_timeout,
-            shutdown_cap=cfg.shutdown_cap,
-            retention_days=cfg.retention_days,
+            cfg,
             on_drop=self._on_drop if on_drop is not None else None,
             name=f"cwlogs[{cfg.log_group}]",
         )
@@ -234,7 +227,7 @@ class CloudWatchHandler(logging.Handler):
         super().setFormatter(fmt)
         if isinstance(fmt, JsonFormatter):
             # A JsonFormatter's fields join the worker-side JSON instead of formatting here.
-            self._exporter._static = {**self.config.static_fields, **fmt.static_fields}
+            self._exporter.set_static_fields({**self.config.static_fields, **fmt.static_fields})
 
     def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
         # The stdlib takes handler.lock around emit(); our emit is thread-safe on its
@@ -395,7 +388,7 @@ def flush_on_sigterm() -> None:
 def _drain_on_sigterm() -> None:
     import signal
 
-    from cwlogs.batcher import close_all
+    from cwlogs._shipping.lifecycle import close_all
 
     signum = signal.sigwait({signal.SIGTERM})
     try:
@@ -419,9 +412,7 @@ def make_redactor(redact: bool | str | Any) -> Any:
         preset = redact.strip().lower()
         if preset in PRESETS:
             return Redactor(preset=preset)
-        from cwlogs.config import _as_bool
-
-        redact = _as_bool("redact", redact)
+        redact = as_bool("redact", redact)
     if redact is False or redact is None:
         return None
     if redact is True:

@@ -27,9 +27,9 @@ import orjson
 
 from cwlogs._aws.calls import call_api
 from cwlogs._aws.client import resolve_client
+from cwlogs._shipping.encode import encode, iso_timestamp
+from cwlogs._shipping.limits import MAX_BATCH_EVENTS, plan_batch, sanitize_stream_name
 from cwlogs.errors import InvalidParameterError
-from cwlogs.formatting import encode, iso_timestamp
-from cwlogs.limits import MAX_BATCH_EVENTS, plan_batch, sanitize_stream_name
 from cwlogs.manage import ensure_log_stream
 from cwlogs.query import LogEvent, filter_events, get_events
 from cwlogs.testing import MemoryLogStream, capture

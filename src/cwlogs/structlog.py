@@ -27,8 +27,9 @@ from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 from typing import Any, Final
 
+from cwlogs._shipping.event import Event
+from cwlogs._shipping.snapshot import exception_fields
 from cwlogs.context import current
-from cwlogs.formatting import Event, exception_fields
 from cwlogs.handler import CloudWatchHandler
 
 __all__ = ["BridgeHandler", "CloudWatchSink", "add_context", "redact"]

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from cwlogs import CloudWatchHandler, ConfigurationError
-from cwlogs.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES
+from cwlogs._shipping.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES
 from tests.conftest import read_events
 
 

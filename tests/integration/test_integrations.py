@@ -21,8 +21,9 @@ import orjson
 import pytest
 
 from cwlogs import CloudWatchHandler, bind
+from cwlogs._shipping.encode import to_event_dict
+from cwlogs._shipping.event import snapshot
 from cwlogs.context import current
-from cwlogs.formatting import snapshot, to_event_dict
 from cwlogs.integrations.asgi import CorrelationMiddleware
 from cwlogs.integrations.aws_lambda import inject_lambda_context
 from tests.conftest import read_events

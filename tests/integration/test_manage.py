@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from cwlogs._shipping.limits import RETENTION_DAYS
 from cwlogs.errors import (
     ConfigurationError,
     InvalidParameterError,
@@ -16,7 +17,6 @@ from cwlogs.errors import (
     ResourceNotFoundError,
 )
 from cwlogs.filterpattern import FilterPatternError
-from cwlogs.limits import RETENTION_DAYS
 from cwlogs.manage import (
     MetricFilterSpec,
     apply,

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from cwlogs.formatting import snapshot
+from cwlogs._shipping.event import snapshot
 from tests.conftest import read_events
 
 QUEUE = 64 * 1024  # the smallest max_queue_bytes accepted

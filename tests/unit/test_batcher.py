@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from cwlogs.batcher import Batcher
+from cwlogs._shipping.config import EngineConfig
+from cwlogs._shipping.engine import Batcher
 from cwlogs.formatting import Event
 from cwlogs.testing import MemoryExporter
 
@@ -64,10 +65,16 @@ def made() -> Any:
         b.close(timeout=1.0)
 
 
-def batcher(made: list[Batcher], exporter: MemoryExporter, **kwargs: Any) -> Batcher:
-    kwargs.setdefault("max_queue_bytes", QUEUE)
-    kwargs.setdefault("flush_interval", 0.05)
-    b = Batcher(exporter, **kwargs)
+def batcher(
+    made: list[Batcher],
+    exporter: MemoryExporter,
+    on_drop: Any = None,
+    name: str = "cwlogs",
+    **options: Any,
+) -> Batcher:
+    options.setdefault("max_queue_bytes", QUEUE)
+    options.setdefault("flush_interval", 0.05)
+    b = Batcher(exporter, EngineConfig(**options), on_drop=on_drop, name=name)
     made.append(b)
     return b
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from cwlogs.config import HandlerConfig, StreamNamer
+from cwlogs._shipping.config import HandlerConfig, StreamNamer
 from cwlogs.errors import ConfigurationError
 
 

@@ -15,10 +15,13 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from botocore.stub import Stubber
 
 from cwlogs._aws.awserrors import map_client_error, map_exception
-from cwlogs._aws.retry import CODE_TABLE, THROTTLE, TRANSIENT, policy_for
-from cwlogs.breaker import CircuitBreaker
+from cwlogs._aws.retry import CODE_TABLE, THROTTLE, TRANSIENT, backoff_delay, policy_for
+from cwlogs._shipping.breaker import CircuitBreaker
+from cwlogs._shipping.config import HandlerConfig
+from cwlogs._shipping.event import prepared_item
+from cwlogs._shipping.exporter import CloudWatchExporter
+from cwlogs._shipping.snapshot import ITEM_TS
 from cwlogs.client import make_client
-from cwlogs.config import HandlerConfig
 from cwlogs.errors import (
     AccessDeniedError,
     ConnectionFailedError,
@@ -29,8 +32,7 @@ from cwlogs.errors import (
     ResourceNotFoundError,
     ThrottlingError,
 )
-from cwlogs.formatting import ITEM_TS, Event, prepared_item
-from cwlogs.transport import CloudWatchExporter, backoff_delay
+from cwlogs.formatting import Event
 
 OPERATIONS = [
     "PutLogEvents", "CreateLogGroup", "CreateLogStream", "PutRetentionPolicy",
@@ -125,7 +127,7 @@ class TestMapping:
         self, code: str, status: int, reason: str | None
     ) -> None:
         """Deterministic refusals name a rejected reason; retryable ones and auth do not."""
-        from cwlogs.transport import refusal_reason
+        from cwlogs._shipping.put import refusal_reason
 
         assert refusal_reason(map_client_error(_client_error(code, status))) == reason
 
@@ -313,9 +315,9 @@ class TestExporter:
     ) -> None:
         """When every half is refused too (a proxy rule, not a poison event), splitting
         stops at its budget and the events wait instead of being rejected one by one."""
-        from cwlogs import transport
+        import cwlogs._shipping.exporter as exporter_module
 
-        monkeypatch.setattr(transport, "_MAX_SPLITS", 3)
+        monkeypatch.setattr(exporter_module, "_MAX_SPLITS", 3)
         exporter, stub = stubbed
         for _ in range(4):
             stub.add_client_error("put_log_events", "413", http_status_code=413)

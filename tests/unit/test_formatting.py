@@ -11,18 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cwlogs.diagnostics import INTERNAL_LOGGER, reset_rate_limits
-from cwlogs.formatting import (
-    FIELD_COST,
-    JsonFormatter,
-    encode,
-    fit_message,
-    iso_timestamp,
-    snapshot,
-    snapshot_fields,
-    to_event_dict,
-)
-from cwlogs.limits import MAX_MESSAGE_BYTES
+from cwlogs._shipping.diagnostics import INTERNAL_LOGGER, reset_rate_limits
+from cwlogs._shipping.encode import encode, fit_message, iso_timestamp, to_event_dict
+from cwlogs._shipping.event import snapshot
+from cwlogs._shipping.limits import MAX_MESSAGE_BYTES
+from cwlogs._shipping.snapshot import FIELD_COST, snapshot_fields
+from cwlogs.formatting import JsonFormatter
 
 
 def _record(msg: str = "hi %s", args: tuple[Any, ...] = ("x",), **extra: Any) -> logging.LogRecord:
@@ -226,7 +220,7 @@ class TestDiagnostics:
     def test_a_lazy_message_is_built_only_when_shown(self) -> None:
         """Overflow reports a drop per log call: the text is built once per interval, and
         a message that fails to build is not an error for the application."""
-        from cwlogs.diagnostics import warn_rate_limited
+        from cwlogs._shipping.diagnostics import warn_rate_limited
 
         reported: list[logging.LogRecord] = []
         listener = logging.Handler()
@@ -255,7 +249,9 @@ class TestQueuedSnapshot:
     def test_the_queued_tuple_makes_the_same_event_as_the_constructor(self) -> None:
         """What the handler queues (a tuple) becomes the Event a direct snapshot would be:
         same fields, same size estimate, same JSON."""
-        from cwlogs.formatting import Event, event_from_item, snapshot_fields
+        from cwlogs._shipping.event import event_from_item
+        from cwlogs._shipping.snapshot import snapshot_fields
+        from cwlogs.formatting import Event
 
         try:
             raise ValueError("boom")
@@ -311,7 +307,7 @@ def test_timestamps_before_the_epoch() -> None:
     the first call in a process renders a record stamped just before 1970."""
     import subprocess
 
-    code = "from cwlogs.formatting import iso_timestamp as t; print(t(-1), t(-2000))"
+    code = "from cwlogs._shipping.encode import iso_timestamp as t; print(t(-1), t(-2000))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1969-12-31T23:59:59.999Z", "1969-12-31T23:59:58.000Z"]
 
@@ -342,12 +338,9 @@ class TestMemoryBound:
         import gc
         import tracemalloc
 
-        from cwlogs.formatting import (
-            event_from_prepared,
-            prepared_item,
-            render_item,
-            snapshot_fields,
-        )
+        from cwlogs._shipping.encode import render_item
+        from cwlogs._shipping.event import event_from_prepared, prepared_item
+        from cwlogs._shipping.snapshot import snapshot_fields
 
         n = 300
         records = self._records(kind, n)
@@ -383,7 +376,9 @@ class _Unprintable:
 
 def _rendered(record: logging.LogRecord, context: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the worker would ship for ``record``: valid UTF-8 JSON, parsed back."""
-    from cwlogs.formatting import event_from_item, render, snapshot_fields
+    from cwlogs._shipping.encode import render
+    from cwlogs._shipping.event import event_from_item
+    from cwlogs._shipping.snapshot import snapshot_fields
 
     data, _ = render(event_from_item((1, *snapshot_fields(record, context))), None, None)
     parsed: dict[str, Any] = orjson.loads(data.decode("utf-8"))
@@ -511,7 +506,7 @@ class TestMessagesThatFailToRender:
 
     def test_a_failing_user_formatter(self) -> None:
         """A user formatter that raises: the message is shipped with the failure noted."""
-        from cwlogs.formatting import record_to_event
+        from cwlogs._shipping.formatter import record_to_event
 
         class Broken(logging.Formatter):
             def format(self, record: logging.LogRecord) -> str:
@@ -588,7 +583,7 @@ class TestCostCoversWhatARecordHolds:
         import gc
         import tracemalloc
 
-        from cwlogs.formatting import ITEM_COST, snapshot_fields
+        from cwlogs._shipping.snapshot import ITEM_COST, snapshot_fields
 
         n = 20
         gc.collect()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwlogs.limits import (
+from cwlogs._shipping.limits import (
     MAX_AGE_MS,
     MAX_BATCH_BYTES,
     MAX_BATCH_SPAN_MS,
@@ -86,7 +86,7 @@ def test_stream_names_lose_refused_characters() -> None:
 
 def test_rejected_indexes_that_are_not_numbers_say_nothing() -> None:
     """A malformed rejectedLogEventsInfo in a 200 refuses nothing (resending would store twice)."""
-    from cwlogs.limits import rejected_indexes
+    from cwlogs._shipping.limits import rejected_indexes
 
     assert rejected_indexes({"tooOldLogEventEndIndex": None}, 10) == {}
     assert rejected_indexes({"tooNewLogEventStartIndex": "x"}, 10) == {}

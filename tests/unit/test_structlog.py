@@ -13,8 +13,10 @@ import pytest
 structlog = pytest.importorskip("structlog", reason="structlog is an optional extra")
 
 from cwlogs import CloudWatchHandler, bind  # noqa: E402
+from cwlogs._shipping.encode import to_event_dict  # noqa: E402
+from cwlogs._shipping.event import snapshot  # noqa: E402
 from cwlogs.context import current  # noqa: E402
-from cwlogs.formatting import Event, snapshot, to_event_dict  # noqa: E402
+from cwlogs.formatting import Event  # noqa: E402
 from cwlogs.structlog import CloudWatchSink, add_context, redact  # noqa: E402
 
 

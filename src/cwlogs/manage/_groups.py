@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cwlogs._aws.calls import call_api, call_idempotent, paginate
 from cwlogs._aws.client import resolve_client
+from cwlogs._shipping.limits import RETENTION_DAYS
 from cwlogs.errors import InvalidParameterError, ResourceAlreadyExistsError, ResourceNotFoundError
-from cwlogs.limits import RETENTION_DAYS
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient

@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from cwlogs._shipping.encode import encode, render
+from cwlogs._shipping.formatter import JsonFormatter, record_to_event
+from cwlogs._shipping.limits import sanitize_stream_name
 from cwlogs.context import current
 from cwlogs.filterpattern import compile_pattern
-from cwlogs.formatting import JsonFormatter, encode, record_to_event, render
 from cwlogs.handler import is_internal_logger, make_redactor
-from cwlogs.limits import sanitize_stream_name
 from cwlogs.query import LogEvent
 from cwlogs.redaction import Redactor
 from cwlogs.timeparse import TimeLike, to_epoch_ms

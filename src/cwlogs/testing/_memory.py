@@ -1,9 +1,9 @@
-"""An in-memory :class:`~cwlogs.batcher.Exporter`: the delivery engine without a network.
+"""An in-memory exporter (the ``Exporter`` protocol of ``cwlogs._shipping.protocol``): the delivery engine without a network.
 
 Public as :class:`cwlogs.testing.MemoryExporter`. It encodes events exactly as the real
 exporter does (same JSON, same redaction) and keeps what it is sent, and it can fail on
 command: an outage, a hang, a refusal. Tests of the engine (overflow, backpressure,
-flush and close deadlines, accounting) drive a real :class:`~cwlogs.batcher.Batcher`
+flush and close deadlines, accounting) drive a real ``Batcher``
 with it and assert what a user would see, without moto or threads of their own.
 """
 
@@ -15,15 +15,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from cwlogs.batcher import ExportResult, Item, Prepared
-from cwlogs.formatting import (
-    ITEM_DATA,
-    Event,
-    event_from_prepared,
-    render,
-    render_item,
-)
-from cwlogs.limits import EVENT_OVERHEAD
+from cwlogs._shipping.encode import render, render_item
+from cwlogs._shipping.event import Event, Item, Prepared, event_from_prepared
+from cwlogs._shipping.limits import EVENT_OVERHEAD
+from cwlogs._shipping.protocol import ExportResult
+from cwlogs._shipping.snapshot import ITEM_DATA
 
 
 class MemoryExporter:

@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["INTERNAL_LOGGER", "warn_rate_limited"]
-
 INTERNAL_LOGGER: Final = logging.getLogger("cwlogs.internal")
 INTERNAL_LOGGER.propagate = False
 if not INTERNAL_LOGGER.handlers:

@@ -12,23 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-__all__ = [
-    "EVENT_OVERHEAD",
-    "MAX_AGE_MS",
-    "MAX_BATCH_BYTES",
-    "MAX_BATCH_EVENTS",
-    "MAX_BATCH_SPAN_MS",
-    "MAX_FUTURE_MS",
-    "MAX_MESSAGE_BYTES",
-    "RETENTION_DAYS",
-    "check_timestamp",
-    "event_size",
-    "plan_batch",
-    "rejected_indexes",
-    "sanitize_stream_name",
-    "truncate_utf8",
-]
-
 MAX_BATCH_EVENTS: Final = 10_000
 MAX_BATCH_BYTES: Final = 1_048_576
 #: Bytes the service adds to every event when it sizes a batch.

@@ -1,11 +1,8 @@
-"""Sends batches to CloudWatch Logs: lazy client, group/stream creation, retries, breaker.
+"""The exporter for CloudWatch Logs: lazy client, group/stream creation, retries, breaker,
+and the bisection that isolates the events a request was refused for.
 
-The hot path builds the PutLogEvents body with orjson and posts it through the
-client's own signer and connection pool; botocore still does what it is good at
-(credentials and their refresh, endpoint and region resolution, SigV4, error
-parsing). ``fast_send=False`` uses ``client.put_log_events`` instead (slower: botocore
-validates every event), which is also what happens with a client that lacks the
-internals the fast path needs.
+Each PutLogEvents call goes through ``put.make_putter`` (the fast path, see ``put``),
+inside ``retry.call_with_retries`` (one retry layer, per-code policy, deadline-aware).
 
 >>> exporter = CloudWatchExporter(HandlerConfig.resolve(log_group="/app"))  # doctest: +SKIP
 """
@@ -18,141 +15,36 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import orjson
-from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from cwlogs._aws.awserrors import map_exception
-from cwlogs._aws.retry import backoff_delay, call_with_retries, policy_for
-from cwlogs.batcher import ExportResult, Item, Prepared
-from cwlogs.breaker import CircuitBreaker
+from cwlogs._aws.retry import call_with_retries
+from cwlogs._shipping.breaker import CircuitBreaker
+from cwlogs._shipping.config import HandlerConfig, StreamNamer
+from cwlogs._shipping.diagnostics import warn_rate_limited
+from cwlogs._shipping.encode import render, render_item
+from cwlogs._shipping.event import Event, Item, Prepared
+from cwlogs._shipping.limits import EVENT_OVERHEAD, rejected_indexes
+from cwlogs._shipping.protocol import ExportResult
+from cwlogs._shipping.put import Putter, make_putter, refusal_reason
+from cwlogs._shipping.snapshot import ITEM_DATA, ITEM_LOGGER, ITEM_TS
+from cwlogs._shipping.text import clean_text
 from cwlogs.client import make_client
-from cwlogs.config import HandlerConfig, StreamNamer
-from cwlogs.diagnostics import warn_rate_limited
 from cwlogs.errors import (
     AuthenticationError,
     CwlogsError,
-    InvalidParameterError,
-    RequestError,
-    RequestTooLargeError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
     ThrottlingError,
 )
-from cwlogs.formatting import (
-    ITEM_DATA,
-    ITEM_LOGGER,
-    ITEM_TS,
-    Event,
-    clean_text,
-    render,
-    render_item,
-)
-from cwlogs.limits import EVENT_OVERHEAD, rejected_indexes
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
-
-__all__ = ["CloudWatchExporter", "backoff_delay", "refusal_reason"]
-
-_TARGET = "Logs_20140328.PutLogEvents"
-
-
-def _accepted_body(content: bytes | None) -> dict[str, Any]:
-    """The parsed body of a 200: the events were accepted whatever it says, so a body that
-    is not a JSON object (an HTML page from a proxy) is an empty answer, never a reason
-    to send the batch again (that would store it twice)."""
-    if not content:
-        return {}
-    try:
-        parsed = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        warn_rate_limited(
-            "send:unreadable", "PutLogEvents answered 200 with a body that is not JSON; "
-            "counting the batch as delivered", interval=60.0,
-        )
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
 
 #: Splits one export may make to isolate refused events; past it, a refusal that hits
 #: every half looks systematic (a proxy rule, a bad setting), so the rest is kept for
 #: later rather than refused event by event.
 _MAX_SPLITS = 64
-
-
-def refusal_reason(err: CwlogsError) -> str | None:
-    """The ``rejected`` reason when ``err`` refuses the request for what it carries (the
-    same events would fail again), or None when sending again later may work.
-
-    ``too_large`` (HTTP 413, an oversized request), ``invalid`` (InvalidParameter), or
-    ``refused_<code>`` for any other client error without a retry policy (an unknown
-    4xx code, or the bare HTTP status).
-    """
-    if isinstance(err, RequestTooLargeError):
-        return "too_large"
-    if isinstance(err, InvalidParameterError):
-        return "too_large" if "too large" in err.message.lower() else "invalid"
-    if type(err) is RequestError and policy_for(err).max_attempts == 1:
-        code = "".join(c if c.isalnum() else "_" for c in (err.code or str(err.status or "")))
-        return f"refused_{code or 'unknown'}"
-    return None
-
-
-class _FastPut:
-    """PutLogEvents without botocore's per-event parameter validation."""
-
-    def __init__(self, client: Any) -> None:
-        # Private botocore attributes: if any is missing we fall back to put_log_events.
-        self._signer = client._request_signer
-        self._http = client._endpoint.http_session
-        self._url = client.meta.endpoint_url.rstrip("/") + "/"
-        self._op = client.meta.service_model.operation_model("PutLogEvents")
-        from botocore.parsers import create_parser
-
-        self._parser = create_parser("json")
-        self._user_agent = client.meta.config.user_agent or "cwlogs"
-
-    def __call__(self, group: str, stream: str, events: list[Prepared]) -> dict[str, Any]:
-        # One orjson pass over the whole batch: the events are JSON already, and orjson
-        # escapes them into the body faster than a join of per-event fragments.
-        body = orjson.dumps(
-            {
-                "logGroupName": group,
-                "logStreamName": stream,
-                "logEvents": [
-                    {"timestamp": e[ITEM_TS], "message": e[ITEM_DATA].decode()} for e in events
-                ],
-            }
-        )
-        request = AWSRequest(
-            method="POST",
-            url=self._url,
-            data=body,
-            headers={
-                "Content-Type": "application/x-amz-json-1.1",
-                "X-Amz-Target": _TARGET,
-                "User-Agent": self._user_agent,
-            },
-        )
-        self._signer.sign("PutLogEvents", request)
-        response = self._http.send(request.prepare())
-        if response.status_code == 200:
-            return _accepted_body(response.content)
-        error = self._parser.parse(
-            {
-                "status_code": response.status_code,
-                "headers": response.headers,
-                "body": response.content,
-            },
-            self._op.output_shape,
-        )
-        error.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = response.status_code
-        raise ClientError(error, "PutLogEvents")
-
-
-def _as_dict(response: Any) -> dict[str, Any]:
-    return dict(response) if isinstance(response, Mapping) else {}
 
 
 def _text(value: object) -> str:
@@ -163,7 +55,10 @@ def _text(value: object) -> str:
 
 
 class CloudWatchExporter:
-    """The :class:`~cwlogs.batcher.Exporter` for CloudWatch Logs. Used by the worker thread only."""
+    """The :class:`~cwlogs._shipping.protocol.Exporter` for CloudWatch Logs.
+
+    Used by the worker thread only.
+    """
 
     def __init__(
         self,
@@ -198,7 +93,7 @@ class CloudWatchExporter:
 
     def _reset_connection_state(self) -> None:
         self._client: CloudWatchLogsClient | None = self._given_client
-        self._put: Callable[[str, str, list[Prepared]], dict[str, Any]] | None = None
+        self._put: Putter | None = None
         self._group_ready = False
         self._known_streams: set[str] = set()
         self._client_lock = threading.Lock()
@@ -234,6 +129,10 @@ class CloudWatchExporter:
         data, truncated = render(event, self._static, redactor)
         return data, stream, truncated
 
+    def set_static_fields(self, fields: Mapping[str, Any]) -> None:
+        """Replace the fields added to every JSON event (a ``JsonFormatter``'s, merged)."""
+        self._static = dict(fields)
+
     def _stream_for(self, logger: str, ts: int) -> str:
         try:
             stream = self._namer.render(logger, ts)
@@ -259,30 +158,9 @@ class CloudWatchExporter:
                     )
         return self._client
 
-    def _putter(self) -> Callable[[str, str, list[Prepared]], dict[str, Any]]:
+    def _putter(self) -> Putter:
         if self._put is None:
-            client = self.client()
-            put: Callable[[str, str, list[Prepared]], dict[str, Any]] | None = None
-            if self._fast_send:
-                try:
-                    put = _FastPut(client)
-                except Exception:  # internals moved: the public API still works
-                    put = None
-            if put is None:
-
-                def put(group: str, stream: str, events: list[Prepared]) -> dict[str, Any]:
-                    return _as_dict(
-                        client.put_log_events(
-                            logGroupName=group,
-                            logStreamName=stream,
-                            logEvents=[
-                                {"timestamp": e[ITEM_TS], "message": e[ITEM_DATA].decode()}
-                                for e in events
-                            ],
-                        )
-                    )
-
-            self._put = put
+            self._put = make_putter(self.client(), self._fast_send)
         return self._put
 
     def _ensure_stream(self, stream: str) -> None:
@@ -294,9 +172,11 @@ class CloudWatchExporter:
             if cfg.create_log_group:
                 tags = dict(cfg.log_group_tags)
                 created = self._create(
-                    lambda: client.create_log_group(logGroupName=cfg.log_group, tags=tags)
-                    if tags
-                    else client.create_log_group(logGroupName=cfg.log_group)
+                    lambda: (
+                        client.create_log_group(logGroupName=cfg.log_group, tags=tags)
+                        if tags
+                        else client.create_log_group(logGroupName=cfg.log_group)
+                    )
                 )
                 if created and cfg.retention_days:
                     client.put_retention_policy(
@@ -326,7 +206,7 @@ class CloudWatchExporter:
         return max(self.breaker.ready_at(), self._next_send_at)
 
     def state(self) -> dict[str, Any]:
-        return {"breaker": self.breaker.snapshot(), "last_error": self.last_error}
+        return {"breaker": self.breaker.status(), "last_error": self.last_error}
 
     def _on_transition(self, old: str, new: str, reason: str) -> None:
         level = 30 if new == "open" else 20

@@ -1,7 +1,9 @@
 """Handler configuration: explicit argument > ``CWLOGS_*`` environment variable > default.
 
-Every option is validated at construction so bad configuration fails early, with a
-message naming the option; nothing here touches the network.
+:class:`HandlerConfig` is the one object a handler resolves and hands to the engine
+(which reads its :class:`EngineConfig` part) and the exporter. Every option is validated
+at construction so bad configuration fails early, with a message naming the option;
+nothing here touches the network.
 
 >>> cfg = HandlerConfig.resolve(log_group="/app", flush_interval="2.5", environ={})
 >>> (cfg.log_group, cfg.flush_interval, cfg.overflow)
@@ -21,10 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from cwlogs._shipping.limits import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    RETENTION_DAYS,
+    sanitize_stream_name,
+)
 from cwlogs.errors import ConfigurationError
-from cwlogs.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, RETENTION_DAYS, sanitize_stream_name
-
-__all__ = ["OVERFLOW_POLICIES", "HandlerConfig", "StreamNamer"]
 
 OVERFLOW_POLICIES: Final = ("drop_oldest", "drop_newest", "block")
 DEFAULT_STREAM: Final = "{hostname}/{pid}"
@@ -33,7 +38,9 @@ _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 
 
-def _as_bool(option: str, value: Any) -> bool:
+def as_bool(option: str, value: Any) -> bool:
+    """``value`` (a bool, or text from a dictConfig file or an env var) as a bool;
+    :class:`~cwlogs.ConfigurationError` naming ``option`` when it is neither."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -65,19 +72,12 @@ def _as_level(option: str, value: Any) -> int | None:
     return level
 
 
-@dataclass(frozen=True)
-class HandlerConfig:
-    """Resolved, validated handler options. See the README's option table."""
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """The options the delivery engine (``engine.Batcher``) reads, with the handler's
+    defaults: ``Batcher(exporter)`` runs with these, a handler passes its whole
+    :class:`HandlerConfig`."""
 
-    log_group: str
-    log_stream: str = DEFAULT_STREAM
-    region: str | None = None
-    endpoint_url: str | None = None
-    profile: str | None = None
-    create_log_group: bool = True
-    create_log_stream: bool = True
-    retention_days: int | None = None
-    log_group_tags: Mapping[str, str] = field(default_factory=dict)
     flush_interval: float = 5.0
     max_batch_events: int = MAX_BATCH_EVENTS
     max_batch_bytes: int = MAX_BATCH_BYTES
@@ -88,6 +88,23 @@ class HandlerConfig:
     protect_level: int | None = None
     shutdown_timeout: float = 5.0
     shutdown_cap: float = 60.0
+    #: Events older than the group's retention are refused before sending.
+    retention_days: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandlerConfig(EngineConfig):
+    """Resolved, validated handler options (see ``CloudWatchHandler`` and the README's
+    option table): one object, passed from the handler to the engine and the exporter."""
+
+    log_group: str
+    log_stream: str = DEFAULT_STREAM
+    region: str | None = None
+    endpoint_url: str | None = None
+    profile: str | None = None
+    create_log_group: bool = True
+    create_log_stream: bool = True
+    log_group_tags: Mapping[str, str] = field(default_factory=dict)
     static_fields: Mapping[str, Any] = field(default_factory=dict)
     include_thread: bool = False
     breaker_threshold: int = 5
@@ -143,7 +160,7 @@ class HandlerConfig:
             StreamNamer(v["metrics_stream"], option="metrics_stream")
         for name in ("create_log_group", "create_log_stream", "include_thread", "backpressure"):
             if name in v:
-                v[name] = _as_bool(name, v[name])
+                v[name] = as_bool(name, v[name])
         if v.get("retention_days") is not None:
             days = _as_number("retention_days", v["retention_days"], int, 1, 3653)
             if days not in RETENTION_DAYS:
@@ -276,4 +293,3 @@ def _granularity(specs: list[str]) -> int:
     if any(d in joined for d in ("%H", "%I", "%p")):
         return 3_600_000
     return 86_400_000
-

@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CircuitBreaker"]
-
 
 class CircuitBreaker:
     """Counts consecutive failed batches; not thread-safe (the worker is its only user)."""
@@ -85,7 +83,8 @@ class CircuitBreaker:
         if self._on_transition is not None:
             self._on_transition(old, new, reason)
 
-    def snapshot(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
+        """State, consecutive failures and times opened: the ``breaker`` field of ``stats()``."""
         return {
             "state": self.state,
             "consecutive_failures": self.failures,

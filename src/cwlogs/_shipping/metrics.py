@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["METRICS", "emf_event"]
-
 #: (EMF metric name, unit) for each published figure.
 METRICS: Final = (
     ("EventsEmitted", "Count"),
