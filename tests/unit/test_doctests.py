@@ -19,9 +19,7 @@ MODULES = sorted(
 
 #: Modules whose examples are known to be wrong, with why.  Strict: an example that
 #: starts passing fails here until its module leaves this table.
-KNOWN_WRONG: dict[str, str] = {
-    "cwlogs.batcher": "its example puts an event dated 1970, which the batcher drops as too old",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", MODULES)

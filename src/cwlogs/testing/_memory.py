@@ -1,4 +1,4 @@
-"""An in-memory exporter (the ``Exporter`` protocol of ``cwlogs._shipping.protocol``): the delivery engine without a network.
+"""An in-memory exporter: the delivery engine without a network.
 
 Public as :class:`cwlogs.testing.MemoryExporter`. It encodes events exactly as the real
 exporter does (same JSON, same redaction) and keeps what it is sent, and it can fail on
@@ -25,6 +25,7 @@ from cwlogs._shipping.snapshot import ITEM_DATA
 class MemoryExporter:
     """Keeps every batch it is sent; ``down()``, ``hold()`` and ``refuse`` simulate faults.
 
+    >>> from cwlogs._shipping.event import prepared_item
     >>> exporter = MemoryExporter()
     >>> ev = Event(0.0, 20, "INFO", "app", "hi", None, None)
     >>> data, stream, truncated = exporter.prepare(ev)
