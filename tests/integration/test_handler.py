@@ -350,7 +350,7 @@ class TestFeedback:
         self, make_handler: Any, logs: Any, group: str
     ) -> None:
         """Code that logs from inside a send (a botocore hook, a credential provider) runs
-        on the handler's worker thread: its records are not queued, so they cannot loop."""
+        on the handler's sender thread: its records are not queued, so they cannot loop."""
         handler = make_handler(redact=False)
         signed_on: list[str] = []
 
@@ -372,7 +372,7 @@ class TestFeedback:
             for name in names:
                 logging.getLogger(name).removeHandler(handler)
                 logging.getLogger(name).setLevel(logging.NOTSET)
-        assert any(name.endswith("-worker") for name in signed_on), signed_on
+        assert any(name.endswith("-sender") for name in signed_on), signed_on
         messages = _messages(logs, group)
         assert [m["message"] for m in messages] == ["from the app", "second"]
         assert handler.stats()["sent"] == 2

@@ -65,6 +65,13 @@ def made() -> Any:
         b.close(timeout=1.0)
 
 
+def fail_once(b: Batcher, exporter: MemoryExporter) -> None:
+    """One record sent into the outage and kept back: from then on (``retry_after`` is
+    long) nothing more is taken, so what fits in the queue is known."""
+    b.put(ev("first"))
+    assert exporter.failed.wait(5)
+
+
 def batcher(
     made: list[Batcher],
     exporter: MemoryExporter,
@@ -337,6 +344,7 @@ class TestOnDrop:
         exporter = MemoryExporter(retry_after=60)
         b = batcher(made, exporter, overflow="drop_newest", on_drop=slow)
         exporter.set_down(True)
+        fail_once(b, exporter)
         n = CAPACITY + 3000
         for i in range(n):
             b.put(ev(f"m{i:05d}"))
@@ -354,6 +362,7 @@ class TestOnDrop:
         drops = Drops()
         b = batcher(made, exporter, overflow="drop_newest", on_drop=drops)
         exporter.set_down(True)
+        fail_once(b, exporter)
         for i in range(CAPACITY + 5):
             b.put(ev(f"m{i:05d}"))
         assert drops.wait_for(5)
@@ -449,7 +458,7 @@ class TestReviewedEdges:
         exporter = MemoryExporter(retry_after=60)
         b = batcher(made, exporter, protect_level=40)
         exporter.set_down(True)
-        b.put(ev("info"))
+        fail_once(b, exporter)
         for i in range(CAPACITY):
             b.put(ev(f"e{i:04d}", level=40))
         before = b.stats()["dropped"].get("queue_full", 0)

@@ -20,7 +20,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from itertools import chain
-from typing import Final
+from typing import Any, Final
 
 from cwlogs._shipping.config import EngineConfig
 from cwlogs._shipping.diagnostics import warn_rate_limited
@@ -69,6 +69,7 @@ class Buffer:
         self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)  # the worker waits here
         self._done = threading.Condition(self._lock)  # flush(), close(), blocked callers
+        self._send_wake = threading.Condition(self._lock)  # the sender thread waits here
         # The thread inside the lock: a signal handler or a finaliser that logs on that
         # thread cannot take the lock again, so it appends to ``_side`` (atomic) instead.
         self._owner: int | None = None
@@ -82,9 +83,16 @@ class Buffer:
         self._segment_est = self._max_batch_bytes
         self._queued_bytes = 0
         self._queued_events = 0  # waiting + in flight
-        self._taken: list[Item] | None = None  # taken by the worker, not yet in _inflight
+        # Two batches may be out of the queue at once: one the worker is encoding
+        # (``_taken``) while the sender thread sends the one before (``_inflight``):
+        # encoding is CPU and sending mostly waiting on the network, so they overlap.
+        self._taken: list[Item] | None = None
+        self._taken_min_seq: int | None = None
         self._inflight: list[Item] = []
         self._inflight_min_seq: int | None = None
+        self._to_send: Any = None  # the EncodedBatch handed from the worker to the sender
+        self._sender: threading.Thread | None = None
+        self._sender_stop = False
         self._send_started: float | None = None
         self._seq = 0
         self._flush_upto = 0
@@ -155,7 +163,7 @@ class Buffer:
             if protected or item_levelno(item) < self._protect_level
         ) + sum(
             item_cost(e)
-            for e in self._inflight or self._taken or ()
+            for e in chain(self._inflight, self._taken or ())
             if item_seq(e) not in self._written_off
             and (protected or item_levelno(e) < self._protect_level)
         )
@@ -180,7 +188,7 @@ class Buffer:
             pairs = [(s, e) for s, e in zip(self._segments, self._segment_ests, strict=True) if s]
             self._segments = deque(s for s, _ in pairs)
             self._segment_ests = deque(e for _, e in pairs)
-        for old in self._inflight or self._taken or ():
+        for old in chain(self._inflight, self._taken or ()):
             if self._queued_bytes <= limit:
                 break
             seq = item_seq(old)
@@ -256,6 +264,12 @@ class Buffer:
         A few left over by a full request join the oldest segment, so they go out with
         the next request rather than alone; a whole batch kept back stays one segment.
         """
+        if (self._segments or self._tail) and self._head_seq() < item_seq(items[0]):
+            # Two batches were out at once and the older one was kept back first (an
+            # outage): these go behind it. Rare, and O(queue): flush() and the readers
+            # rely on the queue being in sequence order.
+            self._requeue_sorted(items)
+            return
         if len(items) > self._max_batch_events // 4 or est > self._segment_est // 4:
             self._segments.appendleft(items)
             self._segment_ests.appendleft(est)
@@ -265,6 +279,27 @@ class Buffer:
         else:
             self._tail = items + self._tail
             self._tail_est += est
+            self._tail_started = 0.0  # kept back once already: due as soon as sendable
+
+    def _requeue_sorted(self, items: list[Item]) -> None:
+        """Queue ``items`` among the waiting ones in sequence order, re-cut into segments."""
+        merged = sorted(
+            chain(items, chain.from_iterable(self._segments), self._tail), key=item_seq
+        )
+        segments: deque[list[Item]] = deque()
+        ests: deque[int] = deque()
+        current: list[Item] = []
+        est = 0
+        for item in merged:
+            current.append(item)
+            est += item_est(item)
+            if len(current) >= self._max_batch_events or est >= self._segment_est:
+                segments.append(current)
+                ests.append(est)
+                current, est = [], 0
+        self._segments, self._segment_ests = segments, ests
+        self._tail, self._tail_est = current, est
+        if current:
             self._tail_started = 0.0  # kept back once already: due as soon as sendable
 
     def _head_seq(self) -> int:
@@ -296,8 +331,13 @@ class Buffer:
 
     # ------------------------------------------------------------------ what is left
     def _unresolved_min(self) -> int | None:
-        head = self._head_seq() if (self._segments or self._tail) else None
-        inflight = self._inflight_min_seq
-        if head is None:
-            return inflight
-        return head if inflight is None else min(head, inflight)
+        found = [
+            seq
+            for seq in (
+                self._head_seq() if (self._segments or self._tail) else None,
+                self._inflight_min_seq,
+                self._taken_min_seq,
+            )
+            if seq is not None
+        ]
+        return min(found) if found else None

@@ -35,6 +35,7 @@ import threading
 import time
 from _thread import get_ident
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from cwlogs._shipping.buffer import DEFAULTS
@@ -252,6 +253,12 @@ class Batcher(Worker):
                 return
             thread = threading.Thread(target=self._run, name=f"{self._name}-worker", daemon=True)
             self._thread = thread
+            self._sender_stop = False
+            sender = threading.Thread(
+                target=self._send_loop, name=f"{self._name}-sender", daemon=True
+            )
+            self._sender = sender
+        sender.start()
         thread.start()
         mp = sys.modules.get("multiprocessing")
         if mp is not None and mp.parent_process() is not None:
@@ -324,7 +331,7 @@ class Batcher(Worker):
             # A send still hanging: write its events off now (the process may be about to
             # exit); the worker uncounts any that get through after all.
             # The batch the worker has taken but not yet put in flight counts the same.
-            for item in self._inflight or self._taken or ():
+            for item in chain(self._inflight, self._taken or ()):
                 seq = item_seq(item)
                 if seq not in self._written_off:
                     self._written_off[seq] = ("shutdown", True)
@@ -332,7 +339,8 @@ class Batcher(Worker):
                     self._queued_events -= 1
                     self._queued_bytes -= item_cost(item)
                     abandoned.append(item)
-            self._inflight_min_seq = None  # all accounted for: flush() has nothing to wait on
+            # All accounted for: flush() has nothing to wait on.
+            self._inflight_min_seq = self._taken_min_seq = None
             lost = self._dropped["shutdown"]
             self._work.notify_all()
             self._done.notify_all()

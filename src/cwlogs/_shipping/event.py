@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from itertools import chain
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -132,12 +132,23 @@ class Event:
 _new_event = object.__new__
 
 
+#: What an encoded item holds besides its bytes' length: the tuple, the bytes object's
+#: header and its slot in a list (the stream and logger names are shared).
+PREPARED_OVERHEAD: Final = 200
+
+
 def prepared_item(item: tuple[Any, ...] | Event, data: bytes, stream: str) -> tuple[Any, ...]:
-    """The encoded form of a queue item (a snapshot tuple or an :class:`Event`)."""
+    """The encoded form of a queue item (a snapshot tuple or an :class:`Event`).
+
+    Its cost is what it holds once the snapshot is let go of: at most what the snapshot
+    was charged.
+    """
     if type(item) is tuple:
-        return (*item[:ITEM_DATA], data, stream, item[ITEM_LOGGER])
+        cost = min(item[ITEM_COST], len(data) + PREPARED_OVERHEAD)
+        return (item[ITEM_SEQ], cost, *item[ITEM_TS:ITEM_DATA], data, stream, item[ITEM_LOGGER])
     ev: Event = item  # type: ignore[assignment]
-    return (ev.seq, ev.cost, ev.ts, ev.levelno, ev.est, data, stream, ev.logger)
+    cost = min(ev.cost, len(data) + PREPARED_OVERHEAD)
+    return (ev.seq, cost, ev.ts, ev.levelno, ev.est, data, stream, ev.logger)
 
 
 def is_prepared(item: tuple[Any, ...] | Event) -> bool:

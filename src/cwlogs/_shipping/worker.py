@@ -1,18 +1,25 @@
-"""The delivery thread: wait until a batch is due, take it, encode it, send it, settle it.
+"""The delivery threads: the worker waits until a batch is due, takes it and encodes it;
+the sender sends it and settles it.
 
-Encoding and sending happen outside the lock, straight from the queued tuples into their
-final bytes (``exporter.prepare`` -> ``encode.render_item``); :meth:`Worker._resolve`
-then settles the books under the lock: counts, requeues what must wait at the front,
-reports what was lost. A bug in this code costs one batch at most, never the thread.
+Encoding is CPU and sending mostly waiting on the network, so they overlap: the worker
+encodes the next batch while the sender waits for the service's answer to the previous
+one (at most two batches out of the queue). Both work outside the lock, straight from the
+queued tuples into their final bytes (``exporter.prepare`` -> ``encode.render_item``);
+:meth:`Worker._resolve` then settles the books under the lock: counts, requeues what must
+wait at the front (in sequence order), reports what was lost. A bug in this code costs
+one batch at most, never a thread.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from _thread import get_ident
+from typing import NamedTuple
 
 from cwlogs._shipping.buffer import Buffer
 from cwlogs._shipping.diagnostics import warn_rate_limited
+from cwlogs._shipping.drops import CALLBACK_THREADS
 from cwlogs._shipping.event import (
     Item,
     Prepared,
@@ -35,8 +42,19 @@ from cwlogs._shipping.snapshot import (
 )
 
 
+class EncodedBatch(NamedTuple):
+    """A taken batch once encoded: what the worker hands to the sender."""
+
+    batch: list[Item]  # every item, for the books: the encoded ones, then the unencodable
+    batch_cost: int
+    ready: list[Prepared]
+    unencodable: list[Item]
+    truncated: int
+    shed: int  # queue bytes freed once the snapshots are let go of
+
+
 class Worker(Buffer):
-    """:class:`Buffer` plus the one daemon thread that delivers what it holds."""
+    """:class:`Buffer` plus the two daemon threads that deliver what it holds."""
 
     def _run(self) -> None:
         self._worker_ident = threading.get_ident()
@@ -51,14 +69,74 @@ class Worker(Buffer):
                 if taken is None:
                     break
                 try:
-                    self._process(taken)
+                    encoded = self._encode(taken)
                 except Exception as exc:  # a bug: isolate it, never loop on one batch
                     try:
-                        self._worker_error(exc)
+                        self._worker_error(exc, sending=False)
                     except Exception:
                         time.sleep(0.05)
+                    continue
+                taken = None  # the snapshots go once encoded (see _hand_to_sender)
+                self._hand_to_sender(encoded)
         finally:
+            self._stop_sender()
             self._worker_exit()
+
+    def _hand_to_sender(self, encoded: EncodedBatch) -> None:
+        """Wait for the sender to finish the batch before, then give it this one."""
+        with self._lock:
+            while self._inflight or self._to_send is not None:
+                self._done.wait()
+            # The snapshots are let go of: the queue is charged for the encoded bytes now,
+            # which leaves callers room to queue the next batch while this one is sent.
+            shed = encoded.shed
+            if self._written_off:  # uncharged in full already when written off
+                before = {item_seq(i): item_cost(i) for i in self._taken or ()}
+                for p in encoded.ready:
+                    if p[ITEM_SEQ] in self._written_off:
+                        shed -= before.get(p[ITEM_SEQ], p[ITEM_COST]) - p[ITEM_COST]
+            self._queued_bytes -= shed
+            if shed:
+                self._done.notify_all()
+            self._inflight = encoded.batch
+            self._inflight_min_seq = self._taken_min_seq
+            self._taken = None
+            self._taken_min_seq = None
+            self._to_send = encoded
+            self._send_wake.notify()
+
+    def _stop_sender(self) -> None:
+        """Let the sender finish what it holds, then end it (the worker is stopping)."""
+        with self._lock:
+            while self._inflight or self._to_send is not None:
+                self._done.wait()
+            self._sender_stop = True
+            self._send_wake.notify()
+
+    def _send_loop(self) -> None:
+        CALLBACK_THREADS.add(get_ident())  # what is logged while sending is never queued
+        try:
+            while True:
+                with self._lock:
+                    while self._to_send is None and not self._sender_stop:
+                        self._send_wake.wait()
+                    encoded = self._to_send
+                    if encoded is None:
+                        return
+                    self._send_started = time.monotonic()
+                try:
+                    self._deliver(encoded)
+                except Exception as exc:  # a bug: isolate it, never loop on one batch
+                    try:
+                        self._worker_error(exc, sending=True)
+                    except Exception:
+                        time.sleep(0.05)
+                finally:
+                    with self._lock:
+                        self._to_send = None
+                        self._done.notify_all()
+        finally:
+            CALLBACK_THREADS.discard(get_ident())
 
     def _next_batch(self) -> list[Item] | None:
         """Wait until a batch is due and take it with one swap; None tells the worker to stop."""
@@ -92,18 +170,18 @@ class Worker(Buffer):
                         continue
                 taken = self._take()
                 self._taken = taken
-                self._inflight_min_seq = item_seq(taken[0])
-                self._send_started = now
+                self._taken_min_seq = item_seq(taken[0])
                 return taken
 
-    def _process(self, taken: list[Item]) -> None:
-        # Encoded outside the lock, straight from the queued tuples into their final bytes.
+    def _encode(self, taken: list[Item]) -> EncodedBatch:
+        """Encode a taken batch (worker thread, outside the lock), straight from the
+        queued tuples into their final bytes."""
         prepare = self._exporter.prepare
         truncated = 0
         guessed = encoded = 0
         unencodable: list[Item] = []  # handed to on_drop as they were queued
         ready: list[Prepared] = []
-        batch_cost = 0
+        batch_cost = shed = 0
         for item in taken:
             if is_prepared(item):  # kept back earlier: encoded already
                 ready.append(item)  # type: ignore[arg-type]
@@ -123,13 +201,11 @@ class Worker(Buffer):
             prepared = prepared_item(item, data, stream)
             ready.append(prepared)
             batch_cost += prepared[ITEM_COST]
+            shed += item_cost(item) - prepared[ITEM_COST]
             guessed += prepared[ITEM_EST]
             encoded += len(data)
         encoded += EVENT_OVERHEAD * len(ready)
         batch: list[Item] = [*ready, *unencodable]
-        with self._lock:
-            self._inflight = batch
-            self._taken = None
         if self._closing and guessed:
             # Encoding a batch is progress too: a drain that is encoding 10,000 events
             # is not a stalled one.
@@ -138,6 +214,11 @@ class Worker(Buffer):
             # Cut the next segments at the guess that fills one request.
             scale = min(max(encoded / guessed, 0.1), 10.0)
             self._segment_est = int(self._max_batch_bytes / scale)
+        return EncodedBatch(batch, batch_cost, ready, unencodable, truncated, shed)
+
+    def _deliver(self, encoded: EncodedBatch) -> None:
+        """Send an encoded batch and settle it (sender thread)."""
+        batch, batch_cost, ready, unencodable, truncated, _ = encoded
         now_ms = int(time.time() * 1000)
         rejected: dict[str, list[Item]] = {}
         if unencodable:
@@ -293,18 +374,26 @@ class Worker(Buffer):
             self._inflight_min_seq = None
             self._send_started = None
             self._done.notify_all()
+            if keep:
+                self._work.notify()  # the worker may be waiting: what was kept back is due
         for reason, evs in rejected.items():
             self._report_drop(evs, reason)
         for evs, reason in to_report:
             self._report_drop(evs, reason)
 
-    def _worker_error(self, exc: Exception) -> None:
-        """A bug escaped ``_process``: the batch is retried once, then dropped as internal_error."""
+    def _worker_error(self, exc: Exception, *, sending: bool) -> None:
+        """A bug escaped encoding (``sending=False``) or sending: that batch is retried
+        once, then dropped as internal_error."""
         warn_rate_limited("worker", f"{self._name}: worker error: {exc!r}")
         lost: list[tuple[Item, str]] = []
         with self._lock:
-            items: list[Item] = list(self._inflight) or list(self._taken or [])
-            self._taken = None
+            items: list[Item]
+            if sending:
+                items = list(self._inflight)
+            else:
+                items = list(self._taken or [])
+                self._taken = None
+                self._taken_min_seq = None
             retry: list[Item] = []
             for item in items:
                 seq = item_seq(item)
@@ -324,10 +413,12 @@ class Worker(Buffer):
             if retry:
                 retry.sort(key=item_seq)
                 self._push_front(retry, sum(item_est(i) for i in retry))
-            self._inflight = []
-            self._inflight_min_seq = None
-            self._send_started = None
+            if sending:
+                self._inflight = []
+                self._inflight_min_seq = None
+                self._send_started = None
             self._done.notify_all()
+            self._work.notify()
         for item, reason in lost:
             self._report_drop([item], reason)
 
