@@ -216,6 +216,27 @@ class TestPhone:
         so both are masked in one pass (found by the idempotence property)."""
         assert Redactor().redact_text(text) == expected
 
+    @pytest.mark.parametrize(
+        ("text", "token", "partial"),
+        [
+            (
+                "+1 (555) 123-4567 2000 000000 00008 2000 000000 00008",
+                "[PHONE_REDACTED] [CREDIT_CARD_REDACTED] [CREDIT_CARD_REDACTED]",
+                "+* (***) ***-4567 **** ****** *0008 **** ****** *0008",
+            ),
+            ("+1 555 123 4567 123-45-6789", "[PHONE_REDACTED] [US_SSN_REDACTED]", None),
+        ],
+    )
+    def test_a_phone_does_not_swallow_the_next_number(
+        self, text: str, token: str, partial: str | None
+    ) -> None:
+        """A phone followed by a card or an SSN ends where that one starts: each is masked
+        by its own pattern, in one pass, and no digit of the card is left readable
+        (found by the idempotence property)."""
+        assert Redactor().redact_text(text) == token
+        if partial is not None:
+            assert Redactor(style="partial").redact_text(text) == partial
+
     def test_number_running_into_more_digits_is_masked(self) -> None:
         """A phone followed by more digit groups (over 15 digits in all) is still masked."""
         assert_masked("phone", "+44 20 7946 0958 123 456")

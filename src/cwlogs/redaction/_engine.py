@@ -118,10 +118,38 @@ def search(
         if best < 0:
             return hits
         _, pos, spans = nxt[best]  # type: ignore[misc]
+        if finders[best].retreat:
+            pos, spans = retreat_before_next(finders, nxt, best, data, pos, spans)
         hits.append((*secret_span(spans), finders[best]))
         for i, cand in enumerate(nxt):
             if cand is not None and cand[0] < pos:
                 nxt[i] = find(finders[i], data, pos, end)
+
+
+def retreat_before_next(
+    finders: list[Finder],
+    nxt: list[tuple[int, int, Spans] | None],
+    best: int,
+    data: bytes,
+    pos: int,
+    spans: Spans,
+) -> tuple[int, Spans]:
+    """A phone that runs on into another finder's match (a card number, an SSN after
+    it) ends where that match starts, when what is left is still a phone: otherwise
+    its mask would take the other's first digits and leave the rest of it readable."""
+    finder = finders[best]
+    first = nxt[best][0]  # type: ignore[index]
+    starts = [
+        c[0]
+        for f, c in zip(finders, nxt, strict=True)
+        if c is not None and f.name != finder.name and first < c[0] < pos
+    ]
+    if not starts:
+        return pos, spans
+    shorter = find(finder, data, first, min(starts))
+    if shorter is None or shorter[0] != first:
+        return pos, spans
+    return shorter[1], shorter[2]
 
 
 def find(finder: Finder, data: bytes, pos: int, end: int) -> tuple[int, int, Spans] | None:
