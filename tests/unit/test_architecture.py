@@ -74,3 +74,63 @@ def test_a_cycle_is_found_when_there_is_one() -> None:
     assert find_cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def _private(module: str) -> bool:
+    return any(part.startswith("_") and part != "__init__" for part in module.split("."))
+
+
+def private_imports() -> list[str]:
+    """``from cwlogs.x import _name`` anywhere in src: a private name crossing modules."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if not node.module.startswith("cwlogs"):
+                    continue
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append(f"{_module_name(path)} imports {node.module}.{alias.name}")
+    return found
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    """A module uses another's public names only; private helpers stay where they live."""
+    assert private_imports() == []
+
+
+def test_every_public_module_lists_its_public_face() -> None:
+    """Public modules (no underscore on their path) say what they export in ``__all__``."""
+    missing = []
+    for path in sorted(SRC.rglob("*.py")):
+        name = _module_name(path)
+        if _private(name) or name.endswith("__main__"):
+            continue
+        tree = ast.parse(path.read_text())
+        assigned = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        if "__all__" not in assigned:
+            missing.append(name)
+    assert missing == []
+
+
+#: Over this, a module's docstring must say why it is one module ("one job: ...").
+MAX_LINES = 600
+
+
+def test_long_modules_say_why_they_are_one_module() -> None:
+    """No module over 600 lines unless its docstring explains its single job."""
+    too_long = []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") <= MAX_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if "one job" not in doc.lower():
+            too_long.append(f"{_module_name(path)} ({text.count(chr(10))} lines)")
+    assert too_long == []
