@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from cwlogs._shipping.event import Event
 from cwlogs._shipping.snapshot import exception_fields
+from cwlogs._shipping.text import safe_str
 from cwlogs.context import current
 from cwlogs.handler import CloudWatchHandler
 
@@ -140,7 +141,7 @@ class CloudWatchSink:
                 event_dict, method_name, logger=name, created=None, with_thread=self._with_thread
             )
         except Exception:  # an odd event dict still arrives, as text, rather than vanish
-            text = _safe_str(event_dict)
+            text = safe_str(event_dict)
             event = Event(time.time(), logging.ERROR, "ERROR", name, text, None, None)
         self.handler.enqueue(event)
         if self.passthrough:
@@ -203,7 +204,7 @@ def _to_event(
     extras = {k: v for k, v in event_dict.items() if k not in _CONSUMED}
     message = event_dict.get("event", "")
     if not isinstance(message, str):
-        message = _safe_str(message)
+        message = safe_str(message)
 
     level = event_dict.get("level")
     name = level.lower() if isinstance(level, str) else method_name
@@ -261,13 +262,6 @@ def _to_event(
         stack,
         (thread or threading.current_thread().name) if with_thread else None,
     )
-
-
-def _safe_str(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
 
 
 def _epoch(value: Any) -> float | None:

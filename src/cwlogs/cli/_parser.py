@@ -31,15 +31,14 @@ from cwlogs.cli._context import DEFAULT_RANGE, Context
 from cwlogs.cli._errors import EXIT_CODES, EXIT_OK, EXIT_PENDING
 from cwlogs.cli._local import cmd_local
 from cwlogs.cli._query import cmd_query
-from cwlogs.cli._read import LEVELS, cmd_search, cmd_tail, cmd_trace, cmd_ui
+from cwlogs.cli._read import cmd_search, cmd_tail, cmd_trace, cmd_ui
 from cwlogs.cli.display import FORMATS
 from cwlogs.errors import CwlogsError
 from cwlogs.insights import MAX_QUERY_LIMIT
-from cwlogs.query import find_log_groups
+from cwlogs.query import LEVELS, find_log_groups, normalise_level
 
 #: --since of the commands that start from recent events (tail, ui).
 _DEFAULT_SINCE: Final = "10m"
-_LEVEL_ALIASES: Final = {"warn": "warning", "err": "error", "fatal": "critical", "crit": "critical"}
 
 
 def _global_options() -> argparse.ArgumentParser:
@@ -103,7 +102,7 @@ def _positive(text: str) -> float:
 
 
 def _level(text: str) -> str:
-    level = _LEVEL_ALIASES.get(text.lower(), text.lower())
+    level = normalise_level(text)
     if level not in LEVELS:
         raise argparse.ArgumentTypeError(f"{text!r} is not a level; allowed: {', '.join(LEVELS)}")
     return level

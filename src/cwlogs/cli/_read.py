@@ -24,10 +24,9 @@ from cwlogs.cli._targets import (
 )
 from cwlogs.cli.display import Progress, trace_text
 from cwlogs.cli.sources import SourceLocation
-from cwlogs.query import LogEvent, TailStatus, by_trace_id, merged_events, tail
+from cwlogs.query import LEVELS, LogEvent, TailStatus, by_trace_id, merged_events, tail
 
 #: Levels from least to most severe, for ``--level``.
-LEVELS: Final = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 #: A shortened hex id (what pretty output shows), searched for as a prefix.
 _SHORT_HEX_RE: Final = re.compile(r"^[0-9a-f]{6,31}$")
 

@@ -15,9 +15,8 @@ from typing import Any, Final
 from cwlogs.cli._context import Context
 from cwlogs.cli._errors import UsageError
 from cwlogs.cli.sources import SourceLocation
-from cwlogs.query import LogEvent, expand_groups
+from cwlogs.query import LogEvent, expand_groups, is_glob
 
-_GLOB_CHARS: Final = "*?["
 DEFAULT_LOCATION: Final = SourceLocation()
 
 
@@ -28,10 +27,6 @@ class Target:
     group: str
     stream_prefix: str | None = None
     where: SourceLocation = DEFAULT_LOCATION
-
-
-def _is_glob(text: str) -> bool:
-    return any(ch in text for ch in _GLOB_CHARS)
 
 
 def resolve(
@@ -55,7 +50,7 @@ def resolve(
             if prefix and not streams:
                 raise UsageError(f"{item!r}: this command cannot narrow to streams")
             names = expand_groups(group_spec, client=ctx.client_for(where))
-            if not _is_glob(group_spec) and not group_spec.endswith("/") and names != [group_spec]:
+            if not is_glob(group_spec) and not group_spec.endswith("/") and names != [group_spec]:
                 ctx.out.note(f"{group_spec!r} is a prefix of {len(names)} log group(s)")
             for name in names:
                 known = targets.get((where, name))

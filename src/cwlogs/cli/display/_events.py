@@ -20,7 +20,7 @@ from cwlogs.cli.display._text import (
     pad,
     short_id,
 )
-from cwlogs.query import LogEvent
+from cwlogs.query import LEVEL_KEYS, LogEvent
 
 _LEVEL_TAGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
     "trace": ("TRACE", ("dim",)),
@@ -35,7 +35,6 @@ _LEVEL_TAGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
 _LABEL_COLORS: Final = ("cyan", "magenta", "blue", "bright_cyan", "bright_magenta",
                         "bright_blue")  # fmt: skip
 _MESSAGE_KEYS: Final = ("message", "msg", "event")
-_LEVEL_KEYS: Final = frozenset({"level", "levelname", "severity", "lvl", "log.level"})
 _TIME_KEYS: Final = frozenset({"timestamp", "time", "@timestamp", "asctime"})
 #: Keys whose text is a stack trace: printed whole, below the event line.
 _TRACE_KEYS: Final = ("exception", "exc_info", "stack", "stack_trace", "traceback", "stacktrace")
@@ -117,7 +116,7 @@ class EventRenderer:
                 message = remaining.pop(key)
                 break
         traces = [(key, remaining.pop(key)) for key in _TRACE_KEYS if key in remaining]
-        for key in (*_LEVEL_KEYS, *_TIME_KEYS):
+        for key in (*LEVEL_KEYS, *_TIME_KEYS):
             remaining.pop(key, None)
         first, _, rest = message.partition("\n")
         line = head + self._message(first, event.level)
