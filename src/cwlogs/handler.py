@@ -131,34 +131,11 @@ class CloudWatchHandler(logging.Handler):
             fields["service"] = service
         if environment:
             fields["environment"] = environment
-        self.config = HandlerConfig.resolve(
-            log_group=log_group,
-            log_stream=log_stream,
-            region=region,
-            endpoint_url=endpoint_url,
-            profile=profile,
-            create_log_group=create_log_group,
-            create_log_stream=create_log_stream,
-            retention_days=retention_days,
-            log_group_tags=log_group_tags,
-            flush_interval=flush_interval,
-            max_batch_events=max_batch_events,
-            max_batch_bytes=max_batch_bytes,
-            max_queue_bytes=max_queue_bytes,
-            overflow=overflow,
-            backpressure=backpressure,
-            block_timeout=block_timeout,
-            protect_level=protect_level,
-            shutdown_timeout=shutdown_timeout,
-            shutdown_cap=shutdown_cap,
-            static_fields=fields or None,
-            include_thread=include_thread,
-            breaker_threshold=breaker_threshold,
-            breaker_reset=breaker_reset,
-            metrics_interval=metrics_interval,
-            metrics_namespace=metrics_namespace,
-            metrics_stream=metrics_stream,
-        )
+        # Every HandlerConfig option is a parameter of this signature, under its own name
+        # (a unit test holds them together): passed on as given, None meaning "not given".
+        given = {k: v for k, v in locals().items() if k in HandlerConfig.__dataclass_fields__}
+        given["static_fields"] = fields or None
+        self.config = HandlerConfig.resolve(**given)
         cfg = self.config
         if redact is None:
             redact = os.environ.get("CWLOGS_REDACT", "true")

@@ -85,3 +85,26 @@ def test_redact_accepts_a_preset_name() -> None:
     assert "10.0.3.17" not in strict.redact_text(line)
     assert "10.0.3.17" in default.redact_text(line)
     assert "ana@example.com" not in default.redact_text(line)
+
+
+def test_every_option_is_a_handler_argument_and_reaches_the_config() -> None:
+    """Each HandlerConfig option is a CloudWatchHandler parameter of the same name, and a
+    value given there is what the handler's config holds (one list of options)."""
+    import inspect
+
+    from cwlogs import CloudWatchHandler
+
+    params = inspect.signature(CloudWatchHandler).parameters
+    assert set(HandlerConfig.__dataclass_fields__) <= set(params)
+    handler = CloudWatchHandler(
+        "/g", "s", flush_interval=3, max_queue_bytes=1 << 20, overflow="drop_newest",
+        metrics_namespace="NS", shutdown_cap=9, service="api", region="eu-west-1",
+    )  # fmt: skip
+    try:
+        cfg = handler.config
+        assert (cfg.log_group, cfg.log_stream, cfg.flush_interval) == ("/g", "s", 3.0)
+        assert (cfg.max_queue_bytes, cfg.overflow, cfg.shutdown_cap) == (1 << 20, "drop_newest", 9)
+        assert (cfg.metrics_namespace, cfg.region) == ("NS", "eu-west-1")
+        assert cfg.static_fields == {"service": "api"}
+    finally:
+        handler.close()
