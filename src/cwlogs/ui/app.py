@@ -8,17 +8,14 @@ visible, a few times a second.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from itertools import islice
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
@@ -33,21 +30,20 @@ from textual.widgets import (
 )
 from textual.worker import Worker, get_current_worker
 
-from cwlogs.cli.display import format_bytes, format_time
 from cwlogs.errors import CwlogsError
 from cwlogs.filterpattern import FilterPatternError
-from cwlogs.insights import QueryResult
 from cwlogs.query import LogEvent
 from cwlogs.timeparse import TimeLike
-from cwlogs.ui._source import QueryCancelled, Source, Target, check_pattern, saved_query_names
+from cwlogs.ui._query_pane import QueryPane
+from cwlogs.ui._source import Source, Target, check_pattern, saved_query_names
+from cwlogs.ui._sources_pane import SourcesPane
 from cwlogs.ui.logview import LogView
-from cwlogs.ui.screens import HelpScreen, TraceScreen
+from cwlogs.ui.screens import HelpScreen
 from cwlogs.ui.state import (
     LEVELS,
     EventBuffer,
     Pins,
     detail_text,
-    fuzzy_score,
     make_filter,
     state_path,
 )
@@ -55,18 +51,15 @@ from cwlogs.ui.state import (
 __all__ = ["CwlogsApp"]
 
 _TICK: Final = 0.1  # seconds between moving received events onto the screen
-_PAGE: Final = 50  # log groups per DescribeLogGroups page
-_MAX_GROUPS_HELD: Final = 5000  # groups kept for fuzzy search before asking for a prefix
-_ROWS_SHOWN: Final = 200
-_WANT_MATCHES: Final = 20  # fetch more pages while a search finds fewer than this
 _FILTER_HERE: Final = 5000  # events re-filtered on the UI thread; more go to a worker
 
-def _when(ms: int | None) -> str:
-    return format_time(ms)[:19].replace("T", " ") if ms else "—"
 
+class CwlogsApp(SourcesPane, QueryPane):
+    """The interactive viewer. ``sources`` are (group, stream prefix) pairs to follow.
 
-class CwlogsApp(App[None]):
-    """The interactive viewer. ``sources`` are (group, stream prefix) pairs to follow."""
+    The Sources/Streams and Query tabs' behaviour comes from :class:`SourcesPane` and
+    :class:`QueryPane`; the layout, the Logs tab and the keys that span tabs live here.
+    """
 
     TITLE = "cwlogs"
     CSS = """
@@ -115,7 +108,7 @@ class CwlogsApp(App[None]):
     ) -> None:
         super().__init__()
         self.source = source
-        self.targets: list[Target] = list(targets)
+        self.targets = list(targets)
         self.since = since
         self.buffer = EventBuffer(capacity)
         self.pins = Pins(pins_path or state_path())
@@ -124,18 +117,19 @@ class CwlogsApp(App[None]):
         self._incoming: deque[LogEvent] = deque()
         self._stop_follow = threading.Event()
         self._follow_error = ""
-        # Log groups: an iterator over DescribeLogGroups pages, and what it gave so far.
-        self._group_pages: Iterator[dict[str, Any]] | None = None
-        self._groups: dict[str, dict[str, Any]] = {}
+        # The Sources/Streams tabs' state (see SourcesPane).
+        self._group_pages = None
+        self._groups = {}
         self._groups_done = False
         self._pages_lock = threading.Lock()
-        self._last_event: dict[str, int | None] = {}
-        self._streams_of: str | None = None
-        self._query_cancel: threading.Event | None = None
-        self._rows_wanted = 0  # rows the user scrolled towards in the Sources table
+        self._last_event = {}
+        self._streams_of = None
+        self._rows_wanted = 0
+        # The Query tab's state (see QueryPane).
+        self._query_cancel = None
         self._query_started = 0.0
         self._state_text = ""
-        self.ui_thread: int | None = None
+        self.ui_thread = None
 
     # ------------------------------------------------------------------ layout
 
@@ -168,8 +162,7 @@ class CwlogsApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        # Widgets are looked up on the main screen even while the trace or help is on top.
-        self._main = self.screen
+        self._main = self.screen  # the main screen, even while the trace or help is on top
         self.ui_thread = threading.get_ident()
         # Tab moves between the panes' own widgets; on the tab strip, letters typed for a
         # search would fire commands (q quits). The strip stays clickable and 1-4 switch.
@@ -231,205 +224,6 @@ class CwlogsApp(App[None]):
             self._state_text = text
             bar = self._main.query_one("#state", Static)
             bar.update(Text(text, no_wrap=True, overflow="ellipsis"))
-
-    # ------------------------------------------------------------------ sources
-
-    def _reload_groups(self) -> None:
-        self._group_pages = None
-        self._groups = {}
-        self._groups_done = False
-        self._load_groups()
-
-    @work(thread=True, exclusive=True, group="groups")
-    def _load_groups(self) -> None:
-        """Fetch pages of log groups while the search finds too few (bounded by what is held)."""
-        worker = get_current_worker()
-        if self._group_pages is None:
-            self._group_pages = self.source.groups()
-        pages = self._group_pages
-        while not worker.is_cancelled:
-            try:
-                # A cancelled loader may still be mid-page: one generator, one reader at a time.
-                with self._pages_lock:
-                    page = list(islice(pages, _PAGE))
-            except CwlogsError as err:
-                self._from_thread(self.notify, f"listing log groups: {err}", severity="error")
-                self._group_pages = None
-                return
-            try:
-                more = self.call_from_thread(self._groups_loaded, page, len(page) < _PAGE)
-            except (RuntimeError, NoMatches):  # the app is closing
-                return
-            if not more:
-                return
-
-    def _from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run ``callback`` on the UI thread, unless the app is already closing."""
-        try:
-            self.call_from_thread(callback, *args, **kwargs)
-        except (RuntimeError, NoMatches):  # the app is closing
-            pass
-
-    def _groups_loaded(self, page: list[dict[str, Any]], done: bool) -> bool:
-        """Take a page in; whether another page is wanted."""
-        for group in page:
-            self._groups[str(group["logGroupName"])] = group
-        self._groups_done = done
-        self._render_groups()
-        return self._want_more() and len(self._groups) < _MAX_GROUPS_HELD
-
-    @work(thread=True, exclusive=True, group="last-event")
-    def _fetch_last(self, names: list[str]) -> None:
-        """Last event times for the rows on screen (DescribeLogGroups does not say)."""
-        worker = get_current_worker()
-        for name in names:
-            if worker.is_cancelled:
-                return
-            try:
-                last = self.source.last_event_ms(name)
-            except CwlogsError:
-                continue
-            self._last_event[name] = last
-            self._from_thread(self._set_last, name, last)
-
-    def _want_more(self) -> bool:
-        wanted = max(_WANT_MATCHES, self._rows_wanted)
-        return not self._groups_done and len(self._matching_groups()) < wanted
-
-    @on(DataTable.RowHighlighted, "#groups")
-    def _near_the_end(self, message: DataTable.RowHighlighted) -> None:
-        """Scrolling towards the last rows loads the next page (never all at once)."""
-        table = message.data_table
-        if self._groups_done or message.cursor_row < table.row_count - 5:
-            return
-        self._rows_wanted = table.row_count + _PAGE
-        self._load_groups()
-
-    def _matching_groups(self) -> list[str]:
-        query = self._main.query_one("#group-search", Input).value
-        names = list(dict.fromkeys([*self.pins.names, *self._groups]))
-        if not query.strip():
-            return names
-        scored = [(fuzzy_score(query, name), name) for name in names]
-        ranked = sorted(((s, n) for s, n in scored if s is not None), key=lambda x: -x[0])
-        return [name for _, name in ranked]
-
-    def _render_groups(self) -> None:
-        table = self._main.query_one("#groups", DataTable)
-        table.clear()
-        shown = self._matching_groups()[:_ROWS_SHOWN]
-        for name in shown:
-            info = self._groups.get(name, {})
-            retention = info.get("retentionInDays")
-            table.add_row(
-                "★" if name in self.pins else " ",
-                name,
-                format_bytes(info.get("storedBytes")) if info else "",
-                (f"{retention} d" if retention else "never") if info else "",
-                _when(self._last_event.get(name)),
-                key=name,
-            )
-        unknown = [n for n in shown[:30] if n in self._groups and n not in self._last_event]
-        if unknown:
-            self._fetch_last(unknown)
-
-    def _set_last(self, name: str, last: int | None) -> None:
-        table = self._main.query_one("#groups", DataTable)
-        if name in table.rows:
-            table.update_cell(name, "last", _when(last), update_width=True)
-
-    @on(Input.Changed, "#group-search")
-    def _search_changed(self) -> None:
-        self._render_groups()
-        if self._want_more():
-            self._load_groups()
-
-    @on(Input.Submitted, "#group-search")
-    def _search_submitted(self) -> None:
-        matches = self._matching_groups()
-        if matches:
-            self._open([(matches[0], None)])
-
-    @on(DataTable.RowSelected, "#groups")
-    def _group_selected(self, message: DataTable.RowSelected) -> None:
-        if message.row_key.value:
-            self._open([(message.row_key.value, None)])
-
-    def _highlighted_group(self) -> str | None:
-        table = self._main.query_one("#groups", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return key.value
-
-    def action_pin(self) -> None:
-        if self._tab() not in ("sources", "logs"):
-            return
-        name = self._highlighted_group() if self._tab() == "sources" else None
-        if name is None and self.targets:
-            name = self.targets[0][0]
-        if name is None:
-            return
-        try:
-            pinned = self.pins.toggle(name)
-        except ValueError as err:
-            self.notify(str(err), severity="warning")
-            return
-        except OSError as err:
-            self.notify(f"could not save pins: {err}", severity="error")
-            return
-        self.notify(f"{'pinned' if pinned else 'unpinned'} {name}")
-        self._render_groups()
-
-    def action_add_source(self) -> None:
-        if self._tab() != "sources":  # the Sources table is hidden: nothing is highlighted
-            return
-        name = self._highlighted_group()
-        if name and all(g != name for g, _ in self.targets):
-            self._open([*self.targets, (name, None)], switch=False)
-            self.notify(f"following {len(self.targets)} log groups")
-
-    # ------------------------------------------------------------------ streams
-
-    def _load_streams(self, group: str) -> None:
-        self._streams_of = group
-        self._main.query_one("#stream-table", DataTable).clear()
-        self._fetch_streams(group, self._main.query_one("#stream-prefix", Input).value)
-
-    @work(thread=True, exclusive=True, group="streams")
-    def _fetch_streams(self, group: str, prefix: str) -> None:
-        try:
-            found = self.source.streams(group, prefix)
-        except CwlogsError as err:
-            self._from_thread(self.notify, f"listing streams: {err}", severity="error")
-            return
-        self._from_thread(self._streams_loaded, group, found)
-
-    def _streams_loaded(self, group: str, streams: list[dict[str, Any]]) -> None:
-        table = self._main.query_one("#stream-table", DataTable)
-        table.clear()
-        for s in streams:
-            name = str(s["logStreamName"])
-            table.add_row(
-                name, _when(s.get("lastEventTimestamp")), _when(s.get("firstEventTimestamp")),
-                key=name,
-            )  # fmt: skip
-        table.border_title = group
-
-    @on(Input.Submitted, "#stream-prefix")
-    def _prefix_submitted(self, message: Input.Submitted) -> None:
-        if self._streams_of:
-            self._open([(self._streams_of, message.value or None)])
-
-    @on(Input.Changed, "#stream-prefix")
-    def _prefix_changed(self, message: Input.Changed) -> None:
-        if self._streams_of:
-            self._fetch_streams(self._streams_of, message.value)
-
-    @on(DataTable.RowSelected, "#stream-table")
-    def _stream_selected(self, message: DataTable.RowSelected) -> None:
-        if self._streams_of and message.row_key.value:
-            self._open([(self._streams_of, message.row_key.value)])
 
     # ------------------------------------------------------------------ logs
 
@@ -569,100 +363,7 @@ class CwlogsApp(App[None]):
     def _hide_detail(self) -> None:
         self._main.query_one("#detail-pane").remove_class("shown")
 
-    # ------------------------------------------------------------------ trace
-
-    def action_trace(self) -> None:
-        event = self._main.query_one("#log", LogView).selected
-        if event is None:
-            self.notify("select an event first (↑/↓ or a click)", severity="warning")
-            return
-        if not (event.trace_id or event.request_id):
-            self.notify("this event has no trace_id or request_id", severity="warning")
-            return
-        self.notify("looking up the trace…")
-        self._fetch_trace(event, [g for g, _ in self.targets] or [event.group])
-
-    @work(thread=True, exclusive=True, group="trace")
-    def _fetch_trace(self, event: LogEvent, groups: list[str]) -> None:
-        try:
-            key, value, events = self.source.trace(groups, event, since=self.since)
-        except CwlogsError as err:
-            self._from_thread(self.notify, f"trace: {err}", severity="error")
-            return
-        title = f"{key} {value}: {len(events)} event(s) in {len(groups)} log group(s) — Esc back"
-        self._from_thread(self.push_screen, TraceScreen(title, events, groups))
-
-    # ------------------------------------------------------------------ query
-
-    @on(Input.Submitted, "#query-text")
-    def _query_submitted(self, message: Input.Submitted) -> None:
-        text = message.value.strip()
-        if not text:
-            return
-        groups = list(dict.fromkeys(g for g, _ in self.targets))
-        if not groups:
-            self._query_status("open a source first: the query runs over the sources in view")
-            return
-        if self._query_cancel is not None:
-            self._query_cancel.set()
-        self._query_cancel = threading.Event()
-        self._query_started = time.monotonic()
-        self._query_status(f"starting query on {len(groups)} log group(s)…")
-        self._run_query(groups, text, self._query_cancel)
-
-    @work(thread=True, exclusive=True, group="query")
-    def _run_query(self, groups: list[str], text: str, cancel: threading.Event) -> None:
-        def progress(status: str, stats: Mapping[str, float]) -> None:
-            scanned = stats.get("recordsScanned")
-            records = f", {int(scanned)} records scanned" if scanned is not None else ""
-            elapsed = time.monotonic() - self._query_started
-            text = f"{status.lower()}{records}… {elapsed:.0f}s (Esc cancels)"
-            self._from_thread(self._query_status, text)
-
-        try:
-            result = self.source.query(
-                groups, text, since=self.since, progress=progress, cancel=cancel
-            )
-        except QueryCancelled:
-            self._from_thread(self._query_ended, "cancelled")
-            return
-        except CwlogsError as err:
-            self._from_thread(self._query_ended, f"query failed: {err}")
-            return
-        self._from_thread(self._query_done, result)
-
-    def _query_ended(self, text: str) -> None:
-        """A query that produced no results: Esc must not wait for it, old rows go."""
-        self._query_cancel = None
-        self._main.query_one("#results", DataTable).clear(columns=True)
-        self._query_status(text)
-
-    def _query_status(self, text: str) -> None:
-        self._main.query_one("#query-status", Static).update(Text(text))
-
-    def _query_done(self, result: QueryResult) -> None:
-        self._query_cancel = None
-        table = self._main.query_one("#results", DataTable)
-        table.clear(columns=True)
-        columns = list(dict.fromkeys(key for row in result.rows for key in row))
-        for column in columns:
-            table.add_column(column, key=column)
-        for row in result.rows:
-            cells = [row.get(c, "") for c in columns]
-            cells = [
-                _when(int(v)) if c in ("@timestamp", "@ingestionTime") and v.isdigit() else v
-                for c, v in zip(columns, cells, strict=True)
-            ]
-            table.add_row(*[escape(c) for c in cells])
-        stats = result.statistics
-        scanned = stats.get("recordsScanned")
-        extra = f", {int(scanned)} records scanned" if scanned is not None else ""
-        self._query_status(f"{result.status.lower()}: {len(result.rows)} row(s){extra}")
-
     # ------------------------------------------------------------------ global keys
-
-    def _tab(self) -> str:
-        return str(self._main.query_one(TabbedContent).active)
 
     def action_tab(self, name: str) -> None:
         self._main.query_one(TabbedContent).active = name
