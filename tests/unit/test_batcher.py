@@ -481,3 +481,137 @@ class TestReviewedEdges:
         ):
             time.sleep(0.05)
         assert not any(t.name == "reporter-test-on-drop" for t in threading.enumerate())
+
+
+class TestTwoBatchesOut:
+    """The worker encodes the next batch while the sender sends one: what that changes."""
+
+    def test_close_retries_what_the_last_send_kept_back(self, made: list[Batcher]) -> None:
+        """A close while the last batch meets a passing failure: it is sent again within
+        the drain's deadline, not written off as shutdown."""
+        exporter = MemoryExporter(retry_after=0.05, delay=0.3)
+        drops = Drops()
+        b = batcher(made, exporter, on_drop=drops, flush_interval=0.01)
+        exporter.set_down(True)
+        for i in range(10):
+            b.put(ev(f"m{i}"))
+        threading.Timer(0.4, exporter.set_down, args=(False,)).start()
+        assert b.close(timeout=5.0)
+        assert exporter.messages() == [f"m{i}" for i in range(10)]
+        assert b.stats()["dropped"] == {} and drops.events == []
+
+    def test_order_and_flush_hold_when_both_batches_are_kept_back(
+        self, made: list[Batcher]
+    ) -> None:
+        """An outage while two batches are out: both go back in sequence order, so the
+        retry sends them in the order logged and flush() waits for the oldest."""
+        exporter = MemoryExporter(retry_after=0.05)
+        b = batcher(made, exporter, max_batch_events=3, max_queue_bytes=1 << 24)
+        exporter.set_down(True)
+        for i in range(30):
+            b.put(ev(f"m{i:02d}"))
+        deadline = time.monotonic() + 5
+        while sum(1 for c in exporter.calls if c[2] == "down") < 6:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not b.flush(timeout=0.1)  # nothing can be delivered yet
+        exporter.set_down(False)
+        assert b.flush(timeout=10)
+        assert exporter.messages() == [f"m{i:02d}" for i in range(30)]
+        assert balanced(b.stats())
+
+    def test_a_forked_child_ships_from_any_thread(self, made: list[Batcher]) -> None:
+        """The parent's delivery threads do not exist in a forked child: a child thread
+        that gets the same thread id is an application thread, and what it logs ships."""
+        import os
+
+        from cwlogs._shipping.drops import CALLBACK_THREADS
+
+        exporter = MemoryExporter()
+        b = batcher(made, exporter, flush_interval=0.01)
+        b.put(ev("parent"))
+        assert b.flush(timeout=5)
+        assert CALLBACK_THREADS  # the sender thread is registered while it runs
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report what it saw through the pipe, then leave
+            ok = not CALLBACK_THREADS
+            threads = [threading.Thread(target=b.put, args=(ev(f"c{i}"),)) for i in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            ok = ok and b.flush(timeout=5) and b.stats()["own_thread"] == 0
+            ok = ok and sorted(exporter.messages())[:3] == ["c0", "c1", "c2"]
+            os.write(write, b"ok" if ok else b"no")
+            os._exit(0)
+        os.close(write)
+        answer = os.read(read, 2)
+        os.waitpid(pid, 0)
+        assert answer == b"ok"
+
+    def test_a_batch_taken_before_an_older_one_came_back_waits_behind_it(
+        self, made: list[Batcher]
+    ) -> None:
+        """Batch N fails while N+1 is encoded and waiting: N+1 goes back too, unsent, behind
+        N, so the queue stays in sequence order (what flush and drop_oldest rely on) and
+        the records go out in the order logged once the endpoint is back.
+        (The interleaving is driven step by step through the engine's state.)"""
+        from cwlogs._shipping.event import item_seq
+
+        class Gated(MemoryExporter):
+            def __init__(self) -> None:
+                super().__init__(retry_after=0.05)
+                self.gate = threading.Semaphore(0)
+                self.waiting = 0
+
+            def export(self, stream: str, events: list[Any], deadline: float) -> Any:
+                self.waiting += 1
+                self.gate.acquire()
+                self.waiting -= 1
+                return super().export(stream, events, deadline)
+
+        def until(condition: Any) -> None:
+            end = time.monotonic() + 5
+            while not condition():
+                assert time.monotonic() < end
+                time.sleep(0.002)
+
+        def queued(b: Batcher) -> list[int]:
+            with b._lock:
+                return [item_seq(i) for seg in [*b._segments, b._tail] for i in seg]
+
+        exporter = Gated()
+        b = batcher(made, exporter, flush_interval=0.01)
+        exporter.set_down(True)
+        big = "x" * 10_000
+        for text in ("1" + big, "2" + big, "3" + big):
+            b.put(ev(text))
+        until(lambda: exporter.waiting == 1)  # N = 1..3 is being sent
+        for text in ("4", "5", "6"):
+            b.put(ev(text))
+        until(lambda: b._taken is not None)  # N+1 = 4..6 is encoded, waiting
+        exporter.retry_after = 60  # the outage goes on: nothing more is taken
+        exporter.gate.release()  # N is kept back
+        until(lambda: not b._inflight and b._to_send is None and b._taken is None)
+        for text in ("7", "8", "9"):
+            b.put(ev(text))
+        assert queued(b) == list(range(1, 10))
+        assert [n for _, n, outcome in exporter.calls] == [3]  # N+1 was never sent
+        assert balanced(b.stats())
+        exporter.retry_after = 0.05
+        exporter.set_down(False)
+        released = threading.Event()
+
+        def open_gate() -> None:
+            while not released.is_set():
+                exporter.gate.release()
+                time.sleep(0.01)
+
+        opener = threading.Thread(target=open_gate, daemon=True)
+        opener.start()
+        try:
+            assert b.flush(timeout=10)
+        finally:
+            released.set()
+        assert [m[0] for m in exporter.messages()] == [str(i) for i in range(1, 10)]

@@ -91,6 +91,10 @@ class Buffer:
         self._inflight: list[Item] = []
         self._inflight_min_seq: int | None = None
         self._to_send: Any = None  # the EncodedBatch handed from the worker to the sender
+        # Batches kept back so far, and how many there were when ``_taken`` was taken: a
+        # batch taken before an older one came back waits behind it (order is kept).
+        self._kept_backs = 0
+        self._taken_at_kept = 0
         self._sender: threading.Thread | None = None
         self._sender_stop = False
         self._send_started: float | None = None
@@ -264,10 +268,10 @@ class Buffer:
         A few left over by a full request join the oldest segment, so they go out with
         the next request rather than alone; a whole batch kept back stays one segment.
         """
-        if (self._segments or self._tail) and self._head_seq() < item_seq(items[0]):
+        if (self._segments or self._tail) and self._head_seq() < item_seq(items[-1]):
             # Two batches were out at once and the older one was kept back first (an
-            # outage): these go behind it. Rare, and O(queue): flush() and the readers
-            # rely on the queue being in sequence order.
+            # outage): these go among what waits, in sequence order, which flush() and
+            # eviction rely on.
             self._requeue_sorted(items)
             return
         if len(items) > self._max_batch_events // 4 or est > self._segment_est // 4:
@@ -282,25 +286,36 @@ class Buffer:
             self._tail_started = 0.0  # kept back once already: due as soon as sendable
 
     def _requeue_sorted(self, items: list[Item]) -> None:
-        """Queue ``items`` among the waiting ones in sequence order, re-cut into segments."""
-        merged = sorted(
-            chain(items, chain.from_iterable(self._segments), self._tail), key=item_seq
-        )
-        segments: deque[list[Item]] = deque()
-        ests: deque[int] = deque()
+        """Queue sorted ``items`` among the waiting ones in sequence order.
+
+        Only the front of the queue that starts before the last of ``items`` is merged
+        (O(batch), not O(queue)): the segments after it hold newer records only.
+        """
+        last = item_seq(items[-1])
+        segments, ests = self._segments, self._segment_ests
+        front: list[Item] = []
+        while segments and item_seq(segments[0][0]) < last:
+            front += segments.popleft()
+            ests.popleft()
+        if not segments and self._tail and item_seq(self._tail[0]) < last:
+            front += self._tail
+            self._tail, self._tail_est = [], 0
+        # Two sorted runs: timsort merges them in one linear pass.
+        merged = sorted(chain(items, front), key=item_seq)
+        pieces: list[tuple[list[Item], int]] = []
         current: list[Item] = []
         est = 0
         for item in merged:
             current.append(item)
             est += item_est(item)
             if len(current) >= self._max_batch_events or est >= self._segment_est:
-                segments.append(current)
-                ests.append(est)
+                pieces.append((current, est))
                 current, est = [], 0
-        self._segments, self._segment_ests = segments, ests
-        self._tail, self._tail_est = current, est
-        if current:
-            self._tail_started = 0.0  # kept back once already: due as soon as sendable
+        if current:  # kept back once already: due as soon as sendable, as a segment
+            pieces.append((current, est))
+        for piece, piece_est in reversed(pieces):
+            segments.appendleft(piece)
+            ests.appendleft(piece_est)
 
     def _head_seq(self) -> int:
         if self._segments:

@@ -7,6 +7,7 @@ order. What a callback logs is never queued: its thread is in :data:`CALLBACK_TH
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -16,9 +17,12 @@ from cwlogs._shipping.event import Event, Item, item_to_event
 
 DropCallback = Callable[[list[Event], str], None]
 
-#: Threads running a cwlogs ``on_drop`` callback right now: what they log is never
-#: queued (a callback that logs a warning would otherwise feed drops back to itself).
+#: Threads running a cwlogs ``on_drop`` callback right now, and every engine's sender
+#: thread: what they log is never queued (a callback that logs a warning would otherwise
+#: feed drops back to itself; botocore logging while sending would loop).
 CALLBACK_THREADS: set[int] = set()
+# A forked child has none of these threads, and its new threads may reuse their ids.
+os.register_at_fork(after_in_child=CALLBACK_THREADS.clear)
 
 
 class DropReporter:

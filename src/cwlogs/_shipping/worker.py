@@ -77,7 +77,13 @@ class Worker(Buffer):
                         time.sleep(0.05)
                     continue
                 taken = None  # the snapshots go once encoded (see _hand_to_sender)
-                self._hand_to_sender(encoded)
+                try:
+                    self._hand_to_sender(encoded)
+                except Exception as exc:  # a bug: this batch at most, never the thread
+                    try:
+                        self._worker_error(exc, sending=False)
+                    except Exception:
+                        time.sleep(0.05)
         finally:
             self._stop_sender()
             self._worker_exit()
@@ -102,8 +108,24 @@ class Worker(Buffer):
             self._inflight_min_seq = self._taken_min_seq
             self._taken = None
             self._taken_min_seq = None
-            self._to_send = encoded
-            self._send_wake.notify()
+            if self._kept_backs == self._taken_at_kept:
+                self._to_send = encoded
+                self._send_wake.notify()
+                return
+        # An older batch came back (an outage, throttling) after this one was taken: this
+        # one goes back too, behind it, unsent, so the records go out in the order logged.
+        rejected: dict[str, list[Item]] = {}
+        if encoded.unencodable:
+            rejected["unencodable"] = list(encoded.unencodable)
+        self._resolve(
+            encoded.batch,
+            encoded.batch_cost,
+            list(encoded.ready),
+            rejected,
+            ExportResult(),
+            encoded.truncated,
+            held_back=0,
+        )
 
     def _stop_sender(self) -> None:
         """Let the sender finish what it holds, then end it (the worker is stopping)."""
@@ -135,6 +157,7 @@ class Worker(Buffer):
                     with self._lock:
                         self._to_send = None
                         self._done.notify_all()
+                        self._work.notify()  # a closing worker waits for this batch
         finally:
             CALLBACK_THREADS.discard(get_ident())
 
@@ -147,9 +170,17 @@ class Worker(Buffer):
                 if self._closed:
                     return None
                 if not self._segments and not self._tail:
-                    if self._closing:
+                    if not self._closing:
+                        self._work.wait()
+                        continue
+                    if not (self._inflight or self._to_send is not None):
                         return None
-                    self._work.wait()
+                    # Closing, and a batch is still out: what it keeps back is retried
+                    # within the drain's deadline (the sender wakes us when it settles).
+                    now = time.monotonic()
+                    if now >= self._drain_deadline():
+                        return None
+                    self._work.wait(self._drain_deadline() - now)
                     continue
                 now = time.monotonic()
                 ready_at = self._ready_at()
@@ -171,6 +202,7 @@ class Worker(Buffer):
                 taken = self._take()
                 self._taken = taken
                 self._taken_min_seq = item_seq(taken[0])
+                self._taken_at_kept = self._kept_backs
                 return taken
 
     def _encode(self, taken: list[Item]) -> EncodedBatch:
@@ -361,6 +393,7 @@ class Worker(Buffer):
                     to_report.append((list[Item](keep), "shutdown"))
                 else:
                     self._push_front(list[Item](keep), keep_est)
+                    self._kept_backs += 1
             self._queued_events -= freed_events
             self._queued_bytes -= freed_bytes
             if result.sent or freed_events:
@@ -413,6 +446,7 @@ class Worker(Buffer):
             if retry:
                 retry.sort(key=item_seq)
                 self._push_front(retry, sum(item_est(i) for i in retry))
+                self._kept_backs += 1
             if sending:
                 self._inflight = []
                 self._inflight_min_seq = None
