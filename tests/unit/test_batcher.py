@@ -615,3 +615,30 @@ class TestTwoBatchesOut:
         finally:
             released.set()
         assert [m[0] for m in exporter.messages()] == [str(i) for i in range(1, 10)]
+
+
+def test_on_drop_survives_a_thread_that_could_not_start(
+    made: list[Batcher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The on_drop thread fails to start once (a thread limit): the next drop starts it,
+    and every drop is still handed over."""
+    real_start = threading.Thread.start
+    failed: list[str] = []
+
+    def flaky_start(self: threading.Thread) -> None:
+        if self.name.endswith("-on-drop") and not failed:
+            failed.append(self.name)
+            raise RuntimeError("can't start new thread")
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", flaky_start)
+    exporter = MemoryExporter()
+    exporter.refuse = lambda e: "invalid"
+    drops = Drops()
+    b = batcher(made, exporter, on_drop=drops)
+    b.put(ev("first"))
+    assert b.flush(timeout=5)
+    b.put(ev("second"))
+    assert b.flush(timeout=5)
+    assert failed and drops.wait_for(2)
+    assert sorted(text for _, text in drops.events) == ["first", "second"]

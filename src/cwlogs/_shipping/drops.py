@@ -70,10 +70,16 @@ class DropReporter:
         with self._lock:
             if self._thread is not None:
                 return
-            self._thread = threading.Thread(
+            thread = self._thread = threading.Thread(
                 target=self._loop, name=f"{self.name}-on-drop", daemon=True
             )
-        self._thread.start()
+        try:
+            thread.start()
+        except Exception as exc:  # no thread to be had now (a limit, interpreter exit)
+            with self._lock:
+                if self._thread is thread:
+                    self._thread = None  # the next drop tries again; nothing pending is lost
+            warn_rate_limited("on_drop", f"{self.name}: cannot start the on_drop thread: {exc!r}")
 
     def _loop(self) -> None:
         """Hand drops to ``on_drop`` in order; ends once closed and idle."""

@@ -117,15 +117,18 @@ class Worker(Buffer):
         rejected: dict[str, list[Item]] = {}
         if encoded.unencodable:
             rejected["unencodable"] = list(encoded.unencodable)
-        self._resolve(
-            encoded.batch,
-            encoded.batch_cost,
-            list(encoded.ready),
-            rejected,
-            ExportResult(),
-            encoded.truncated,
-            held_back=0,
-        )
+        try:
+            self._resolve(
+                encoded.batch,
+                encoded.batch_cost,
+                list(encoded.ready),
+                rejected,
+                ExportResult(),
+                encoded.truncated,
+                held_back=0,
+            )
+        except Exception as exc:  # a bug: the batch is in _inflight, settle it as a send's
+            self._worker_error(exc, sending=True)
 
     def _stop_sender(self) -> None:
         """Let the sender finish what it holds, then end it (the worker is stopping)."""
