@@ -20,6 +20,8 @@ from collections.abc import Iterator
 import pytest
 
 import cwlogs
+from cwlogs import query
+from cwlogs.query import RateLimiter
 from cwlogs.testing import MotoServer, StrictProxy
 
 MODULES = sorted(
@@ -96,21 +98,18 @@ def workdir() -> Iterator[str]:
 
 
 @pytest.fixture
-def read_rate() -> Iterator[None]:
-    """The shared read limiter as a fresh process has it, put back after (examples change it)."""
-    from cwlogs.query import read_limiter
-
-    limiter = read_limiter()
+def read_limiter() -> Iterator[RateLimiter]:
+    """The shared read limiter, put back as it was after the module (examples change it)."""
+    limiter = query.read_limiter()
     saved = (limiter.rate, limiter.burst)
-    limiter.configure(5.0)
-    yield
+    yield limiter
     limiter.configure(*saved)
 
 
 @pytest.mark.parametrize("name", MODULES)
-@pytest.mark.usefixtures("workdir", "read_rate")
+@pytest.mark.usefixtures("workdir")
 def test_the_examples_in_a_module_run(
-    name: str, endpoint: Endpoint, request: pytest.FixtureRequest
+    name: str, endpoint: Endpoint, read_limiter: RateLimiter, request: pytest.FixtureRequest
 ) -> None:
     """Every example of the module gives the output its docstring shows."""
     if name in KNOWN_WRONG:
@@ -119,6 +118,7 @@ def test_the_examples_in_a_module_run(
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     for test in doctest.DocTestFinder().find(module, name):
         endpoint.reset()  # each docstring starts from an empty account
+        read_limiter.configure(5.0)  # and the read rate a fresh process has
         runner.run(test)
     failed = runner.summarize(verbose=False).failed
     assert failed == 0, f"{failed} example(s) of {name} failed (the report is above)"
