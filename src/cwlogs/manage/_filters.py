@@ -186,8 +186,8 @@ def put_subscription_filter(
     >>> kinesis = boto3.client("kinesis")
     >>> _ = kinesis.create_stream(StreamName="shop-errors", ShardCount=1)
     >>> kinesis.get_waiter("stream_exists").wait(StreamName="shop-errors")
-    >>> kinesis_arn = kinesis.describe_stream(StreamName="shop-errors")["StreamDescription"][
-    ...     "StreamARN"]
+    >>> described = kinesis.describe_stream(StreamName="shop-errors")
+    >>> kinesis_arn = described["StreamDescription"]["StreamARN"]
     >>> role_arn = "arn:aws:iam::123456789012:role/CWLtoKinesisRole"
     >>> put_subscription_filter("/shop/api", "errors", "ERROR", kinesis_arn, role_arn=role_arn)
     >>> [(f["filterName"], f["destinationArn"]) for f in describe_subscription_filters("/shop/api")]
