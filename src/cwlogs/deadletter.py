@@ -1,7 +1,11 @@
 """Keep what could not be delivered: a ready-made ``on_drop`` callback writing NDJSON.
 
+>>> from cwlogs import CloudWatchHandler
 >>> dead = DeadLetterFile("/var/log/app/cwlogs-dead.ndjson")
->>> handler = CloudWatchHandler(log_group="/app", on_drop=dead)  # doctest: +SKIP
+>>> handler = CloudWatchHandler(log_group="/app", on_drop=dead)
+>>> dead.read()  # nothing was dropped yet
+[]
+>>> handler.close()
 """
 
 from __future__ import annotations

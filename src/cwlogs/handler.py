@@ -259,8 +259,14 @@ class CloudWatchHandler(logging.Handler):
 
         Returns False if ``timeout`` (default: ``shutdown_timeout``) passed first.
 
-        >>> handler.flush(timeout=2.0)  # doctest: +SKIP
+        >>> handler = CloudWatchHandler(log_group="/myapp/prod")
+        >>> log = logging.getLogger("api")
+        >>> log.addHandler(handler)
+        >>> log.warning("order %s failed", 42)
+        >>> handler.flush(timeout=2.0)
         True
+        >>> log.removeHandler(handler)
+        >>> handler.close()
         """
         try:
             return self._batcher.flush(timeout)
@@ -289,9 +295,11 @@ class CloudWatchHandler(logging.Handler):
         """Queue an already-snapshotted :class:`~cwlogs.formatting.Event` (used by integrations
         such as the structlog sink, which skip the LogRecord detour). Never raises.
 
+        >>> handler = CloudWatchHandler(log_group="/myapp/prod")
         >>> ev = Event(time.time(), 20, "INFO", "app", "hi", {"k": 1}, None)
-        >>> handler.enqueue(ev)  # doctest: +SKIP
+        >>> handler.enqueue(ev)
         True
+        >>> handler.close()
         """
         try:
             if self._excluded_cache.get(event.logger) or is_internal_logger(event.logger):
@@ -304,8 +312,15 @@ class CloudWatchHandler(logging.Handler):
         """Counters to alert on: emitted, sent, batches, bytes_sent, retried, truncated,
         dropped/rejected by reason, queue_depth, queue_bytes, breaker, last_error, redaction.
 
-        >>> handler.stats()["dropped"]  # doctest: +SKIP
-        {}
+        >>> handler = CloudWatchHandler(log_group="/myapp/prod")
+        >>> handler.enqueue(Event(time.time(), 20, "INFO", "app", "hi", None, None))
+        True
+        >>> handler.flush(timeout=2.0)
+        True
+        >>> stats = handler.stats()
+        >>> stats["sent"], stats["dropped"], stats["queue_depth"]
+        (1, {}, 0)
+        >>> handler.close()
         """
         out = self._batcher.stats()
         if self.redactor is not None:
@@ -351,7 +366,10 @@ def flush_on_sigterm() -> None:
     ends, so records still queued in a worker would be lost: use this as the pool's
     initializer (or call it early, before the program starts threads of its own).
 
-    >>> pool = multiprocessing.Pool(4, initializer=cwlogs.flush_on_sigterm)  # doctest: +SKIP
+    >>> import multiprocessing, cwlogs
+    >>> with multiprocessing.Pool(2, initializer=cwlogs.flush_on_sigterm) as pool:
+    ...     pool.map(abs, [-1, -2])
+    [1, 2]
     """
     import signal
 

@@ -222,8 +222,15 @@ def _is_iso(value: object) -> bool:
 def read_ndjson(path: str | os.PathLike[str]) -> list[LogEvent]:
     """Events from NDJSON: per line, an envelope (``timestamp`` + ``message``) or a JSON event.
 
-    >>> read_ndjson("incident.ndjson")[0].message  # doctest: +SKIP
-    '{"level":"error","message":"boom"}'
+    >>> from pathlib import Path
+    >>> _ = Path("incident.ndjson").write_text(
+    ...     '{"timestamp": "2024-05-01T12:00:00Z", "level": "error", "message": "boom"}\\n'
+    ...     '{"timestamp": 1714564801000, "message": "retrying"}\\n')
+    >>> events = read_ndjson("incident.ndjson")
+    >>> events[0].message
+    '{"timestamp":"2024-05-01T12:00:00Z","level":"error","message":"boom"}'
+    >>> events[1].message, events[1].timestamp.isoformat()
+    ('retrying', '2024-05-01T12:00:01+00:00')
     """
     now_ms = to_epoch_ms("now")
     out: list[LogEvent] = []
@@ -244,7 +251,9 @@ def read_ndjson(path: str | os.PathLike[str]) -> list[LogEvent]:
 def write_ndjson(events: Iterable[LogEvent], path: str | os.PathLike[str]) -> int:
     """Write events as NDJSON envelopes that :func:`read_ndjson` and :func:`replay` read back.
 
-    >>> write_ndjson(generate_events(10), "sample.ndjson")  # doctest: +SKIP
+    >>> write_ndjson(generate_events(10), "sample.ndjson")
+    10
+    >>> len(read_ndjson("sample.ndjson"))
     10
     """
     written = 0
@@ -391,8 +400,10 @@ def replay(
     ``0.5`` at double speed. ``transform`` may change an event or drop it (return None).
     ``rebase`` shifts timestamps so the first event is stamped with the replay's start.
 
-    >>> replay("incident.ndjson", "/test/replayed", time_scale=0)  # doctest: +SKIP
-    ReplayResult(replayed=120, dropped=0, rejected=0, seconds=0.05)
+    >>> write_ndjson(generate_events(120), "incident.ndjson")
+    120
+    >>> replay("incident.ndjson", "/test/replayed", time_scale=0)
+    ReplayResult(replayed=120, dropped=0, rejected=0, seconds=...)
     """
     if time_scale < 0:
         raise InvalidParameterError(f"time_scale must be >= 0, not {time_scale}")

@@ -110,8 +110,17 @@ class CloudWatchSink:
     The event is then dropped from the chain (``structlog.DropEvent``) unless
     ``passthrough=True``, which returns it unchanged for a following renderer.
 
-    >>> sink = CloudWatchSink(log_group="/app", service="billing")  # doctest: +SKIP
-    >>> structlog.configure(processors=[structlog.processors.add_log_level, sink])  # doctest: +SKIP
+    >>> import structlog
+    >>> sink = CloudWatchSink(log_group="/app", service="billing")
+    >>> structlog.configure(processors=[structlog.processors.add_log_level, sink])
+    >>> structlog.get_logger().info("invoice paid", invoice=42)
+    >>> sink.flush(timeout=2.0)
+    True
+    >>> from cwlogs.query import read_groups
+    >>> [(e.service, e.level, e.text, e.get("invoice")) for e in read_groups("/app")]
+    [('billing', 'info', 'invoice paid', 42)]
+    >>> structlog.reset_defaults()
+    >>> sink.handler.close()
     """
 
     def __init__(

@@ -356,8 +356,14 @@ def dispatch(
     Errors the agent can act on (unknown tool, bad arguments, AWS errors such as a
     missing group or throttling) are returned as ``{"error": {"type", "message"}}``.
 
-    >>> dispatch("fetch_logs", {"group": "/shop/prod/api", "pattern": "ERROR"})  # doctest: +SKIP
-    {'events': [...], 'count': 3, 'truncated': False}
+    >>> from cwlogs.simulate import replay
+    >>> messages = ["ERROR card declined", "GET / 200", "ERROR upstream timeout"]
+    >>> _ = replay(messages, ("/shop/prod/api", "web-1"), time_scale=0)
+    >>> result = dispatch("fetch_logs", {"group": "/shop/prod/api", "pattern": "ERROR"})
+    >>> result["count"], result["truncated"], [e["message"] for e in result["events"]]
+    (2, False, ['ERROR card declined', 'ERROR upstream timeout'])
+    >>> dispatch("fetch_logs", {"group": "/shop/prod/apii"})["error"]["message"]
+    "log group '/shop/prod/apii' not found; did you mean /shop/prod/api?"
     """
     tool = _BY_NAME.get(name)
     if tool is None:

@@ -46,7 +46,16 @@ def call_api(
     botocore's retries are off in :func:`cwlogs._aws.client.make_client`, so this is the
     only retry layer.
 
-    >>> call_api("DescribeLogGroups", lambda: client.describe_log_groups())  # doctest: +SKIP
+    >>> from cwlogs.client import make_client
+    >>> client = make_client()
+    >>> call_api("DescribeLogGroups", lambda: client.describe_log_groups())["logGroups"]
+    []
+    >>> from cwlogs.errors import ResourceNotFoundError
+    >>> try:
+    ...     call_api("DeleteLogGroup", lambda: client.delete_log_group(logGroupName="/shop/api"))
+    ... except ResourceNotFoundError as err:
+    ...     print(err)
+    DeleteLogGroup failed: ResourceNotFoundException: The specified log group does not exist.
     """
 
     def mapped() -> _T:
@@ -87,8 +96,13 @@ def paginate(
 
     Stops on a missing or repeated token (some endpoints repeat the last one).
 
-    >>> names = [g["logGroupName"] for g in paginate(
-    ...     "DescribeLogGroups", client.describe_log_groups, "logGroups", {})]  # doctest: +SKIP
+    >>> from cwlogs.client import make_client
+    >>> client = make_client()
+    >>> for name in ("/shop/api", "/shop/worker", "/shop/payments"):
+    ...     _ = client.create_log_group(logGroupName=name)
+    >>> [g["logGroupName"] for g in paginate(  # one group per page
+    ...     "DescribeLogGroups", client.describe_log_groups, "logGroups", {"limit": 1})]
+    ['/shop/api', '/shop/payments', '/shop/worker']
     """
     args = dict(kwargs)
     seen: set[str] = set()

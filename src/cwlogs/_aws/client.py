@@ -87,8 +87,10 @@ def resolve_client(client: CloudWatchLogsClient | None = None) -> CloudWatchLogs
     The shared client is rebuilt when the endpoint, region or profile variables change,
     so a test that points ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` elsewhere is honoured.
 
-    >>> resolve_client().meta.service_model.service_name  # doctest: +SKIP
+    >>> resolve_client().meta.service_model.service_name
     'logs'
+    >>> resolve_client() is resolve_client()
+    True
     """
     global _default_client
     if client is not None:

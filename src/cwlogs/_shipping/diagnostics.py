@@ -3,7 +3,10 @@
 The logger ``cwlogs.internal`` does not propagate, so a root-level CloudWatchHandler
 never sees it (and the handler also refuses every ``cwlogs.*`` record).
 
->>> warn_rate_limited("demo", "endpoint unreachable")  # doctest: +SKIP
+>>> warn_rate_limited("demo", "endpoint unreachable")
+True
+>>> warn_rate_limited("demo", "endpoint unreachable")  # again within 30 s: counted, not shown
+False
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and the bisection that isolates the events a request was refused for.
 Each PutLogEvents call goes through ``put.make_putter`` (the fast path, see ``put``),
 inside ``retry.call_with_retries`` (one retry layer, per-code policy, deadline-aware).
 
->>> exporter = CloudWatchExporter(HandlerConfig.resolve(log_group="/app"))  # doctest: +SKIP
+>>> exporter = CloudWatchExporter(HandlerConfig.resolve(log_group="/app"))
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 It needs no framework import: anything speaking ASGI 3 can be wrapped.
 
->>> from fastapi import FastAPI  # doctest: +SKIP
->>> app = FastAPI()  # doctest: +SKIP
->>> app.add_middleware(CorrelationMiddleware, tenant_header="X-Org-ID")  # doctest: +SKIP
+>>> from fastapi import FastAPI
+>>> app = FastAPI()
+>>> app.add_middleware(CorrelationMiddleware, tenant_header="X-Org-ID")
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ class CorrelationMiddleware:
     Lifespan and websocket scopes pass through untouched. Failures in the middleware's
     own work are swallowed; the application's exceptions propagate unchanged.
 
-    >>> app = CorrelationMiddleware(app, request_id_header="X-Correlation-ID")  # doctest: +SKIP
+    >>> from fastapi import FastAPI
+    >>> app = FastAPI()
+    >>> app = CorrelationMiddleware(app, request_id_header="X-Correlation-ID")
     """
 
     def __init__(

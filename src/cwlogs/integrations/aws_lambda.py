@@ -119,7 +119,9 @@ def inject_lambda_context(
 
     The flush also runs when the handler raises; it never raises itself.
 
-    >>> @inject_lambda_context(handlers=[cloudwatch], safety_margin_ms=1000)  # doctest: +SKIP
+    >>> from cwlogs import CloudWatchHandler
+    >>> cloudwatch = CloudWatchHandler(log_group="/aws/lambda/checkout")
+    >>> @inject_lambda_context(handlers=[cloudwatch], safety_margin_ms=1000)
     ... def handler(event, context): ...
     """
     kept = list(handlers) if handlers is not None else None

@@ -9,9 +9,9 @@ The API wrappers live in ``_groups`` (groups, tags, retention), ``_streams``,
 ``_filters`` (metric and subscription filters) and ``_query_definitions``; ``apply`` in
 ``_config`` (reading the description), ``_plan`` (what changes) and ``_apply`` (doing it).
 
->>> create_log_group("/shop/staging/api", retention_days=30)  # doctest: +SKIP
+>>> create_log_group("/shop/staging/api", retention_days=30)
 True
->>> get_retention("/shop/staging/api")  # doctest: +SKIP
+>>> get_retention("/shop/staging/api")
 30
 """
 

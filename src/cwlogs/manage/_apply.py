@@ -3,9 +3,18 @@
 The description is read by :mod:`cwlogs.manage._config`; each difference becomes a
 :class:`~cwlogs.manage._plan.Change` and, unless it is a dry run, the call that makes it.
 
->>> plan = apply("logs.toml", environment="staging")  # doctest: +SKIP
->>> plan.changed  # doctest: +SKIP
+>>> from pathlib import Path
+>>> _ = Path("logs.toml").write_text('''
+... tags = { team = "shop" }
+... [[groups]]
+... name = "/shop/{environment}/api"
+... metric_filters = ["error_count"]
+... ''')
+>>> plan = apply("logs.toml", environment="staging")
+>>> plan.changed
 True
+>>> apply("logs.toml", environment="staging").changed
+False
 """
 
 from __future__ import annotations
@@ -230,9 +239,21 @@ def apply(
     printed: ``str(plan)`` is the plan of a dry run or the confirmation of a real one.
     See the README for the configuration format.
 
-    >>> plan = apply("logs.toml", environment="staging")  # doctest: +SKIP
-    >>> plan.changed  # doctest: +SKIP
-    True
+    >>> config = {
+    ...     "tags": {"team": "shop"},
+    ...     "groups": [{"name": "/shop/{environment}/api", "metric_filters": ["error_count"]}],
+    ... }
+    >>> print(apply(config, environment="staging", dry_run=True))
+    cwlogs plan (staging) [dry run: nothing was changed]
+      + create log group /shop/staging/api: retention 30 d, 1 tag(s)
+      + create metric filter /shop/staging/api:error-count: { $.level = "error" }
+      2 to change, 0 unchanged
+    >>> plan = apply(config, environment="staging")
+    >>> plan.changed, plan.pending
+    (True, 2)
+    >>> print(apply(config, environment="staging"))
+    cwlogs applied (staging)
+      nothing to change; 3 already matched
     """
     loaded = load_config(config)
     env = environment or loaded.get("environment")

@@ -94,7 +94,12 @@ def put_metric_filter(
 ) -> None:
     """Create or replace a metric filter; the pattern is validated locally first.
 
-    >>> put_metric_filter("/shop/staging/api", error_count_filter("Shop/api"))  # doctest: +SKIP
+    >>> from cwlogs.manage import create_log_group
+    >>> create_log_group("/shop/staging/api")
+    True
+    >>> put_metric_filter("/shop/staging/api", error_count_filter("Shop/api"))
+    >>> describe_metric_filters("/shop/staging/api")[0]["filterPattern"]
+    '{ $.level = "error" }'
     """
     validate_pattern(spec.pattern)
     c = resolve_client(client)
@@ -115,7 +120,14 @@ def describe_metric_filters(
 ) -> list[dict[str, Any]]:
     """The metric filters on ``group`` (names starting with ``prefix``), across all pages.
 
-    >>> [f["filterName"] for f in describe_metric_filters("/shop/staging/api")]  # doctest: +SKIP
+    >>> from cwlogs.manage import create_log_group
+    >>> create_log_group("/shop/staging/api")
+    True
+    >>> put_metric_filter("/shop/staging/api", error_count_filter("Shop/api"))
+    >>> put_metric_filter("/shop/staging/api", status_5xx_filter("Shop/api"))
+    >>> sorted(f["filterName"] for f in describe_metric_filters("/shop/staging/api"))
+    ['5xx-count', 'error-count']
+    >>> [f["filterName"] for f in describe_metric_filters("/shop/staging/api", prefix="error")]
     ['error-count']
     """
     c = resolve_client(client)
@@ -132,8 +144,14 @@ def delete_metric_filter(
 ) -> bool:
     """Delete a metric filter; returns False if it was already gone and ``missing_ok`` is set.
 
-    >>> delete_metric_filter("/shop/staging/api", "error-count")  # doctest: +SKIP
+    >>> from cwlogs.manage import create_log_group
+    >>> create_log_group("/shop/staging/api")
     True
+    >>> put_metric_filter("/shop/staging/api", error_count_filter("Shop/api"))
+    >>> delete_metric_filter("/shop/staging/api", "error-count")
+    True
+    >>> describe_metric_filters("/shop/staging/api")
+    []
     """
     c = resolve_client(client)
     return call_idempotent(
@@ -159,7 +177,21 @@ def put_subscription_filter(
 ) -> None:
     """Stream events matching ``pattern`` to Kinesis, Firehose or Lambda (at most 2 per group).
 
-    >>> put_subscription_filter("/shop/api", "errors", "ERROR", kinesis_arn)  # doctest: +SKIP
+    To a Kinesis stream, with a role that lets CloudWatch Logs put records in it:
+
+    >>> import boto3
+    >>> from cwlogs.manage import create_log_group
+    >>> create_log_group("/shop/api")
+    True
+    >>> kinesis = boto3.client("kinesis")
+    >>> _ = kinesis.create_stream(StreamName="shop-errors", ShardCount=1)
+    >>> kinesis.get_waiter("stream_exists").wait(StreamName="shop-errors")
+    >>> described = kinesis.describe_stream(StreamName="shop-errors")
+    >>> kinesis_arn = described["StreamDescription"]["StreamARN"]
+    >>> role_arn = "arn:aws:iam::123456789012:role/CWLtoKinesisRole"
+    >>> put_subscription_filter("/shop/api", "errors", "ERROR", kinesis_arn, role_arn=role_arn)
+    >>> [(f["filterName"], f["destinationArn"]) for f in describe_subscription_filters("/shop/api")]
+    [('errors', 'arn:aws:kinesis:us-east-1:...:stream/shop-errors')]
     """
     validate_pattern(pattern)
     c = resolve_client(client)
@@ -181,8 +213,13 @@ def describe_subscription_filters(
 ) -> list[dict[str, Any]]:
     """The subscription filters on ``group``.
 
-    >>> [f["filterName"] for f in describe_subscription_filters("/shop/api")]  # doctest: +SKIP
-    ['errors']
+    A group starts with none (:func:`put_subscription_filter` adds one):
+
+    >>> from cwlogs.manage import create_log_group
+    >>> create_log_group("/shop/api")
+    True
+    >>> describe_subscription_filters("/shop/api")
+    []
     """
     c = resolve_client(client)
     kwargs: dict[str, Any] = {"logGroupName": group}
@@ -203,8 +240,11 @@ def delete_subscription_filter(
 ) -> bool:
     """Delete a subscription filter; returns False if it was already gone and ``missing_ok``.
 
-    >>> delete_subscription_filter("/shop/staging/api", "errors")  # doctest: +SKIP
+    >>> from cwlogs.manage import create_log_group
+    >>> create_log_group("/shop/staging/api")
     True
+    >>> delete_subscription_filter("/shop/staging/api", "errors", missing_ok=True)
+    False
     """
     c = resolve_client(client)
     return call_idempotent(

@@ -23,8 +23,12 @@ def describe_log_group(
 ) -> dict[str, Any] | None:
     """The DescribeLogGroups entry for exactly ``name``, or None if it does not exist.
 
-    >>> describe_log_group("/shop/staging/api")["retentionInDays"]  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api", retention_days=30)
+    True
+    >>> describe_log_group("/shop/staging/api")["retentionInDays"]
     30
+    >>> describe_log_group("/shop/staging/ap") is None
+    True
     """
     for group in list_log_groups(name, client=client):
         if group["logGroupName"] == name:
@@ -35,7 +39,11 @@ def describe_log_group(
 def log_group_exists(name: str, *, client: CloudWatchLogsClient | None = None) -> bool:
     """Whether the log group ``name`` exists.
 
-    >>> log_group_exists("/shop/staging/api")  # doctest: +SKIP
+    >>> log_group_exists("/shop/staging/api")
+    False
+    >>> create_log_group("/shop/staging/api")
+    True
+    >>> log_group_exists("/shop/staging/api")
     True
     """
     return describe_log_group(name, client=client) is not None
@@ -51,7 +59,9 @@ def list_log_groups(
 
     Uses DescribeLogGroups, which every endpoint implements (moto lacks ListLogGroups).
 
-    >>> [g["logGroupName"] for g in list_log_groups("/shop/")]  # doctest: +SKIP
+    >>> for name in ("/shop/staging/api", "/shop/production/api", "/billing/api"):
+    ...     _ = create_log_group(name)
+    >>> [g["logGroupName"] for g in list_log_groups("/shop/")]
     ['/shop/production/api', '/shop/staging/api']
     """
     c = resolve_client(client)
@@ -77,8 +87,10 @@ def create_log_group(
 
     Retention is validated before anything is created, so a bad value leaves nothing behind.
 
-    >>> create_log_group("/shop/staging/api", tags={"team": "shop"})  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api", tags={"team": "shop"})
     True
+    >>> create_log_group("/shop/staging/api", exist_ok=True)
+    False
     """
     if retention_days is not None:
         validate_retention(retention_days)
@@ -107,8 +119,12 @@ def delete_log_group(
 ) -> bool:
     """Delete a log group and its events; returns False if it was already gone and ``missing_ok``.
 
-    >>> delete_log_group("/shop/staging/api", missing_ok=True)  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api")
     True
+    >>> delete_log_group("/shop/staging/api", missing_ok=True)
+    True
+    >>> delete_log_group("/shop/staging/api", missing_ok=True)
+    False
     """
     c = resolve_client(client)
     return call_idempotent(
@@ -132,7 +148,9 @@ def _group_arn(name: str, client: CloudWatchLogsClient) -> str:
 def log_group_tags(name: str, *, client: CloudWatchLogsClient | None = None) -> dict[str, str]:
     """The tags on a log group.
 
-    >>> log_group_tags("/shop/staging/api")  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api", tags={"team": "shop"})
+    True
+    >>> log_group_tags("/shop/staging/api")
     {'team': 'shop'}
     """
     c = resolve_client(client)
@@ -146,7 +164,11 @@ def tag_log_group(
 ) -> None:
     """Add or overwrite ``tags`` on a log group; other tags are kept.
 
-    >>> tag_log_group("/shop/staging/api", {"owner": "ops"})  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api", tags={"team": "shop"})
+    True
+    >>> tag_log_group("/shop/staging/api", {"owner": "ops"})
+    >>> log_group_tags("/shop/staging/api") == {"team": "shop", "owner": "ops"}
+    True
     """
     c = resolve_client(client)
     arn = _group_arn(name, c)
@@ -175,7 +197,11 @@ def validate_retention(days: int) -> int:
 def set_retention(group: str, days: int, *, client: CloudWatchLogsClient | None = None) -> None:
     """Keep ``group``'s events for ``days`` (one of :data:`cwlogs.limits.RETENTION_DAYS`).
 
-    >>> set_retention("/shop/staging/api", 30)  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api")
+    True
+    >>> set_retention("/shop/staging/api", 30)
+    >>> get_retention("/shop/staging/api")
+    30
     """
     validate_retention(days)
     c = resolve_client(client)
@@ -188,7 +214,11 @@ def set_retention(group: str, days: int, *, client: CloudWatchLogsClient | None 
 def remove_retention(group: str, *, client: CloudWatchLogsClient | None = None) -> None:
     """Keep ``group``'s events forever.
 
-    >>> remove_retention("/shop/staging/api")  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api", retention_days=30)
+    True
+    >>> remove_retention("/shop/staging/api")
+    >>> get_retention("/shop/staging/api") is None
+    True
     """
     c = resolve_client(client)
     call_api("DeleteRetentionPolicy", lambda: c.delete_retention_policy(logGroupName=group))
@@ -197,7 +227,9 @@ def remove_retention(group: str, *, client: CloudWatchLogsClient | None = None) 
 def get_retention(group: str, *, client: CloudWatchLogsClient | None = None) -> int | None:
     """Days ``group`` keeps events, or None for forever.
 
-    >>> get_retention("/shop/staging/api")  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api", retention_days=30)
+    True
+    >>> get_retention("/shop/staging/api")
     30
     """
     found = describe_log_group(group, client=client)

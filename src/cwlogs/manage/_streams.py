@@ -1,7 +1,9 @@
 """Log streams: create, delete, list, ensure, and the newest event time of a group.
 
->>> ensure_log_stream("/shop/staging/api", "replay")  # doctest: +SKIP
+>>> ensure_log_stream("/shop/staging/api", "replay")
 True
+>>> [s["logStreamName"] for s in list_log_streams("/shop/staging/api")]
+['replay']
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ def create_log_stream(
 ) -> bool:
     """Create a log stream; returns False if it already existed and ``exist_ok`` is set.
 
-    >>> create_log_stream("/shop/staging/api", "web-1")  # doctest: +SKIP
+    >>> create_log_group("/shop/staging/api")
     True
+    >>> create_log_stream("/shop/staging/api", "web-1")
+    True
+    >>> create_log_stream("/shop/staging/api", "web-1", exist_ok=True)
+    False
     """
     c = resolve_client(client)
     return call_idempotent(
@@ -40,8 +46,12 @@ def delete_log_stream(
 ) -> bool:
     """Delete a log stream; returns False if it was already gone and ``missing_ok`` is set.
 
-    >>> delete_log_stream("/shop/staging/api", "web-1")  # doctest: +SKIP
+    >>> ensure_log_stream("/shop/staging/api", "web-1")
     True
+    >>> delete_log_stream("/shop/staging/api", "web-1")
+    True
+    >>> delete_log_stream("/shop/staging/api", "web-1", missing_ok=True)
+    False
     """
     c = resolve_client(client)
     return call_idempotent(
@@ -58,6 +68,14 @@ def last_event_time(group: str, *, client: CloudWatchLogsClient | None = None) -
     DescribeLogGroups does not say; the streams do. Asks for the streams ordered by last
     event and takes the maximum of the first page itself, so an endpoint that ignores
     the ordering (moto) still answers right for groups of up to 50 streams.
+
+    >>> ensure_log_stream("/shop/staging/api", "web-1")
+    True
+    >>> last_event_time("/shop/staging/api") is None
+    True
+
+    Once the group has events (AWS updates a stream's last event time within about an
+    hour of ingestion, so the answer can lag):
 
     >>> last_event_time("/shop/staging/api")  # doctest: +SKIP
     1795465056348
@@ -83,7 +101,9 @@ def list_log_streams(
 ) -> Iterator[dict[str, Any]]:
     """Every stream of ``group`` whose name starts with ``prefix``, across all pages.
 
-    >>> [s["logStreamName"] for s in list_log_streams("/shop/staging/api")]  # doctest: +SKIP
+    >>> for stream in ("web-2", "web-1", "worker-1"):
+    ...     _ = ensure_log_stream("/shop/staging/api", stream)
+    >>> [s["logStreamName"] for s in list_log_streams("/shop/staging/api", "web-")]
     ['web-1', 'web-2']
     """
     c = resolve_client(client)
@@ -104,8 +124,10 @@ def ensure_log_stream(
 ) -> bool:
     """Make sure ``group``/``stream`` exist (the group too, if allowed); True if any was created.
 
-    >>> ensure_log_stream("/shop/staging/api", "replay")  # doctest: +SKIP
+    >>> ensure_log_stream("/shop/staging/api", "replay")
     True
+    >>> ensure_log_stream("/shop/staging/api", "replay")
+    False
     """
     c = resolve_client(client)
     try:

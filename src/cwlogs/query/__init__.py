@@ -12,8 +12,13 @@ merged reads, search), ``_tail`` (following), ``_insights`` (Logs Insights and
 correlation), ``_saved`` (the saved queries) and ``_stats`` (counts). Logs Insights is
 also importable as :mod:`cwlogs.insights`.
 
->>> for event in filter_events("/shop/api", '{ $.level = "error" }', since="15m"):  # doctest: +SKIP
-...     print(event.timestamp, event.service, event.message)
+>>> from cwlogs.simulate import replay
+>>> messages = ['{"level": "info", "service": "api", "message": "GET /cart"}',
+...             '{"level": "error", "service": "api", "message": "card declined"}']
+>>> _ = replay(messages, "/shop/api", time_scale=0)
+>>> for event in filter_events("/shop/api", '{ $.level = "error" }', since="15m"):
+...     print(event.timestamp, event.service, event.text)
+20... api card declined
 """
 
 from __future__ import annotations

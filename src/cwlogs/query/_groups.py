@@ -41,7 +41,10 @@ def find_log_groups(
     The service filters by prefix only, so a wildcard (``/aws/lambda/*-prod``) is listed
     from its literal part and matched here with :func:`fnmatch.fnmatchcase`.
 
-    >>> [g["logGroupName"] for g in find_log_groups("/aws/lambda/*-prod")]  # doctest: +SKIP
+    >>> from cwlogs.manage import create_log_group
+    >>> for name in ("/aws/lambda/checkout-prod", "/aws/lambda/checkout-dev"):
+    ...     _ = create_log_group(name)
+    >>> [g["logGroupName"] for g in find_log_groups("/aws/lambda/*-prod")]
     ['/aws/lambda/checkout-prod']
     """
     if not spec or not is_glob(spec):
@@ -62,8 +65,11 @@ def suggest_groups(
     Looks among the siblings first, then under the top-level segment, then everywhere
     (at most 2,000 names each).
 
-    >>> suggest_groups("/shop/prod/apii")  # doctest: +SKIP
-    ['/shop/prod/api']
+    >>> from cwlogs.manage import create_log_group
+    >>> for name in ("/shop/prod/api", "/shop/prod/worker", "/billing/prod/api"):
+    ...     _ = create_log_group(name)
+    >>> suggest_groups("/shop/prod/apii")
+    ['/shop/prod/api', '/shop/prod/worker']
     """
     stem = _literal_prefix(name)
     parent = stem.rsplit("/", 1)[0] + "/" if "/" in stem.strip("/") else None
@@ -84,8 +90,12 @@ def not_found_error(
 ) -> ResourceNotFoundError:
     """A :class:`~cwlogs.errors.ResourceNotFoundError` for ``name`` naming close matches.
 
-    >>> raise not_found_error("/shop/prod/apii")  # doctest: +SKIP
-    ResourceNotFoundError: log group '/shop/prod/apii' not found; did you mean /shop/prod/api?
+    >>> from cwlogs.manage import create_log_group
+    >>> create_log_group("/shop/api")
+    True
+    >>> raise not_found_error("/shop/apii")
+    Traceback (most recent call last):
+    cwlogs.errors.ResourceNotFoundError: log group '/shop/apii' not found; did you mean /shop/api?
     """
     message = f"{what} {name!r} not found"
     try:
@@ -106,7 +116,10 @@ def expand_groups(
     that matches nothing raises :class:`~cwlogs.errors.ResourceNotFoundError` naming the
     closest existing groups (:func:`suggest_groups`).
 
-    >>> expand_groups(["/shop/prod/", "/aws/lambda/*-prod"])  # doctest: +SKIP
+    >>> from cwlogs.manage import create_log_group
+    >>> for name in ("/shop/prod/api", "/shop/prod/worker", "/aws/lambda/checkout-prod"):
+    ...     _ = create_log_group(name)
+    >>> expand_groups(["/shop/prod/", "/aws/lambda/*-prod"])
     ['/shop/prod/api', '/shop/prod/worker', '/aws/lambda/checkout-prod']
     """
     given = group_specs(specs, "expand_groups")

@@ -5,7 +5,11 @@ Where an endpoint cannot run Insights, or ignores part of a query (moto ignores
 client-side.
 
 >>> result = insights("/shop/prod/api", "stats count(*) by level", since="1h")  # doctest: +SKIP
->>> by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35")  # doctest: +SKIP
+>>> from cwlogs.simulate import replay
+>>> _ = replay(['{"trace_id": "4bf92f35", "msg": "POST /pay"}'], "/shop/api", time_scale=0)
+>>> _ = replay(['{"trace_id": "4bf92f35", "msg": "declined"}'], "/shop/payments", time_scale=0)
+>>> [(e.group, e.text) for e in by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35")]
+[('/shop/api', 'POST /pay'), ('/shop/payments', 'declined')]
 """
 
 from __future__ import annotations
@@ -317,7 +321,15 @@ def correlate(
     checked client-side, so no endpoint can return strangers. Groups may be names,
     prefixes or wildcards, expanded like the CLI does (:func:`~cwlogs.query.expand_groups`).
 
-    >>> correlate(["/shop/api", "/shop/payments"], "order_id", "o-42")  # doctest: +SKIP
+    >>> from cwlogs.simulate import replay
+    >>> api = ['{"order_id": "o-42", "msg": "order placed"}', '{"order_id": "o-7", "msg": "?"}']
+    >>> _ = replay(api, ("/shop/api", "web-1"), time_scale=0)
+    >>> payments = ['{"order_id": "o-42", "msg": "card charged"}']
+    >>> _ = replay(payments, ("/shop/payments", "pay-1"), time_scale=0)
+    >>> for e in correlate(["/shop/api", "/shop/payments"], "order_id", "o-42"):
+    ...     print(e.group, e.stream, e.text)
+    /shop/api web-1 order placed
+    /shop/payments pay-1 card charged
     """
     since, until = renamed_times("correlate", since, until, start, end)
     group_specs(groups, "correlate")
@@ -391,8 +403,18 @@ def by_trace_id(
     Groups may be names, prefixes (``/shop/prod/``) or wildcards, as on the command line.
     ``prefix=True`` finds the traces whose id starts with ``trace_id`` (a short id).
 
-    >>> for e in by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35"):  # doctest: +SKIP
-    ...     print(e.timestamp, e.group, e.service, e.level, e.message)
+    >>> from cwlogs.simulate import replay
+    >>> api = ['{"service": "api", "level": "info", "trace_id": "4bf92f35", "msg": "POST /pay"}']
+    >>> _ = replay(api, "/shop/api", time_scale=0)
+    >>> payments = [
+    ...     '{"service": "payments", "level": "error", "trace_id": "4bf92f35", "msg": "declined"}',
+    ...     '{"service": "payments", "level": "info", "trace_id": "9c0ffee1", "msg": "charged"}',
+    ... ]
+    >>> _ = replay(payments, "/shop/payments", time_scale=0)
+    >>> for e in by_trace_id(["/shop/api", "/shop/payments"], "4bf92f35"):
+    ...     print(e.timestamp, e.group, e.service, e.level, e.text)
+    20... /shop/api api info POST /pay
+    20... /shop/payments payments error declined
     """
     since, until = renamed_times("by_trace_id", since, until, start, end)
     group_specs(groups, "by_trace_id")
@@ -417,7 +439,10 @@ def by_request_id(
 ) -> list[LogEvent]:
     """One request across services, like :func:`by_trace_id` but on ``request_id``.
 
-    >>> by_request_id("/shop/api", "r-123", since="1d")  # doctest: +SKIP
+    >>> from cwlogs.simulate import replay
+    >>> _ = replay(['{"request_id": "r-123", "msg": "GET /cart"}'], "/shop/api", time_scale=0)
+    >>> [e.text for e in by_request_id("/shop/api", "r-123", since="1d")]
+    ['GET /cart']
     """
     since, until = renamed_times("by_request_id", since, until, start, end)
     return correlate(

@@ -72,7 +72,7 @@ _read_limiter: RateLimiter | None = None
 def read_limiter() -> RateLimiter:
     """The process-wide limiter for FilterLogEvents/GetLogEvents (``CWLOGS_READ_TPS``, default 5).
 
-    >>> read_limiter().rate  # doctest: +SKIP
+    >>> read_limiter().rate
     5.0
     """
     global _read_limiter
@@ -94,6 +94,8 @@ def read_limiter() -> RateLimiter:
 def set_read_rate(rate: float, burst: float | None = None) -> None:
     """Change the shared read rate (the account's quota is about 5 TPS per Region).
 
-    >>> set_read_rate(10)  # doctest: +SKIP
+    >>> set_read_rate(10)
+    >>> read_limiter().rate, read_limiter().burst
+    (10.0, 10.0)
     """
     read_limiter().configure(rate, burst)

@@ -3,7 +3,10 @@
 Every function takes an optional ``client=`` and times in any form :mod:`cwlogs.timeparse`
 accepts; patterns are validated locally and applied again to what comes back.
 
->>> list(filter_events("/shop/api", "ERROR", since="15m"))  # doctest: +SKIP
+>>> from cwlogs.simulate import replay
+>>> _ = replay(["started", "ERROR card declined"], ("/shop/api", "web-1"), time_scale=0)
+>>> [e.message for e in filter_events("/shop/api", "ERROR", since="15m")]
+['ERROR card declined']
 """
 
 from __future__ import annotations
@@ -53,7 +56,10 @@ def get_events(
     Stops when GetLogEvents hands back the token it was given, which is how the service
     says "no more". ``limit`` caps the events yielded; ``page_size`` the events per call.
 
-    >>> [e.message for e in get_events("/shop/api", "web-1", limit=2)]  # doctest: +SKIP
+    >>> from cwlogs.simulate import replay
+    >>> messages = ["started", "GET / 200", "GET /cart 200"]
+    >>> _ = replay(messages, ("/shop/api", "web-1"), time_scale=0)
+    >>> [e.message for e in get_events("/shop/api", "web-1", limit=2)]
     ['started', 'GET / 200']
     """
     since, until = renamed_times("get_events", since, until, start, end)
@@ -170,7 +176,12 @@ def filter_events(
     group raises :class:`~cwlogs.errors.ResourceNotFoundError` naming it and close names.
     Arguments are checked at the call, not at the first ``next()``.
 
-    >>> errors = list(filter_events("/api", "{ $.status >= 500 }", since="1h"))  # doctest: +SKIP
+    >>> from cwlogs.simulate import replay
+    >>> messages = ['{"status": 200, "path": "/"}', '{"status": 502, "path": "/cart"}']
+    >>> _ = replay(messages, ("/api", "web-1"), time_scale=0)
+    >>> errors = list(filter_events("/api", "{ $.status >= 500 }", since="1h"))
+    >>> [(e.stream, e.get("status"), e.get("path")) for e in errors]
+    [('web-1', 502, '/cart')]
     """
     since, until = renamed_times("filter_events", since, until, start, end)
     name_list(streams, "streams", "filter_events")
@@ -301,8 +312,15 @@ def merged_events(
     the same millisecond keep their stored order. Sources are as for :func:`read_groups`.
     ``on_page(group, n)`` is called after each page; ``page_size`` caps the events per call.
 
-    >>> for event in merged_events(["/shop/api", "/shop/worker"], since="1d"):  # doctest: +SKIP
+    >>> from cwlogs.simulate import replay
+    >>> _ = replay(["GET /cart 200"], ("/shop/api", "web-1"), time_scale=0)
+    >>> _ = replay(["job 7 done"], ("/shop/worker", "i-0"), time_scale=0)
+    >>> _ = replay(["POST /pay 201"], ("/shop/api", "web-1"), time_scale=0)
+    >>> for event in merged_events(["/shop/api", "/shop/worker"], since="1d"):
     ...     print(event.group, event.message)
+    /shop/api GET /cart 200
+    /shop/worker job 7 done
+    /shop/api POST /pay 201
     """
     wanted = parse_sources(sources, "merged_events")
     compile_filter(pattern)
@@ -363,7 +381,13 @@ def read_groups(
     group) as in :func:`merged_events` (which streams instead of building a list).
     ``limit`` keeps the newest ``limit`` events, like the CLI's ``--limit``.
 
-    >>> read_groups(["/shop/api", ("/shop/worker", "i-0")], "ERROR", since="2h")  # doctest: +SKIP
+    >>> from cwlogs.simulate import replay
+    >>> _ = replay(["ERROR card declined", "GET / 200"], ("/shop/api", "web-1"), time_scale=0)
+    >>> _ = replay(["ERROR job 7 failed"], ("/shop/worker", "i-0"), time_scale=0)
+    >>> _ = replay(["ERROR disk full"], ("/shop/worker", "i-1"), time_scale=0)
+    >>> found = read_groups(["/shop/api", ("/shop/worker", "i-0")], "ERROR", since="2h")
+    >>> [(e.group, e.stream, e.message) for e in found]
+    [('/shop/api', 'web-1', 'ERROR card declined'), ('/shop/worker', 'i-0', 'ERROR job 7 failed')]
     """
     since, until = renamed_times("read_groups", since, until, start, end)
     if limit is not None and limit < 1:
@@ -400,7 +424,14 @@ def search(
     past ``limit`` the newest ``limit`` are kept. More than ``max_groups`` matching groups
     is an error (narrow the prefixes) rather than a silent cut.
 
-    >>> search(["/shop/prod/"], '{ $.level = "error" }', since="30m")  # doctest: +SKIP
+    >>> from cwlogs.simulate import replay
+    >>> api = ['{"level": "error", "msg": "card declined"}', '{"level": "info", "msg": "ok"}']
+    >>> _ = replay(api, ("/shop/prod/api", "web-1"), time_scale=0)
+    >>> worker = ['{"level": "error", "msg": "job failed"}']
+    >>> _ = replay(worker, ("/shop/prod/worker", "i-0"), time_scale=0)
+    >>> found = search(["/shop/prod/"], '{ $.level = "error" }', since="30m")
+    >>> [(e.group, e.text) for e in found]
+    [('/shop/prod/api', 'card declined'), ('/shop/prod/worker', 'job failed')]
     """
     since, until = renamed_times("search", since, until, start, end)
     if limit < 1:

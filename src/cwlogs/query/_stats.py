@@ -66,8 +66,12 @@ def statistics(
     results lack the stats columns (moto ignores ``stats``) the counts are computed from
     FilterLogEvents instead. Keys are sorted.
 
-    >>> statistics("/shop/prod/api", since="1h", by="level")  # doctest: +SKIP
-    {'error': 12, 'info': 480, 'warning': 7}
+    >>> import json
+    >>> from cwlogs.simulate import replay
+    >>> levels = ["info", "error", "info", "warning", "info"]
+    >>> _ = replay([json.dumps({"level": lv}) for lv in levels], "/shop/prod/api", time_scale=0)
+    >>> statistics("/shop/prod/api", since="1h", by="level")
+    {'error': 1, 'info': 3, 'warning': 1}
     """
     since, until = renamed_times("statistics", since, until, start, end)
     begin: TimeLike = since if since is not None else "1h"

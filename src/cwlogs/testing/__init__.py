@@ -9,9 +9,15 @@ tests run on.  The shipping path (the handler, batcher and transport) never impo
   behind a ``Batcher``; :class:`MemoryLogStream` and :func:`capture` store what a
   ``CloudWatchHandler`` would send, in the same JSON schema.
 
->>> with MotoServer() as moto, StrictProxy(moto.url) as proxy:  # doctest: +SKIP
+>>> from cwlogs.client import make_client
+>>> from cwlogs.manage import create_log_group
+>>> with MotoServer() as moto, StrictProxy(moto.url) as proxy:
 ...     client = make_client(region="us-east-1", endpoint_url=proxy.url)
-...     proxy.inject("PutLogEvents", Fault.throttle())
+...     proxy.inject("CreateLogGroup", Fault.throttle())
+...     create_log_group("/app", client=client)  # throttled once, then retried
+...     [(call.operation, call.status, call.fault) for call in proxy.calls()]
+True
+[('CreateLogGroup', 400, 'ThrottlingException'), ('CreateLogGroup', 200, None)]
 
 >>> import logging
 >>> with capture("demo.testing") as logs:

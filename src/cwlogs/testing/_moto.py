@@ -28,8 +28,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 class MotoServer:
     """moto's standalone server in a child process, for tests that need a real HTTP endpoint.
 
-    >>> with MotoServer() as moto:  # doctest: +SKIP
+    >>> from cwlogs.client import make_client
+    >>> with MotoServer() as moto:
     ...     client = make_client(region="us-east-1", endpoint_url=moto.url)
+    ...     _ = client.create_log_group(logGroupName="/app")
+    ...     [g["logGroupName"] for g in client.describe_log_groups()["logGroups"]]
+    ['/app']
     """
 
     def __init__(

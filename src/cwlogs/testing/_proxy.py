@@ -287,9 +287,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 class StrictProxy:
     """An HTTP proxy in front of moto: rejects what AWS would reject, records, injects faults.
 
-    >>> with StrictProxy(moto.url) as proxy:  # doctest: +SKIP
+    >>> from cwlogs.client import make_client
+    >>> from cwlogs.simulate import replay
+    >>> from cwlogs.testing import MotoServer
+    >>> moto = MotoServer().start()
+    >>> with StrictProxy(moto.url) as proxy:
     ...     proxy.inject("PutLogEvents", Fault.unavailable(), times=2)
     ...     client = make_client(region="us-east-1", endpoint_url=proxy.url)
+    ...     replay(["hi"], ("/app", "web-1"), time_scale=0, client=client).replayed
+    ...     [(call.status, call.fault) for call in proxy.calls("PutLogEvents")]
+    1
+    [(503, 'ServiceUnavailableException'), (503, 'ServiceUnavailableException'), (200, None)]
+    >>> moto.stop()
     """
 
     def __init__(
