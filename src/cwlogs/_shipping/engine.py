@@ -51,7 +51,7 @@ _monotonic = time.monotonic
 
 
 class Batcher(Worker):
-    """Bounded buffer + one worker thread delivering through an :class:`Exporter`.
+    """Bounded buffer + two delivery threads (encode, send) through an :class:`Exporter`.
 
     Overflow: with ``backpressure`` (the default) a full queue makes the logging call
     wait for room, at most ``block_timeout``, while the exporter is accepting batches;

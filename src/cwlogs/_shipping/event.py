@@ -115,7 +115,7 @@ class Event:
         text = self._message
         if text is None:
             pending = self._args
-            if pending is None:  # another thread formatted it just now, or it was released
+            if pending is None:  # another thread formatted it, or a view of encoded bytes
                 if self._message is not None:
                     return self._message
                 return _message_of(self.data)

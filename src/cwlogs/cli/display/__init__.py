@@ -5,7 +5,7 @@ Pure presentation: nothing here talks to AWS, decides which events to show, or w
 to a stream except :class:`Progress`. The command line prints through
 ``cwlogs.cli._output.Output``, which builds one :class:`EventRenderer` per run; the UI
 (``cwlogs.ui``) uses the value formatters. Not to be confused with
-:func:`cwlogs.formatting.render`, which encodes events for the wire.
+``cwlogs._shipping.encode``, which encodes events for the wire.
 
 Inside: ``_terminal`` (default format, colour, :class:`Painter`, :class:`Progress`),
 ``_text`` (values as text, cell widths), ``_events`` (:class:`EventRenderer`) and
