@@ -195,7 +195,7 @@ def validate_retention(days: int) -> int:
 
 
 def set_retention(group: str, days: int, *, client: CloudWatchLogsClient | None = None) -> None:
-    """Keep ``group``'s events for ``days`` (one of ``RETENTION_DAYS`` in ``cwlogs._shipping.limits``).
+    """Keep ``group``'s events for ``days`` (one of the values CloudWatch accepts).
 
     >>> create_log_group("/shop/staging/api")
     True
