@@ -204,6 +204,11 @@ class TestPrettyEvents:
         assert ["    " + s for s in stack.split("\n")] == lines[1:]
         assert "exception" not in lines[0]
 
+    def test_a_null_exception_prints_nothing_below_the_line(self) -> None:
+        """``"exception": null`` (a formatter's empty field) is no trace: one line, no "None"."""
+        assert "None" not in _pretty(_event({"message": "ok", "exception": None}))
+        assert len(_pretty(_event({"message": "ok", "exception": None})).split("\n")) == 1
+
     def test_string_stack_is_kept_whole(self) -> None:
         """A plain-string 'stack_trace' field is printed whole as well."""
         event = _event({"message": "x", "stack_trace": "a\nb"})

@@ -170,7 +170,14 @@ def trace_text(fields: Mapping[str, Any] | None) -> str:
 
 
 def _trace_lines(value: Any) -> list[str]:
-    """A stack trace's lines, whole: a string, or the handler's ``{type, message, stack}``."""
+    """A stack trace's lines, whole: a string, or the handler's ``{type, message, stack}``;
+    none for an empty one (``"exception": null`` is no exception).
+
+    >>> _trace_lines(None), _trace_lines("Traceback\nValueError: x")
+    ([], ['Traceback', 'ValueError: x'])
+    """
+    if value is None or value == "":
+        return []
     if isinstance(value, Mapping):
         stack = value.get("stack")
         if isinstance(stack, str) and stack:
