@@ -173,8 +173,8 @@ def _trace_lines(value: Any) -> list[str]:
     """A stack trace's lines, whole: a string, or the handler's ``{type, message, stack}``;
     none for an empty one (``"exception": null`` is no exception).
 
-    >>> _trace_lines(None), _trace_lines("Traceback\nValueError: x")
-    ([], ['Traceback', 'ValueError: x'])
+    >>> _trace_lines(None), _trace_lines({"type": "ValueError", "message": "x"})
+    ([], ['ValueError: x'])
     """
     if value is None or value == "":
         return []
