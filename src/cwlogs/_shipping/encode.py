@@ -17,7 +17,7 @@ import dataclasses
 import datetime
 import time
 import uuid
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Final, Protocol
@@ -69,33 +69,65 @@ def item_event_dict(item: tuple[Any, ...], static: Mapping[str, Any] | None) -> 
     if n_args >= 0:
         at += n_args
         message = format_deferred(message, item[ITEM_HEAD:at])
-    levelname = item[ITEM_LEVELNAME]
-    out: dict[str, Any] = {
-        "timestamp": iso_timestamp(item[ITEM_TS]),
-        "level": _LOWER_LEVELS.get(levelname) or safe_str(levelname).lower(),
-        "message": message,
-        "logger": item[ITEM_LOGGER],
-    }
-    if item[ITEM_THREAD] is not None:
-        out["thread"] = item[ITEM_THREAD]
-    if static:
-        out.update(static)
+    context: Iterable[tuple[Any, Any]] = ()
     n_context = item[ITEM_N_CONTEXT]
     if n_context:
         end = at + 2 * n_context
-        out.update(zip(item[at:end:2], item[at + 1 : end : 2], strict=True))
+        context = zip(item[at:end:2], item[at + 1 : end : 2], strict=True)
         at = end
-    if at < len(item):
-        keys = item[at::2]
-        if _CORE_KEYS.isdisjoint(keys):
-            out.update(zip(keys, item[at + 1 :: 2], strict=True))
-        else:  # core fields win; a colliding extra is kept under a suffixed name
-            for key, value in zip(keys, item[at + 1 :: 2], strict=True):
+    extras_keys = item[at::2]
+    return event_dict(
+        item[ITEM_TS],
+        item[ITEM_LEVELNAME],
+        message,
+        item[ITEM_LOGGER],
+        item[ITEM_THREAD],
+        static,
+        context,
+        extras_keys,
+        item[at + 1 :: 2],
+        item[ITEM_EXC],
+        item[ITEM_STACK],
+    )
+
+
+def event_dict(
+    ts: int,
+    levelname: str,
+    message: str,
+    logger: str,
+    thread: str | None,
+    static: Mapping[str, Any] | None,
+    context: Iterable[tuple[Any, Any]],
+    extras_keys: Sequence[Any],
+    extras_values: Sequence[Any],
+    exc: dict[str, str] | None,
+    stack: str | None,
+) -> dict[str, Any]:
+    """The cwlogs JSON schema, the one place it is written (see the README's field list):
+    core fields, static fields, context, extras (a core name gets a ``_`` suffix: core
+    fields win), exception, stack."""
+    out: dict[str, Any] = {
+        "timestamp": iso_timestamp(ts),
+        "level": _LOWER_LEVELS.get(levelname) or safe_str(levelname).lower(),
+        "message": message,
+        "logger": logger,
+    }
+    if thread is not None:
+        out["thread"] = thread
+    if static:
+        out.update(static)
+    out.update(context)
+    if extras_keys:
+        if _CORE_KEYS.isdisjoint(extras_keys):
+            out.update(zip(extras_keys, extras_values, strict=True))
+        else:
+            for key, value in zip(extras_keys, extras_values, strict=True):
                 out[f"{key}_" if key in _CORE_KEYS else key] = value
-    if item[ITEM_EXC] is not None:
-        out["exception"] = item[ITEM_EXC]
-    if item[ITEM_STACK]:
-        out["stack"] = item[ITEM_STACK]
+    if exc is not None:
+        out["exception"] = exc
+    if stack:
+        out["stack"] = stack
     return out
 
 
@@ -125,28 +157,21 @@ def iso_timestamp(ts_ms: int) -> str:
 
 
 def to_event_dict(ev: Event, static: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The default cwlogs JSON schema for an event; see the README for the field list."""
-    out: dict[str, Any] = {
-        "timestamp": iso_timestamp(ev.ts),
-        "level": _LOWER_LEVELS.get(ev.levelname) or safe_str(ev.levelname).lower(),
-        "message": ev.message,
-        "logger": ev.logger,
-    }
-    if ev.thread is not None:
-        out["thread"] = ev.thread
-    if static:
-        out.update(static)
-    if ev.context:
-        out.update(ev.context)
-    if ev.extras:
-        for key, value in ev.extras.items():
-            # Core fields win; a colliding extra is kept under a suffixed name.
-            out[f"{key}_" if key in _CORE_KEYS else key] = value
-    if ev.exc is not None:
-        out["exception"] = ev.exc
-    if ev.stack:
-        out["stack"] = ev.stack
-    return out
+    """The default cwlogs JSON schema for an :class:`Event` (see :func:`event_dict`)."""
+    extras = ev.extras or {}
+    return event_dict(
+        ev.ts,
+        ev.levelname,
+        ev.message,
+        ev.logger,
+        ev.thread,
+        static,
+        ev.context.items() if ev.context else (),
+        tuple(extras),
+        tuple(extras.values()),
+        ev.exc,
+        ev.stack,
+    )
 
 
 def _default(obj: Any) -> Any:

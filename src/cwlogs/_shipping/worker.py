@@ -45,12 +45,16 @@ from cwlogs._shipping.snapshot import (
 class EncodedBatch(NamedTuple):
     """A taken batch once encoded: what the worker hands to the sender."""
 
-    batch: list[Item]  # every item, for the books: the encoded ones, then the unencodable
     batch_cost: int
     ready: list[Prepared]
     unencodable: list[Item]
     truncated: int
     shed: int  # queue bytes freed once the snapshots are let go of
+
+    @property
+    def items(self) -> list[Item]:
+        """Every item, for the books: the encoded ones, then the unencodable."""
+        return [*self.ready, *self.unencodable]
 
 
 class Worker(Buffer):
@@ -104,7 +108,7 @@ class Worker(Buffer):
             self._queued_bytes -= shed
             if shed:
                 self._done.notify_all()
-            self._inflight = encoded.batch
+            self._inflight = encoded.items
             self._inflight_min_seq = self._taken_min_seq
             self._taken = None
             self._taken_min_seq = None
@@ -119,7 +123,7 @@ class Worker(Buffer):
             rejected["unencodable"] = list(encoded.unencodable)
         try:
             self._resolve(
-                encoded.batch,
+                encoded.items,
                 encoded.batch_cost,
                 list(encoded.ready),
                 rejected,
@@ -240,7 +244,6 @@ class Worker(Buffer):
             guessed += prepared[ITEM_EST]
             encoded += len(data)
         encoded += EVENT_OVERHEAD * len(ready)
-        batch: list[Item] = [*ready, *unencodable]
         if self._closing and guessed:
             # Encoding a batch is progress too: a drain that is encoding 10,000 events
             # is not a stalled one.
@@ -249,11 +252,12 @@ class Worker(Buffer):
             # Cut the next segments at the guess that fills one request.
             scale = min(max(encoded / guessed, 0.1), 10.0)
             self._segment_est = int(self._max_batch_bytes / scale)
-        return EncodedBatch(batch, batch_cost, ready, unencodable, truncated, shed)
+        return EncodedBatch(batch_cost, ready, unencodable, truncated, shed)
 
     def _deliver(self, encoded: EncodedBatch) -> None:
         """Send an encoded batch and settle it (sender thread)."""
-        batch, batch_cost, ready, unencodable, truncated, _ = encoded
+        batch_cost, ready, unencodable, truncated, _ = encoded
+        batch = encoded.items
         now_ms = int(time.time() * 1000)
         rejected: dict[str, list[Item]] = {}
         if unencodable:
